@@ -1,0 +1,7 @@
+'use strict';
+
+module.exports = {
+  ...require('./wrap'),
+  ...require('./slug'),
+  ...require('./case'),
+};

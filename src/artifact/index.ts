@@ -1,0 +1,3 @@
+export * from './artifact.js';
+export * from './patch.js';
+export * from './safety.js';

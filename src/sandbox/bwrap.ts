@@ -1,0 +1,132 @@
+import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Host top-level directories the sandbox sees (read-only): toolchains and system config. */
+const VISIBLE_ROOT_DIRS = new Set([
+  'usr',
+  'bin',
+  'sbin',
+  'lib',
+  'lib32',
+  'lib64',
+  'libx32',
+  'etc',
+  'opt',
+  'var',
+]);
+
+/** Files under /etc that hold host secrets; each is replaced by an empty file. */
+const MASKED_FILES = ['/etc/shadow', '/etc/shadow-', '/etc/gshadow', '/etc/gshadow-'];
+/** Directories under /etc (or /var) that hold keys; each is replaced by an empty tmpfs. */
+const MASKED_DIRS = ['/etc/ssl/private', '/var/lib/sudo', '/var/log', '/var/mail', '/var/spool'];
+
+export interface Bind {
+  host: string;
+  sandbox: string;
+  readOnly?: boolean;
+}
+
+export interface BwrapPlan {
+  repoHostDir: string;
+  repoMount: string;
+  tmpHostDir: string;
+  cwd: string;
+  env: Record<string, string>;
+  binds?: Bind[];
+  network?: boolean;
+}
+
+/** Uid the commands run as inside the sandbox: not root, so files keep their permissions. */
+export const SANDBOX_UID = 1000;
+
+let rootArgsCache: string[] | undefined;
+
+/** The host's system directories, read-only, plus masks over the secrets they hold. */
+function rootFilesystemArgs(): string[] {
+  if (rootArgsCache) return rootArgsCache;
+  const args: string[] = [];
+  for (const name of readdirSync('/').sort()) {
+    const path = `/${name}`;
+    let st: ReturnType<typeof lstatSync>;
+    try {
+      st = lstatSync(path);
+    } catch {
+      continue;
+    }
+    if (st.isSymbolicLink() && VISIBLE_ROOT_DIRS.has(name)) {
+      args.push('--symlink', readlinkSync(path), path);
+    } else if (st.isDirectory() && VISIBLE_ROOT_DIRS.has(name)) {
+      args.push('--ro-bind', path, path);
+    }
+  }
+  for (const f of MASKED_FILES) if (existsSync(f)) args.push('--ro-bind', '/dev/null', f);
+  for (const d of MASKED_DIRS) if (existsSync(d)) args.push('--tmpfs', d);
+  if (existsSync('/etc/ssh')) {
+    for (const name of readdirSync('/etc/ssh')) {
+      if (/_key$/.test(name)) args.push('--ro-bind', '/dev/null', join('/etc/ssh', name));
+    }
+  }
+  rootArgsCache = args;
+  return args;
+}
+
+/** bwrap argv (without the command) that runs in the repo with only the workspace writable. */
+export function bwrapArgs(bwrap: string, plan: BwrapPlan): string[] {
+  const args = [
+    bwrap,
+    ...rootFilesystemArgs(),
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    '--tmpfs',
+    '/run',
+    '--bind',
+    plan.tmpHostDir,
+    '/tmp',
+    '--bind',
+    plan.repoHostDir,
+    plan.repoMount,
+  ];
+  for (const b of plan.binds ?? [])
+    args.push(b.readOnly === false ? '--bind' : '--ro-bind', b.host, b.sandbox);
+  args.push(
+    '--unshare-user',
+    '--uid',
+    String(SANDBOX_UID),
+    '--gid',
+    String(SANDBOX_UID),
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    '--hostname',
+    'ssr-sandbox',
+    '--disable-userns',
+    '--die-with-parent',
+    '--new-session',
+    '--clearenv',
+  );
+  if (!plan.network) args.push('--unshare-net');
+  for (const [k, v] of Object.entries(plan.env)) args.push('--setenv', k, v);
+  args.push('--chdir', plan.cwd, '--');
+  return args;
+}
+
+/** The environment every sandboxed command starts from: nothing inherited from the host. */
+export function baseEnvironment(home: string): Record<string, string> {
+  return {
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: home,
+    USER: 'ssr',
+    LOGNAME: 'ssr',
+    LANG: 'C.UTF-8',
+    LC_ALL: 'C.UTF-8',
+    TERM: 'dumb',
+    TMPDIR: '/tmp',
+    CI: 'true',
+    NO_COLOR: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+    PYTHONUNBUFFERED: '1',
+  };
+}

@@ -1,0 +1,81 @@
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CgroupSupport } from './capabilities.js';
+
+export interface SandboxLimits {
+  /** Most processes/threads alive at once in one sandbox (fork bombs stop here). */
+  maxProcesses: number;
+  /** Memory (RSS + page cache) of one sandbox, in bytes; the kernel OOM-kills inside it. */
+  memoryBytes: number;
+}
+
+export const DEFAULT_LIMITS: SandboxLimits = {
+  maxProcesses: 1024,
+  memoryBytes: 4 * 1024 ** 3,
+};
+
+/** The cgroups one sandbox's processes join; `procsFiles` are written with the wrapper's pid. */
+export interface SandboxCgroup {
+  procsFiles: string[];
+  enforced: { processes: boolean; memory: boolean };
+  remove(): void;
+}
+
+export function createSandboxCgroup(
+  support: CgroupSupport,
+  name: string,
+  limits: SandboxLimits,
+): SandboxCgroup {
+  const dirs: string[] = [];
+  const procsFiles: string[] = [];
+  const enforced = { processes: false, memory: false };
+  const make = (parent: string | null, apply: (dir: string) => void): boolean => {
+    if (!parent) return false;
+    const existing = dirs.find((d) => d === join(parent, name));
+    const dir = existing ?? join(parent, name);
+    try {
+      if (!existing) {
+        mkdirSync(dir);
+        dirs.push(dir);
+        procsFiles.push(join(dir, 'cgroup.procs'));
+      }
+      apply(dir);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (support.version === 1) {
+    enforced.processes = make(support.pidsParent, (d) =>
+      writeFileSync(join(d, 'pids.max'), String(limits.maxProcesses)),
+    );
+    enforced.memory = make(support.memoryParent, (d) =>
+      writeFileSync(join(d, 'memory.limit_in_bytes'), String(limits.memoryBytes)),
+    );
+  } else if (support.version === 2) {
+    enforced.processes = make(support.pidsParent, (d) =>
+      writeFileSync(join(d, 'pids.max'), String(limits.maxProcesses)),
+    );
+    enforced.memory = make(support.memoryParent, (d) =>
+      writeFileSync(join(d, 'memory.max'), String(limits.memoryBytes)),
+    );
+  }
+  return {
+    procsFiles,
+    enforced,
+    remove() {
+      for (const dir of dirs) {
+        // Killed processes leave the group a moment after the kill; retry briefly.
+        for (let i = 0; i < 50; i++) {
+          try {
+            rmdirSync(dir);
+            break;
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === 'ENOENT') break;
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+          }
+        }
+      }
+    },
+  };
+}

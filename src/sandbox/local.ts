@@ -1,0 +1,511 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  accessSync,
+  constants,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix, resolve } from 'node:path';
+import { EnvironmentError, UsageError } from '../util/errors.js';
+import { type Bind, baseEnvironment, bwrapArgs } from './bwrap.js';
+import { detectCapabilities, type SandboxCapabilities } from './capabilities.js';
+import { createSandboxCgroup, DEFAULT_LIMITS, type SandboxLimits } from './cgroup.js';
+import {
+  changedCandidates,
+  type Layer,
+  LayerStack,
+  opaqueCandidates,
+  readOpaqueDirs,
+} from './layers.js';
+import { type ExecResult, spawnBounded } from './spawn.js';
+import { diffStacks, isNoisePath } from './tree-diff.js';
+import type { ApplyResult, ExecOptions, Sandbox, Snapshot } from './types.js';
+
+export interface SandboxHostOptions {
+  /** Where sandbox layers live (default: $TMPDIR/ssr-sandboxes). Must not be inside a repo. */
+  stateRoot?: string;
+  /** Path of the repo inside the sandbox (default /repo). */
+  repoMount?: string;
+  limits?: Partial<SandboxLimits>;
+  /** Run commands without bubblewrap when it is unavailable (the user's explicit choice). */
+  allowUnsandboxed?: boolean;
+  /** Force the copy storage even where overlayfs works (tests, benchmarks). */
+  forceCopy?: boolean;
+  /** Warnings, printed once (default: stderr). */
+  warn?: (message: string) => void;
+}
+
+export interface SandboxMode {
+  isolation: 'bwrap' | 'none';
+  storage: 'overlay' | 'copy';
+  limits: { processes: boolean; memory: boolean };
+}
+
+// Mounts the overlay in the private mount namespace `unshare` made, joins the sandbox's
+// cgroups, then becomes bwrap. Arguments: mount options, mount point, cgroup.procs files, --.
+const OVERLAY_WRAPPER = `set -e
+opts=$1; merged=$2; shift 2
+while [ "$1" != "--" ]; do echo $$ > "$1"; shift; done
+shift
+/usr/bin/mount -t overlay overlay -o "$opts" "$merged" 2>/dev/null || /bin/mount -t overlay overlay -o "$opts" "$merged"
+exec "$@"`;
+
+const JOIN_WRAPPER = `set -e
+while [ "$1" != "--" ]; do echo $$ > "$1"; shift; done
+shift
+exec "$@"`;
+
+const warnedOnce = new Set<string>();
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Owns every sandbox of one process: probes the host once, keeps their layers under one
+ * state directory, removes them on close, and sweeps what a crashed process left behind.
+ */
+export class SandboxHost {
+  readonly mode: SandboxMode;
+  readonly dir: string;
+  readonly repoMount: string;
+  readonly limits: SandboxLimits;
+  private readonly live = new Set<LocalSandbox>();
+  private counter = 0;
+  private closed = false;
+  private readonly exitHandler = () => this.closeSync();
+
+  private constructor(
+    readonly capabilities: SandboxCapabilities,
+    opts: SandboxHostOptions,
+  ) {
+    const stateRoot = resolve(opts.stateRoot ?? join(tmpdir(), 'ssr-sandboxes'));
+    mkdirSync(stateRoot, { recursive: true });
+    sweepStale(stateRoot);
+    this.dir = join(stateRoot, `h-${process.pid}-${randomBytes(3).toString('hex')}`);
+    mkdirSync(join(this.dir, 'layers'), { recursive: true });
+    this.repoMount = opts.repoMount ?? '/repo';
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    const warn = opts.warn ?? ((m: string) => process.stderr.write(`ssr: warning: ${m}\n`));
+    const warnOnce = (m: string) => {
+      if (warnedOnce.has(m)) return;
+      warnedOnce.add(m);
+      warn(m);
+    };
+    const isolation = capabilities.bwrap ? 'bwrap' : 'none';
+    if (isolation === 'none') {
+      if (!opts.allowUnsandboxed) {
+        rmSync(this.dir, { recursive: true, force: true });
+        throw new EnvironmentError(
+          `no sandbox available: ${capabilities.notes.join('; ')}. Install bubblewrap ` +
+            '(apt-get install -y bubblewrap), or pass --unsafe-no-sandbox to run artifact and ' +
+            'model commands directly on this machine',
+          'no-sandbox',
+        );
+      }
+      warnOnce(
+        'running WITHOUT a sandbox (--unsafe-no-sandbox): commands can read and write your files',
+      );
+    }
+    const storage =
+      capabilities.overlay && isolation === 'bwrap' && !opts.forceCopy ? 'overlay' : 'copy';
+    if (storage === 'copy' && !opts.forceCopy) {
+      warnOnce('overlayfs unavailable: each sandbox is a full copy of the repository (slower)');
+    }
+    const cg = capabilities.cgroup;
+    this.mode = {
+      isolation,
+      storage,
+      limits: { processes: cg.pidsParent !== null, memory: cg.memoryParent !== null },
+    };
+    process.once('exit', this.exitHandler);
+  }
+
+  static open(opts: SandboxHostOptions = {}): SandboxHost {
+    return new SandboxHost(detectCapabilities(), opts);
+  }
+
+  /** The original state of a host directory. The directory is never written. */
+  snapshotDir(dir: string): Snapshot {
+    const abs = resolve(dir);
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(abs);
+      accessSync(abs, constants.R_OK | constants.X_OK);
+    } catch {
+      throw new UsageError(`repository not readable: ${dir}`);
+    }
+    if (!st.isDirectory()) throw new UsageError(`repository is not a directory: ${dir}`);
+    if (abs.startsWith(`${this.dir}/`) || this.dir.startsWith(`${abs}/`)) {
+      throw new UsageError(`repository ${dir} overlaps the sandbox state directory ${this.dir}`);
+    }
+    let sourceDir = abs;
+    if (this.mode.storage === 'overlay' && /[,:\\]/.test(abs)) {
+      // overlayfs cannot name such a lower directory: stage a copy once.
+      sourceDir = join(this.dir, 'layers', `src-${++this.counter}`);
+      copyTree(abs, sourceDir);
+    }
+    const snap: { id: string; layers: Layer[]; root: Snapshot; sourceDir: string } = {
+      id: `snap-${++this.counter}`,
+      layers: [{ dir: sourceDir, overlay: false }],
+      root: undefined as unknown as Snapshot,
+      sourceDir: abs,
+    };
+    snap.root = snap;
+    return snap;
+  }
+
+  /** A new sandbox over `snapshot`. */
+  create(snapshot: Snapshot): LocalSandbox {
+    if (this.closed) throw new Error('SandboxHost is closed');
+    const id = `s${++this.counter}`;
+    const sb = new LocalSandbox(this, id, join(this.dir, id), snapshot);
+    this.live.add(sb);
+    return sb;
+  }
+
+  /** @internal */
+  newLayerDir(): string {
+    return join(this.dir, 'layers', `l${++this.counter}`);
+  }
+
+  /** @internal */
+  forget(sb: LocalSandbox): void {
+    this.live.delete(sb);
+  }
+
+  get liveSandboxes(): number {
+    return this.live.size;
+  }
+
+  async close(): Promise<void> {
+    for (const sb of [...this.live]) await sb.dispose();
+    this.closeSync();
+  }
+
+  private closeSync(): void {
+    if (this.closed) return;
+    this.closed = true;
+    process.removeListener('exit', this.exitHandler);
+    for (const sb of this.live) sb.disposeSync();
+    this.live.clear();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Removes state (and cgroups) left by ssr processes that no longer run. */
+function sweepStale(stateRoot: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(stateRoot);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^h-(\d+)-/.exec(name);
+    if (!m || isAlive(Number(m[1]))) continue;
+    rmSync(join(stateRoot, name), { recursive: true, force: true });
+  }
+}
+
+function copyTree(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  // cp keeps modes, symlinks and times, and reflinks where the filesystem can.
+  const r = spawnSync('cp', ['-a', '--reflink=auto', `${from}/.`, to], { stdio: 'pipe' });
+  if (r.status !== 0) {
+    throw new EnvironmentError(`could not copy ${from} to ${to}: ${r.stderr?.toString().trim()}`);
+  }
+}
+
+function safeRel(rel: string): string {
+  const norm = posix.normalize(rel.replace(/\\/g, '/'));
+  if (norm.startsWith('/') || norm === '..' || norm.startsWith('../')) {
+    throw new UsageError(`path escapes the repository: ${rel}`);
+  }
+  return norm === '.' ? '' : norm.replace(/\/$/, '');
+}
+
+export class LocalSandbox implements Sandbox {
+  readonly repoPath: string;
+  readonly isolation: 'bwrap' | 'none';
+  private lower: Layer[];
+  private readonly upperDir: string;
+  private readonly workDir: string;
+  private readonly mergedDir: string;
+  private readonly tmpDir: string;
+  /** For copy storage: the full private copy of the repo. */
+  private readonly copyDir: string;
+  private readonly binds: Bind[] = [];
+  private readonly cgroup;
+  private queue: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+
+  constructor(
+    private readonly host: SandboxHost,
+    readonly id: string,
+    private readonly dir: string,
+    private readonly base: Snapshot,
+  ) {
+    this.isolation = host.mode.isolation;
+    this.lower = [...base.layers];
+    this.upperDir = join(dir, 'upper');
+    this.workDir = join(dir, 'work');
+    this.mergedDir = join(dir, 'merged');
+    this.tmpDir = join(dir, 'tmp');
+    this.copyDir = join(dir, 'repo');
+    mkdirSync(this.tmpDir, { recursive: true });
+    if (host.mode.storage === 'overlay') {
+      for (const d of [this.upperDir, this.workDir, this.mergedDir])
+        mkdirSync(d, { recursive: true });
+    } else {
+      copyTree(this.lower[0]!.dir, this.copyDir);
+    }
+    this.repoPath = this.isolation === 'bwrap' ? host.repoMount : this.copyDir;
+    this.cgroup = createSandboxCgroup(
+      host.capabilities.cgroup,
+      `ssr-${process.pid}-${host.dir.slice(-6)}-${id}`,
+      host.limits,
+    );
+  }
+
+  /** Runs `fn` after every earlier operation on this sandbox (one overlay mount at a time). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new Error(`sandbox ${this.id} was disposed`);
+  }
+
+  exposeFile(hostPath: string, name: string): string {
+    this.assertLive();
+    if (this.isolation === 'none') return resolve(hostPath);
+    const inside = posix.join('/ssr', name.replace(/[^A-Za-z0-9._-]/g, '_'));
+    const existing = this.binds.findIndex((b) => b.sandbox === inside);
+    if (existing >= 0) this.binds.splice(existing, 1);
+    this.binds.push({ host: resolve(hostPath), sandbox: inside, readOnly: true });
+    return inside;
+  }
+
+  exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    this.assertLive();
+    return this.serial(() => this.execNow(command, opts));
+  }
+
+  private execNow(command: string, opts: ExecOptions): Promise<ExecResult> {
+    this.assertLive();
+    const cwdRel = safeRel(opts.cwd ?? '');
+    const spawnOpts = {
+      timeoutMs: opts.timeoutMs ?? 120_000,
+      maxOutputBytes: opts.maxOutputBytes ?? 1024 * 1024,
+      stdin: opts.stdin,
+      stdinFile: opts.stdinFile,
+      stdoutFile: opts.stdoutFile,
+      maxFileBytes: opts.maxFileBytes,
+    };
+    const procs = this.cgroup.procsFiles;
+    if (this.isolation === 'none') {
+      const env = { ...baseEnvironment(this.tmpDir), TMPDIR: this.tmpDir, ...opts.env };
+      return spawnBounded(
+        ['/bin/sh', '-c', JOIN_WRAPPER, 'ssr', ...procs, '--', '/bin/bash', '-c', command],
+        {
+          ...spawnOpts,
+          cwd: join(this.copyDir, cwdRel),
+          env,
+        },
+      );
+    }
+    const overlay = this.host.mode.storage === 'overlay';
+    const bw = bwrapArgs(this.host.capabilities.bwrap!, {
+      repoHostDir: overlay ? this.mergedDir : this.copyDir,
+      repoMount: this.repoPath,
+      tmpHostDir: this.tmpDir,
+      cwd: posix.join(this.repoPath, cwdRel),
+      env: { ...baseEnvironment('/tmp'), ...opts.env },
+      binds: this.binds,
+    });
+    const cmd = [...bw, '/bin/bash', '-c', command];
+    const hostEnv = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+    if (!overlay) {
+      return spawnBounded(['/bin/sh', '-c', JOIN_WRAPPER, 'ssr', ...procs, '--', ...cmd], {
+        ...spawnOpts,
+        env: hostEnv,
+      });
+    }
+    const lowers = this.lower.map((l) => l.dir).join(':');
+    const mountOpts = `lowerdir=${lowers},upperdir=${this.upperDir},workdir=${this.workDir},redirect_dir=off,metacopy=off,index=off`;
+    return spawnBounded(
+      [
+        'unshare',
+        '--mount',
+        '--propagation',
+        'private',
+        '/bin/sh',
+        '-c',
+        OVERLAY_WRAPPER,
+        'ssr',
+        mountOpts,
+        this.mergedDir,
+        ...procs,
+        '--',
+        ...cmd,
+      ],
+      { ...spawnOpts, env: hostEnv },
+    );
+  }
+
+  private stack(): LayerStack {
+    if (this.host.mode.storage === 'copy')
+      return new LayerStack([{ dir: this.copyDir, overlay: false }]);
+    const upper: Layer = { dir: this.upperDir, overlay: true };
+    const below = new LayerStack(this.lower);
+    upper.opaque = readOpaqueDirs(this.upperDir, opaqueCandidates(upper, below));
+    return new LayerStack([upper, ...this.lower]);
+  }
+
+  readFile(rel: string): Promise<Buffer | null> {
+    this.assertLive();
+    const path = safeRel(rel);
+    return this.serial(async () => {
+      const e = this.stack().resolve(path);
+      if (!e) return null;
+      if (e.kind !== 'file') throw new UsageError(`not a regular file in the sandbox: ${rel}`);
+      return readFileSync(e.hostPath);
+    });
+  }
+
+  async writeFile(rel: string, data: string | Buffer): Promise<void> {
+    const path = safeRel(rel);
+    if (!path) throw new UsageError('cannot write the repository root');
+    const r = await this.exec(
+      'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"'.replace(/\$1/g, shellQuote(path)),
+      {
+        stdin: data,
+        timeoutMs: 30_000,
+      },
+    );
+    if (r.exitCode !== 0)
+      throw new UsageError(`could not write ${rel} in the sandbox: ${r.stderr.trim()}`);
+  }
+
+  async applyPatch(
+    diff: string,
+    opts: { check?: boolean; reverse?: boolean } = {},
+  ): Promise<ApplyResult> {
+    const flags = ['--whitespace=nowarn'];
+    if (opts.check) flags.push('--check');
+    if (opts.reverse) flags.push('--reverse');
+    // GIT_CEILING_DIRECTORIES stops git from looking above the repo root for a repository.
+    const r = await this.exec(`git apply ${flags.join(' ')} -`, {
+      stdin: diff,
+      timeoutMs: 60_000,
+      env: { GIT_CEILING_DIRECTORIES: posix.dirname(this.repoPath) },
+    });
+    const message = (r.stderr || r.stdout).trim();
+    if (r.timedOut) return { ok: false, message: 'git apply timed out' };
+    return { ok: r.exitCode === 0, message };
+  }
+
+  diff(): Promise<string> {
+    this.assertLive();
+    return this.serial(async () => {
+      if (this.host.mode.storage === 'copy') return this.copyDiff();
+      const current = this.stack();
+      const base = new LayerStack([...this.base.root.layers]);
+      const baseDirs = new Set(base.layers.map((l) => l.dir));
+      const upperLayers = current.layers.filter((l) => !baseDirs.has(l.dir));
+      return diffStacks(base, current, changedCandidates(upperLayers, base));
+    });
+  }
+
+  private copyDiff(): string {
+    const base = new LayerStack([...this.base.root.layers]);
+    const current = new LayerStack([{ dir: this.copyDir, overlay: false }]);
+    const candidates = new Set<string>();
+    const skip = (rel: string) => isNoisePath(rel);
+    for (const p of current.listFiles('', skip)) {
+      const a = base.resolve(p);
+      const b = current.resolve(p);
+      if (
+        !a ||
+        !b ||
+        a.stat.size !== b.stat.size ||
+        a.stat.mtimeMs !== b.stat.mtimeMs ||
+        a.stat.mode !== b.stat.mode
+      ) {
+        candidates.add(p);
+      }
+    }
+    for (const p of base.listFiles('', skip)) if (!current.resolve(p)) candidates.add(p);
+    return diffStacks(base, current, candidates);
+  }
+
+  snapshot(): Promise<Snapshot> {
+    this.assertLive();
+    return this.serial(async () => this.snapshotNow());
+  }
+
+  private snapshotNow(): Snapshot {
+    const root = this.base.root;
+    if (this.host.mode.storage === 'copy') {
+      const dir = this.host.newLayerDir();
+      copyTree(this.copyDir, dir);
+      return {
+        id: `${this.id}-snap`,
+        layers: [{ dir, overlay: false }],
+        root,
+        sourceDir: root.sourceDir,
+      };
+    }
+    if (readdirSync(this.upperDir).length === 0) {
+      return { id: `${this.id}-snap`, layers: [...this.lower], root, sourceDir: root.sourceDir };
+    }
+    // The upper layer becomes read-only; this sandbox continues on a fresh upper above it.
+    const frozenDir = this.host.newLayerDir();
+    renameSync(this.upperDir, frozenDir);
+    mkdirSync(this.upperDir);
+    const frozen: Layer = { dir: frozenDir, overlay: true };
+    frozen.opaque = readOpaqueDirs(frozenDir, opaqueCandidates(frozen, new LayerStack(this.lower)));
+    this.lower = [frozen, ...this.lower];
+    return { id: `${this.id}-snap`, layers: [...this.lower], root, sourceDir: root.sourceDir };
+  }
+
+  async fork(): Promise<LocalSandbox> {
+    const snap = await this.snapshot();
+    const child = this.host.create(snap);
+    child.binds.push(...this.binds);
+    return child;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    await this.queue;
+    this.disposeSync();
+  }
+
+  /** @internal */
+  disposeSync(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.cgroup.remove();
+    rmSync(this.dir, { recursive: true, force: true });
+    this.host.forget(this);
+  }
+}
+
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,61 @@
+import type { ExecResult } from './spawn.js';
+
+export type { ExecResult } from './spawn.js';
+
+export interface ExecOptions {
+  /** Kill everything the command started after this long (default 120 s). */
+  timeoutMs?: number;
+  /** Bytes of stdout and of stderr kept (head + tail); the rest is counted (default 1 MiB). */
+  maxOutputBytes?: number;
+  /** Working directory relative to the repo root (default: the repo root). */
+  cwd?: string;
+  /** Extra environment variables; nothing from the host environment is passed. */
+  env?: Record<string, string>;
+  stdin?: string | Buffer;
+  /** Stream a host file to stdin. */
+  stdinFile?: string;
+  /** Write stdout to this host file (bounded by maxFileBytes) instead of returning it. */
+  stdoutFile?: string;
+  maxFileBytes?: number;
+}
+
+export interface ApplyResult {
+  ok: boolean;
+  /** git's explanation when the patch does not apply. */
+  message: string;
+}
+
+/**
+ * An isolated, writable view of a repository snapshot. Writes land in a private layer; the
+ * snapshot (and the user's directory under it) is never modified.
+ */
+export interface Sandbox {
+  readonly id: string;
+  /** The repo root as commands inside the sandbox see it (e.g. /repo). */
+  readonly repoPath: string;
+  readonly isolation: 'bwrap' | 'none';
+  exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  /** Makes a host file readable (not writable) inside the sandbox; returns its inside path. */
+  exposeFile(hostPath: string, name: string): string;
+  /** Content of a regular file in the sandbox (null if absent); symlinks are not followed. */
+  readFile(rel: string): Promise<Buffer | null>;
+  writeFile(rel: string, data: string | Buffer): Promise<void>;
+  applyPatch(diff: string, opts?: { check?: boolean; reverse?: boolean }): Promise<ApplyResult>;
+  /** Git-style diff of the sandbox against the original snapshot it descends from. */
+  diff(): Promise<string>;
+  /** Freezes the current state as a snapshot that new sandboxes can start from. */
+  snapshot(): Promise<Snapshot>;
+  /** A new sandbox starting from this one's current state; cost does not grow with repo size. */
+  fork(): Promise<Sandbox>;
+  dispose(): Promise<void>;
+}
+
+/** A frozen repository state: layers top (newest) to bottom (the original directory). */
+export interface Snapshot {
+  readonly id: string;
+  readonly layers: readonly { dir: string; overlay: boolean; opaque?: Set<string> }[];
+  /** The original snapshot this one descends from (itself for an original). */
+  readonly root: Snapshot;
+  /** The host directory the original snapshot was taken from. */
+  readonly sourceDir: string;
+}
