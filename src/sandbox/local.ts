@@ -39,6 +39,8 @@ export interface SandboxHostOptions {
   forceCopy?: boolean;
   /** Warnings, printed once (default: stderr). */
   warn?: (message: string) => void;
+  /** Use these instead of probing the host (tests simulate hosts without bwrap or overlayfs). */
+  capabilities?: SandboxCapabilities;
 }
 
 export interface SandboxMode {
@@ -61,7 +63,9 @@ while [ "$1" != "--" ]; do echo $$ > "$1"; shift; done
 shift
 exec "$@"`;
 
-const warnedOnce = new Set<string>();
+// Per warning sink: each fallback is announced once per process, not once per sandbox host.
+const warnedOnce = new WeakMap<(m: string) => void, Set<string>>();
+const defaultWarn = (m: string) => process.stderr.write(`ssr: warning: ${m}\n`);
 
 function isAlive(pid: number): boolean {
   try {
@@ -97,10 +101,12 @@ export class SandboxHost {
     mkdirSync(join(this.dir, 'layers'), { recursive: true });
     this.repoMount = opts.repoMount ?? '/repo';
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    const warn = opts.warn ?? ((m: string) => process.stderr.write(`ssr: warning: ${m}\n`));
+    const warn = opts.warn ?? defaultWarn;
     const warnOnce = (m: string) => {
-      if (warnedOnce.has(m)) return;
-      warnedOnce.add(m);
+      const seen = warnedOnce.get(warn) ?? new Set<string>();
+      warnedOnce.set(warn, seen);
+      if (seen.has(m)) return;
+      seen.add(m);
       warn(m);
     };
     const isolation = capabilities.bwrap ? 'bwrap' : 'none';
@@ -133,7 +139,7 @@ export class SandboxHost {
   }
 
   static open(opts: SandboxHostOptions = {}): SandboxHost {
-    return new SandboxHost(detectCapabilities(), opts);
+    return new SandboxHost(opts.capabilities ?? detectCapabilities(), opts);
   }
 
   /** The original state of a host directory. The directory is never written. */
