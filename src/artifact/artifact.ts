@@ -135,8 +135,20 @@ export function writeArtifact(dir: string, a: Artifact, extra: Record<string, st
     w('metadata.json', `${JSON.stringify(ArtifactMetadataSchema.parse(a.metadata), null, 2)}\n`);
     for (const [name, content] of Object.entries(extra)) w(name, content);
     mkdirSync(dirname(dest), { recursive: true });
-    if (existsSync(dest)) rmSync(dest, { recursive: true, force: true });
-    renameSync(staging, dest);
+    if (existsSync(dest)) {
+      // Move the old folder aside first, so a failed swap leaves one complete artifact.
+      const old = `${dest}.old-${randomBytes(4).toString('hex')}`;
+      renameSync(dest, old);
+      try {
+        renameSync(staging, dest);
+      } catch (err) {
+        renameSync(old, dest);
+        throw err;
+      }
+      rmSync(old, { recursive: true, force: true });
+    } else {
+      renameSync(staging, dest);
+    }
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });
     throw err;

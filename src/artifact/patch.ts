@@ -99,6 +99,9 @@ function splitGitHeader(rest: string): [string, string] | null {
     const b = rest.slice(half + 1);
     if (a.slice(2) === b.slice(2)) return [a, b];
   }
+  // Only the new name needs quoting (e.g. a rename to a non-ASCII name): a/x "b/caf\303\251".
+  const q = rest.lastIndexOf(' "b/');
+  if (q >= 0 && rest.endsWith('"')) return [rest.slice(0, q), unquote(rest.slice(q + 1))];
   const idx = rest.indexOf(' b/');
   if (idx < 0) return null;
   return [rest.slice(0, idx), unquote(rest.slice(idx + 1))];
@@ -182,13 +185,13 @@ export function parsePatch(text: string, label = 'diff'): FilePatch[] {
         i++;
         continue;
       }
-      if (line.startsWith('rename from ') || line.startsWith('copy from ')) {
-        cur.rename ||= line.startsWith('rename');
-        cur.copy ||= line.startsWith('copy');
-        i++;
-        continue;
-      }
-      if (line.startsWith('rename to ') || line.startsWith('copy to ')) {
+      // These name both paths unambiguously (the diff --git line cannot when a name has " b/").
+      const rc = /^(rename|copy) (from|to) (.+)$/.exec(line);
+      if (rc) {
+        if (rc[1] === 'rename') cur.rename = true;
+        else cur.copy = true;
+        if (rc[2] === 'from') cur.oldPath = unquote(rc[3]!);
+        else cur.newPath = unquote(rc[3]!);
         i++;
         continue;
       }

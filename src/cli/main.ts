@@ -86,11 +86,10 @@ export function buildProgram(): Command {
       positiveInt('--baseline-runs'),
       DEFAULT_SETTINGS.baselineRuns,
     )
-    .option(
-      '--timeout <seconds>',
-      'limit for one run of test_script.sh',
-      secondsToMs,
-      DEFAULT_SETTINGS.scriptTimeoutMs,
+    .addOption(
+      new Option('--timeout <seconds>', 'limit for one run of test_script.sh')
+        .argParser(secondsToMs)
+        .default(DEFAULT_SETTINGS.scriptTimeoutMs, `${DEFAULT_SETTINGS.scriptTimeoutMs / 1000}`),
     )
     .addOption(
       new Option('--concurrency <n>', 'test runs at once')

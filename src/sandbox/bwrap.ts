@@ -90,6 +90,9 @@ export function bwrapArgs(bwrap: string, plan: BwrapPlan): string[] {
   ];
   for (const b of plan.binds ?? [])
     args.push(b.readOnly === false ? '--bind' : '--ro-bind', b.host, b.sandbox);
+  // bwrap's root is a tmpfs the command could write (and fill memory with): once every mount
+  // point above exists, make it read-only. /tmp, the repo, /run and /dev stay writable.
+  args.push('--remount-ro', '/');
   args.push(
     '--unshare-user',
     '--uid',

@@ -1,4 +1,4 @@
-import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupSupport } from './capabilities.js';
 
@@ -78,4 +78,27 @@ export function createSandboxCgroup(
       }
     },
   };
+}
+
+/**
+ * Removes sandbox cgroups (`ssr-<pid>-...`) of ssr processes that no longer run: a process
+ * killed with SIGKILL cannot remove its own. Groups still holding processes stay.
+ */
+export function sweepStaleCgroups(support: CgroupSupport, isAlive: (pid: number) => boolean): void {
+  for (const parent of new Set([support.pidsParent, support.memoryParent])) {
+    if (!parent) continue;
+    let names: string[] = [];
+    try {
+      names = readdirSync(parent);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const m = /^ssr-(\d+)-/.exec(name);
+      if (!m || isAlive(Number(m[1]))) continue;
+      try {
+        rmdirSync(join(parent, name));
+      } catch {}
+    }
+  }
 }

@@ -150,8 +150,8 @@ export class LayerStack {
 }
 
 /**
- * Paths that may differ between an upper layer stack and its base: every non-directory entry
- * and whiteout of the upper layers, plus base files under whited-out or opaque directories.
+ * Paths that may differ between an upper layer stack and its base: every entry and whiteout
+ * of the upper layers, plus base files under whited-out, replaced or opaque directories.
  */
 export function changedCandidates(upper: Layer[], base: LayerStack): Set<string> {
   const out = new Set<string>();
@@ -168,13 +168,14 @@ export function changedCandidates(upper: Layer[], base: LayerStack): Set<string>
         const st = lstatOrNull(join(layer.dir, child));
         if (!st) continue;
         if (st.isDirectory()) {
+          // The directory may replace a file of the base (a deletion to report).
+          out.add(child);
           if (isOpaque(layer, child)) for (const f of base.listFiles(child)) out.add(f);
           walk(child);
-        } else if (isWhiteout(st)) {
+        } else {
+          // A whiteout, or a file that may replace a base directory: what was below is gone.
           out.add(child);
           for (const f of base.listFiles(child)) out.add(f);
-        } else {
-          out.add(child);
         }
       }
     };

@@ -15,7 +15,12 @@ import { join, posix, resolve } from 'node:path';
 import { EnvironmentError, UsageError } from '../util/errors.js';
 import { type Bind, baseEnvironment, bwrapArgs } from './bwrap.js';
 import { detectCapabilities, type SandboxCapabilities } from './capabilities.js';
-import { createSandboxCgroup, DEFAULT_LIMITS, type SandboxLimits } from './cgroup.js';
+import {
+  createSandboxCgroup,
+  DEFAULT_LIMITS,
+  type SandboxLimits,
+  sweepStaleCgroups,
+} from './cgroup.js';
 import {
   changedCandidates,
   type Layer,
@@ -67,6 +72,12 @@ exec "$@"`;
 const warnedOnce = new WeakMap<(m: string) => void, Set<string>>();
 const defaultWarn = (m: string) => process.stderr.write(`ssr: warning: ${m}\n`);
 
+/** Hosts not yet closed; whatever is left when the process exits is removed synchronously. */
+const openHosts = new Set<SandboxHost>();
+process.on('exit', () => {
+  for (const h of [...openHosts]) h.closeSync();
+});
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -88,7 +99,6 @@ export class SandboxHost {
   private readonly live = new Set<LocalSandbox>();
   private counter = 0;
   private closed = false;
-  private readonly exitHandler = () => this.closeSync();
 
   private constructor(
     readonly capabilities: SandboxCapabilities,
@@ -97,6 +107,7 @@ export class SandboxHost {
     const stateRoot = resolve(opts.stateRoot ?? join(tmpdir(), 'ssr-sandboxes'));
     mkdirSync(stateRoot, { recursive: true });
     sweepStale(stateRoot);
+    sweepStaleCgroups(capabilities.cgroup, isAlive);
     this.dir = join(stateRoot, `h-${process.pid}-${randomBytes(3).toString('hex')}`);
     mkdirSync(join(this.dir, 'layers'), { recursive: true });
     this.repoMount = opts.repoMount ?? '/repo';
@@ -135,7 +146,7 @@ export class SandboxHost {
       storage,
       limits: { processes: cg.pidsParent !== null, memory: cg.memoryParent !== null },
     };
-    process.once('exit', this.exitHandler);
+    openHosts.add(this);
   }
 
   static open(opts: SandboxHostOptions = {}): SandboxHost {
@@ -153,7 +164,7 @@ export class SandboxHost {
       throw new UsageError(`repository not readable: ${dir}`);
     }
     if (!st.isDirectory()) throw new UsageError(`repository is not a directory: ${dir}`);
-    if (abs.startsWith(`${this.dir}/`) || this.dir.startsWith(`${abs}/`)) {
+    if (abs === this.dir || abs.startsWith(`${this.dir}/`) || this.dir.startsWith(`${abs}/`)) {
       throw new UsageError(`repository ${dir} overlaps the sandbox state directory ${this.dir}`);
     }
     let sourceDir = abs;
@@ -200,17 +211,18 @@ export class SandboxHost {
     this.closeSync();
   }
 
-  private closeSync(): void {
+  /** @internal */
+  closeSync(): void {
     if (this.closed) return;
     this.closed = true;
-    process.removeListener('exit', this.exitHandler);
+    openHosts.delete(this);
     for (const sb of this.live) sb.disposeSync();
     this.live.clear();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-/** Removes state (and cgroups) left by ssr processes that no longer run. */
+/** Removes state directories left by ssr processes that no longer run. */
 function sweepStale(stateRoot: string): void {
   let names: string[] = [];
   try {
@@ -396,13 +408,12 @@ export class LocalSandbox implements Sandbox {
   async writeFile(rel: string, data: string | Buffer): Promise<void> {
     const path = safeRel(rel);
     if (!path) throw new UsageError('cannot write the repository root');
-    const r = await this.exec(
-      'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"'.replace(/\$1/g, shellQuote(path)),
-      {
-        stdin: data,
-        timeoutMs: 30_000,
-      },
-    );
+    // The quoted path goes in bare: inside double quotes its single quotes would be literal.
+    const q = shellQuote(path);
+    const r = await this.exec(`mkdir -p -- "$(dirname -- ${q})" && cat > ${q}`, {
+      stdin: data,
+      timeoutMs: 30_000,
+    });
     if (r.exitCode !== 0)
       throw new UsageError(`could not write ${rel} in the sandbox: ${r.stderr.trim()}`);
   }
@@ -455,7 +466,10 @@ export class LocalSandbox implements Sandbox {
         candidates.add(p);
       }
     }
-    for (const p of base.listFiles('', skip)) if (!current.resolve(p)) candidates.add(p);
+    for (const p of base.listFiles('', skip)) {
+      // Gone, or replaced by a directory.
+      if (current.resolve(p)?.kind !== base.resolve(p)?.kind) candidates.add(p);
+    }
     return diffStacks(base, current, candidates);
   }
 
@@ -484,7 +498,19 @@ export class LocalSandbox implements Sandbox {
     renameSync(this.upperDir, frozenDir);
     mkdirSync(this.upperDir);
     const frozen: Layer = { dir: frozenDir, overlay: true };
-    frozen.opaque = readOpaqueDirs(frozenDir, opaqueCandidates(frozen, new LayerStack(this.lower)));
+    // Opaque marks matter only when the layers are read from the host (diff, readFile), never
+    // for mounting them; reading them costs a python3 process (10-100+ ms, blocking the event
+    // loop), so a fork does not pay for it: it is worked out on first use. Frozen layers never
+    // change, so the answer is the same later.
+    const below = new LayerStack([...this.lower]);
+    let opaque: Set<string> | undefined;
+    Object.defineProperty(frozen, 'opaque', {
+      enumerable: true,
+      get: () => (opaque ??= readOpaqueDirs(frozenDir, opaqueCandidates(frozen, below))),
+      set: (v: Set<string> | undefined) => {
+        opaque = v;
+      },
+    });
     this.lower = [frozen, ...this.lower];
     return { id: `${this.id}-snap`, layers: [...this.lower], root, sourceDir: root.sourceDir };
   }

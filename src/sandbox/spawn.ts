@@ -32,6 +32,19 @@ export interface ExecResult {
 
 // Once the main process has exited, how long stray holders of its pipes may keep them open.
 const PIPE_DRAIN_GRACE_MS = 500;
+// The kernel-side deadline (coreutils timeout) fires this long after ours, and only matters
+// when this process died without killing its children (e.g. kill -9).
+const BACKSTOP_GRACE_S = 5;
+
+/** Process groups still running, killed if this process exits (crash, Ctrl-C). */
+const liveGroups = new Set<number>();
+process.on('exit', () => {
+  for (const pgid of liveGroups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {}
+  }
+});
 
 /**
  * Runs argv in its own process group and kills the whole group on timeout, because killing
@@ -40,12 +53,12 @@ const PIPE_DRAIN_GRACE_MS = 500;
 export function spawnBounded(argv: string[], opts: SpawnOptions): Promise<ExecResult> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const [file, ...args] = argv;
-    if (!file) {
+    if (argv.length === 0) {
       reject(new Error('spawnBounded: empty argv'));
       return;
     }
-    const child = spawn(file, args, {
+    const backstop = String(Math.ceil(opts.timeoutMs / 1000) + BACKSTOP_GRACE_S);
+    const child = spawn('timeout', ['-s', 'KILL', backstop, ...argv], {
       cwd: opts.cwd,
       env: opts.env,
       detached: true,
@@ -65,6 +78,7 @@ export function spawnBounded(argv: string[], opts: SpawnOptions): Promise<ExecRe
     let exitCode: number | null = null;
     let signal: string | null = null;
 
+    if (child.pid !== undefined) liveGroups.add(child.pid);
     const killGroup = () => {
       if (child.pid === undefined) return;
       try {
@@ -112,6 +126,7 @@ export function spawnBounded(argv: string[], opts: SpawnOptions): Promise<ExecRe
       clearTimeout(timer);
       // Anything the command left behind in its group dies with it.
       killGroup();
+      if (child.pid !== undefined) liveGroups.delete(child.pid);
       if (file$) await new Promise<void>((r) => file$!.end(r));
       resolve({
         exitCode,
@@ -128,6 +143,7 @@ export function spawnBounded(argv: string[], opts: SpawnOptions): Promise<ExecRe
 
     child.on('error', (err) => {
       clearTimeout(timer);
+      if (child.pid !== undefined) liveGroups.delete(child.pid);
       if (!settled) {
         settled = true;
         reject(err);

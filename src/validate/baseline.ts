@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { SandboxHost } from '../sandbox/local.js';
 import type { Sandbox, Snapshot } from '../sandbox/types.js';
 import type { TestMap } from '../testing/results.js';
@@ -23,9 +24,9 @@ export interface Baseline {
 }
 
 /**
- * Runs the clean suite `runs` times (in parallel: each sandbox has its own network and /tmp)
- * and keeps only tests with the same outcome every time, because a flaky test would turn
- * into fake bug evidence or a fake failure for a solver.
+ * Runs the clean suite `runs` times (up to `concurrency` at once: each sandbox has its own
+ * network and /tmp) and keeps only tests with the same outcome every time, because a flaky
+ * test would turn into fake bug evidence or a fake failure for a solver.
  */
 export async function computeBaseline(
   host: SandboxHost,
@@ -33,16 +34,20 @@ export async function computeBaseline(
   harness: TestHarness,
   runs: number,
   opts: TestRunOptions,
+  concurrency = Number.POSITIVE_INFINITY,
 ): Promise<Baseline> {
+  const limit = pLimit(Math.max(1, concurrency));
   const outcomes = await Promise.all(
-    Array.from({ length: Math.max(1, runs) }, async () => {
-      const sb: Sandbox = host.create(snapshot);
-      try {
-        return await runTests(sb, harness, opts);
-      } finally {
-        await sb.dispose();
-      }
-    }),
+    Array.from({ length: Math.max(1, runs) }, () =>
+      limit(async () => {
+        const sb: Sandbox = host.create(snapshot);
+        try {
+          return await runTests(sb, harness, opts);
+        } finally {
+          await sb.dispose();
+        }
+      }),
+    ),
   );
   const failure = outcomes.find((o): o is Extract<TestRunOutcome, { ok: false }> => !o.ok) ?? null;
   if (failure) return { runs: outcomes, failure, tests: {}, flaky: [], cached: false };

@@ -212,7 +212,14 @@ export async function validateArtifact(
         );
         progress(`running the original test suite (${settings.baselineRuns} runs)`);
         baseline = await cache.get(key, () =>
-          computeBaseline(host, snapshot, harness, settings.baselineRuns, testOpts),
+          computeBaseline(
+            host,
+            snapshot,
+            harness,
+            settings.baselineRuns,
+            testOpts,
+            settings.concurrency,
+          ),
         );
         const b = baseline;
         if (!b.cached) {
