@@ -1,0 +1,26 @@
+/**
+ * How a repository's tests run, in the artifact's own terms: the script, the parser and the
+ * oracle test files that SSR-SPEC section 2 asks for. Discovery writes these; injectors reuse
+ * them for every artifact of the repo.
+ */
+export interface TestSuiteSpec {
+  /** e.g. 'node-test', 'tape', 'mocha', 'jest', 'vitest', 'pytest', 'unittest', 'go', 'cargo', 'maven'. */
+  framework: string;
+  /** Content of test_script.sh (bash, run from the repo root, prints a per-test log). */
+  testScript: string;
+  /** Content of test_parser.py (reads the log on stdin, prints {"<id>": "passed"|"failed"|"skipped"}). */
+  testParser: string;
+  /** Repo-relative oracle test files (every test file the script runs). */
+  testFiles: string[];
+  /** What discovery noticed: flaky tests dropped, files skipped, reporters chosen. */
+  notes: string[];
+}
+
+/** One framework discovery considered, and what became of it. */
+export interface DiscoveryAttempt {
+  framework: string;
+  /** Why this framework was a candidate (e.g. 'package.json devDependencies has mocha'). */
+  reason: string;
+  outcome: 'chosen' | 'failed' | 'not-applicable';
+  detail: string;
+}
