@@ -395,6 +395,23 @@ for (const storage of ['overlay', 'copy'] as const) {
       await parent.dispose();
     });
 
+    test('a chain of 120 forks still mounts (layer paths are kept short)', async (t) => {
+      if (h().mode.storage !== 'overlay') {
+        t.skip('overlay storage only');
+        return;
+      }
+      let sb = h().create(h().snapshotDir(repo));
+      for (let i = 0; i < 120; i++) {
+        await sb.writeFile('depth.txt', String(i));
+        const next = await sb.fork();
+        await sb.dispose();
+        sb = next;
+      }
+      assert.equal(await sh(sb, 'cat depth.txt'), '119');
+      assert.match(await sb.diff(), /^\+119$/m);
+      await sb.dispose();
+    });
+
     test('forks of forks (3 levels) stack correctly', async () => {
       const root = h().create(h().snapshotDir(repo));
       await sh(root, 'echo 0 > level0.txt');

@@ -9,9 +9,10 @@ import {
   renameSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, posix, resolve } from 'node:path';
+import { join, posix, relative, resolve } from 'node:path';
 import { EnvironmentError, UsageError } from '../util/errors.js';
 import { type Bind, baseEnvironment, bwrapArgs } from './bwrap.js';
 import { detectCapabilities, type SandboxCapabilities } from './capabilities.js';
@@ -28,7 +29,7 @@ import {
   opaqueCandidates,
   readOpaqueDirs,
 } from './layers.js';
-import { type ExecResult, spawnBounded } from './spawn.js';
+import { discard, type ExecResult, type Launched, launch, supervise } from './spawn.js';
 import { diffStacks, isNoisePath } from './tree-diff.js';
 import type { ApplyResult, ExecOptions, Sandbox, Snapshot } from './types.js';
 
@@ -54,19 +55,20 @@ export interface SandboxMode {
   limits: { processes: boolean; memory: boolean };
 }
 
-// Mounts the overlay in the private mount namespace `unshare` made, joins the sandbox's
-// cgroups, then becomes bwrap. Arguments: mount options, mount point, cgroup.procs files, --.
-const OVERLAY_WRAPPER = `set -e
-opts=$1; merged=$2; shift 2
-while [ "$1" != "--" ]; do echo $$ > "$1"; shift; done
-shift
-/usr/bin/mount -t overlay overlay -o "$opts" "$merged" 2>/dev/null || /bin/mount -t overlay overlay -o "$opts" "$merged"
-exec "$@"`;
+// A launcher is started before its command is known: it joins the sandbox's cgroups (on
+// cgroup v1 each join waits for an RCU grace period, ~10 ms) and, for overlay storage, enters
+// a private mount namespace, then waits for the path of a script to source. The script mounts
+// the overlay and becomes bwrap. Each exec starts the next launcher, so the slow part happens
+// while the previous command runs. Arguments: the cgroup.procs files to join.
+const LAUNCHER = `for f in "$@"; do echo $$ > "$f" || exit 125; done
+IFS= read -r script || exit 125
+. "$script"`;
 
-const JOIN_WRAPPER = `set -e
-while [ "$1" != "--" ]; do echo $$ > "$1"; shift; done
-shift
-exec "$@"`;
+// overlayfs reads its options from one page; layer paths beyond this cannot be mounted.
+const MAX_MOUNT_OPTIONS = 4000;
+
+/** The host environment of launchers: only a PATH for mount, bwrap and friends. */
+const LAUNCHER_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
 
 // Per warning sink: each fallback is announced once per process, not once per sandbox host.
 const warnedOnce = new WeakMap<(m: string) => void, Set<string>>();
@@ -268,6 +270,9 @@ export class LocalSandbox implements Sandbox {
   private readonly cgroup;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  /** A launcher started ahead of the next exec (see LAUNCHER). */
+  private spare: Launched | null = null;
+  private execCount = 0;
 
   constructor(
     private readonly host: SandboxHost,
@@ -295,6 +300,8 @@ export class LocalSandbox implements Sandbox {
       `ssr-${process.pid}-${host.dir.slice(-6)}-${id}`,
       host.limits,
     );
+    // Warm up now: a new sandbox's first command usually follows soon.
+    this.spare = launch(this.launcherArgv(), { env: LAUNCHER_ENV });
   }
 
   /** Runs `fn` after every earlier operation on this sandbox (one overlay mount at a time). */
@@ -323,27 +330,46 @@ export class LocalSandbox implements Sandbox {
     return this.serial(() => this.execNow(command, opts));
   }
 
-  private execNow(command: string, opts: ExecOptions): Promise<ExecResult> {
-    this.assertLive();
-    const cwdRel = safeRel(opts.cwd ?? '');
-    const spawnOpts = {
-      timeoutMs: opts.timeoutMs ?? 120_000,
-      maxOutputBytes: opts.maxOutputBytes ?? 1024 * 1024,
-      stdin: opts.stdin,
-      stdinFile: opts.stdinFile,
-      stdoutFile: opts.stdoutFile,
-      maxFileBytes: opts.maxFileBytes,
-    };
-    const procs = this.cgroup.procsFiles;
+  private launcherArgv(): string[] {
+    const argv = ['/bin/sh', '-c', LAUNCHER, 'ssr-launcher', ...this.cgroup.procsFiles];
+    return this.host.mode.storage === 'overlay'
+      ? ['unshare', '--mount', '--propagation', 'private', ...argv]
+      : argv;
+  }
+
+  /** The warm launcher if there is a live one, else a new one; and a new spare either way. */
+  private takeLauncher(): Launched {
+    let l = this.spare;
+    if (!l || l.exit || l.error) {
+      if (l) discard(l);
+      l = launch(this.launcherArgv(), { env: LAUNCHER_ENV });
+    }
+    this.spare = launch(this.launcherArgv(), { env: LAUNCHER_ENV });
+    return l;
+  }
+
+  /** Host path as the launcher script names it: short (relative to the host dir) if possible. */
+  private hostRel(p: string): string {
+    return p.startsWith(`${this.host.dir}/`) ? relative(this.host.dir, p) : p;
+  }
+
+  /** The shell script a launcher sources to become the command. */
+  private execScript(
+    command: string,
+    cwdRel: string,
+    env: Record<string, string> | undefined,
+  ): string {
+    if (command.includes('\0')) throw new UsageError('command contains a NUL byte');
+    const q = (args: string[]) => args.map(shellQuote).join(' ');
     if (this.isolation === 'none') {
-      const env = { ...baseEnvironment(this.tmpDir), TMPDIR: this.tmpDir, ...opts.env };
-      return spawnBounded(
-        ['/bin/sh', '-c', JOIN_WRAPPER, 'ssr', ...procs, '--', '/bin/bash', '-c', command],
-        {
-          ...spawnOpts,
-          cwd: join(this.copyDir, cwdRel),
-          env,
-        },
+      const vars = Object.entries({
+        ...baseEnvironment(this.tmpDir),
+        TMPDIR: this.tmpDir,
+        ...env,
+      }).map(([k, v]) => `${k}=${v}`);
+      return (
+        `cd ${shellQuote(join(this.copyDir, cwdRel))} || exit 125\n` +
+        `exec ${q(['env', '-i', ...vars, '/bin/bash', '-c', command])}\n`
       );
     }
     const overlay = this.host.mode.storage === 'overlay';
@@ -352,37 +378,48 @@ export class LocalSandbox implements Sandbox {
       repoMount: this.repoPath,
       tmpHostDir: this.tmpDir,
       cwd: posix.join(this.repoPath, cwdRel),
-      env: { ...baseEnvironment('/tmp'), ...opts.env },
+      env: { ...baseEnvironment('/tmp'), ...env },
       binds: this.binds,
     });
-    const cmd = [...bw, '/bin/bash', '-c', command];
-    const hostEnv = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
-    if (!overlay) {
-      return spawnBounded(['/bin/sh', '-c', JOIN_WRAPPER, 'ssr', ...procs, '--', ...cmd], {
-        ...spawnOpts,
-        env: hostEnv,
-      });
+    const run = `exec ${q([...bw, '/bin/bash', '-c', command])}\n`;
+    if (!overlay) return run;
+    const lowers = this.lower.map((l) => this.hostRel(l.dir)).join(':');
+    const mountOpts =
+      `lowerdir=${lowers},upperdir=${this.hostRel(this.upperDir)},` +
+      `workdir=${this.hostRel(this.workDir)},redirect_dir=off,metacopy=off,index=off`;
+    if (mountOpts.length > MAX_MOUNT_OPTIONS) {
+      throw new UsageError(
+        `sandbox ${this.id} sits on ${this.lower.length} stacked layers, more than overlayfs ` +
+          'can mount; fork from an earlier snapshot instead of chaining forks this deep',
+      );
     }
-    const lowers = this.lower.map((l) => l.dir).join(':');
-    const mountOpts = `lowerdir=${lowers},upperdir=${this.upperDir},workdir=${this.workDir},redirect_dir=off,metacopy=off,index=off`;
-    return spawnBounded(
-      [
-        'unshare',
-        '--mount',
-        '--propagation',
-        'private',
-        '/bin/sh',
-        '-c',
-        OVERLAY_WRAPPER,
-        'ssr',
-        mountOpts,
-        this.mergedDir,
-        ...procs,
-        '--',
-        ...cmd,
-      ],
-      { ...spawnOpts, env: hostEnv },
+    return (
+      `cd ${shellQuote(this.host.dir)} || exit 125\n` +
+      `mount -t overlay overlay -o ${shellQuote(mountOpts)} ${shellQuote(this.hostRel(this.mergedDir))} || exit 125\n` +
+      run
     );
+  }
+
+  private async execNow(command: string, opts: ExecOptions): Promise<ExecResult> {
+    this.assertLive();
+    const cwdRel = safeRel(opts.cwd ?? '');
+    const script = join(this.dir, `exec-${++this.execCount}.sh`);
+    writeFileSync(script, this.execScript(command, cwdRel, opts.env));
+    const launcher = this.takeLauncher();
+    try {
+      return await supervise(launcher, {
+        env: LAUNCHER_ENV,
+        prelude: `${script}\n`,
+        timeoutMs: opts.timeoutMs ?? 120_000,
+        maxOutputBytes: opts.maxOutputBytes ?? 1024 * 1024,
+        stdin: opts.stdin,
+        stdinFile: opts.stdinFile,
+        stdoutFile: opts.stdoutFile,
+        maxFileBytes: opts.maxFileBytes,
+      });
+    } finally {
+      rmSync(script, { force: true });
+    }
   }
 
   private stack(): LayerStack {
@@ -532,6 +569,8 @@ export class LocalSandbox implements Sandbox {
   disposeSync(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.spare) discard(this.spare);
+    this.spare = null;
     this.cgroup.remove();
     rmSync(this.dir, { recursive: true, force: true });
     this.host.forget(this);

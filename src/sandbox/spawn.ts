@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { HeadTailBuffer } from '../util/bounded-buffer.js';
 
 export interface SpawnOptions {
@@ -32,38 +32,99 @@ export interface ExecResult {
 
 // Once the main process has exited, how long stray holders of its pipes may keep them open.
 const PIPE_DRAIN_GRACE_MS = 500;
-// The kernel-side deadline (coreutils timeout) fires this long after ours, and only matters
-// when this process died without killing its children (e.g. kill -9).
-const BACKSTOP_GRACE_S = 5;
 
 /** Process groups still running, killed if this process exits (crash, Ctrl-C). */
 const liveGroups = new Set<number>();
 process.on('exit', () => {
-  for (const pgid of liveGroups) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {}
-  }
+  for (const pgid of liveGroups) killGroup(pgid);
 });
 
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // Group already gone.
+  }
+}
+
+// setpriv sets PR_SET_PDEATHSIG and execs (no extra process): if this process is killed with
+// SIGKILL, the kernel still kills what it started, so nothing runs on unsupervised.
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+export function withParentDeathSignal(argv: string[]): string[] {
+  return SETPRIV ? [SETPRIV, '--pdeathsig', 'KILL', '--', ...argv] : argv;
+}
+
 /**
- * Runs argv in its own process group and kills the whole group on timeout, because killing
- * only the direct child leaves grandchildren running (and holding our pipes open).
+ * A process started before it is needed, in its own process group, with all three stdio
+ * pipes. Output it prints before `supervise` is kept and replayed.
  */
-export function spawnBounded(argv: string[], opts: SpawnOptions): Promise<ExecResult> {
+export interface Launched {
+  child: ChildProcess;
+  exit: { code: number | null; signal: string | null } | null;
+  /** Set when the process could not be started at all. */
+  error: Error | null;
+  early: { stream: 'stdout' | 'stderr'; chunk: Buffer }[];
+  /** Called once `supervise` has taken over the output. */
+  detachEarly(): void;
+}
+
+export function launch(
+  argv: string[],
+  opts: { env: Record<string, string>; cwd?: string },
+): Launched {
+  const [file, ...args] = withParentDeathSignal(argv);
+  const child = spawn(file!, args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: 'pipe' });
+  if (child.pid !== undefined) liveGroups.add(child.pid);
+  const early: Launched['early'] = [];
+  const onOut = (chunk: Buffer) => early.push({ stream: 'stdout', chunk });
+  const onErr = (chunk: Buffer) => early.push({ stream: 'stderr', chunk });
+  child.stdout!.on('data', onOut);
+  child.stderr!.on('data', onErr);
+  // A launcher that dies before it is used must not crash the process with EPIPE.
+  child.stdin!.on('error', () => {});
+  const launched: Launched = {
+    child,
+    exit: null,
+    error: null,
+    early,
+    detachEarly() {
+      child.stdout!.off('data', onOut);
+      child.stderr!.off('data', onErr);
+    },
+  };
+  child.on('error', (err) => {
+    launched.error = err;
+  });
+  child.on('exit', (code, signal) => {
+    launched.exit = { code, signal };
+  });
+  return launched;
+}
+
+/** Kills a launched process (and its group) that will not be used. */
+export function discard(l: Launched): void {
+  if (l.child.pid === undefined) return;
+  killGroup(l.child.pid);
+  liveGroups.delete(l.child.pid);
+}
+
+/**
+ * Hands a launched process its input (`prelude` first, then stdin) and watches it: bounded
+ * output, a timeout that kills its whole process group, and anything it left behind in that
+ * group killed when it ends, because killing only the direct child leaves grandchildren
+ * running (and holding our pipes open).
+ */
+export function supervise(
+  l: Launched,
+  opts: SpawnOptions & { prelude?: string },
+): Promise<ExecResult> {
   const started = performance.now();
+  const { child } = l;
   return new Promise((resolve, reject) => {
-    if (argv.length === 0) {
-      reject(new Error('spawnBounded: empty argv'));
+    if (l.error) {
+      reject(l.error);
       return;
     }
-    const backstop = String(Math.ceil(opts.timeoutMs / 1000) + BACKSTOP_GRACE_S);
-    const child = spawn('timeout', ['-s', 'KILL', backstop, ...argv], {
-      cwd: opts.cwd,
-      env: opts.env,
-      detached: true,
-      stdio: [opts.stdin === undefined && !opts.stdinFile ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
     const stdout = new HeadTailBuffer(opts.maxOutputBytes);
     const stderr = new HeadTailBuffer(opts.maxOutputBytes);
     let file$: WriteStream | undefined;
@@ -73,26 +134,16 @@ export function spawnBounded(argv: string[], opts: SpawnOptions): Promise<ExecRe
     if (opts.stdoutFile) file$ = createWriteStream(opts.stdoutFile);
 
     let timedOut = false;
-    let exited = false;
     let settled = false;
-    let exitCode: number | null = null;
-    let signal: string | null = null;
-
-    if (child.pid !== undefined) liveGroups.add(child.pid);
-    const killGroup = () => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // Group already gone.
-      }
+    const kill = () => {
+      if (child.pid !== undefined) killGroup(child.pid);
     };
     const timer = setTimeout(() => {
       timedOut = true;
-      killGroup();
+      kill();
     }, opts.timeoutMs);
 
-    child.stdout!.on('data', (chunk: Buffer) => {
+    const onStdout = (chunk: Buffer) => {
       if (!file$) {
         stdout.push(chunk);
         return;
@@ -106,31 +157,34 @@ export function spawnBounded(argv: string[], opts: SpawnOptions): Promise<ExecRe
       if (take < chunk.length) fileTruncated = true;
       fileBytes += take;
       file$.write(take === chunk.length ? chunk : chunk.subarray(0, take));
-    });
-    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
-    if (opts.stdin !== undefined && child.stdin) {
-      child.stdin.on('error', () => {
-        // The command need not read its input (EPIPE).
-      });
-      child.stdin.end(opts.stdin);
-    } else if (opts.stdinFile && child.stdin) {
-      child.stdin.on('error', () => {});
+    };
+    const onStderr = (chunk: Buffer) => stderr.push(chunk);
+    l.detachEarly();
+    for (const e of l.early) (e.stream === 'stdout' ? onStdout : onStderr)(e.chunk);
+    child.stdout!.on('data', onStdout);
+    child.stderr!.on('data', onStderr);
+
+    const stdin = child.stdin!;
+    if (opts.prelude !== undefined) stdin.write(opts.prelude);
+    if (opts.stdinFile) {
       const input = createReadStream(opts.stdinFile);
-      input.on('error', () => child.stdin?.destroy());
-      input.pipe(child.stdin);
+      input.on('error', () => stdin.destroy());
+      input.pipe(stdin);
+    } else {
+      stdin.end(opts.stdin ?? '');
     }
 
-    const finish = async () => {
+    const finish = async (exit: { code: number | null; signal: string | null }) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       // Anything the command left behind in its group dies with it.
-      killGroup();
+      kill();
       if (child.pid !== undefined) liveGroups.delete(child.pid);
       if (file$) await new Promise<void>((r) => file$!.end(r));
       resolve({
-        exitCode,
-        signal,
+        exitCode: exit.code,
+        signal: exit.signal,
         stdout: file$ ? '' : stdout.toString(),
         stderr: stderr.toString(),
         durationMs: performance.now() - started,
@@ -140,8 +194,21 @@ export function spawnBounded(argv: string[], opts: SpawnOptions): Promise<ExecRe
         stderrBytes: stderr.total,
       });
     };
-
-    child.on('error', (err) => {
+    const onExit = () => {
+      const exit = l.exit!;
+      // A daemonised grandchild may hold the pipes open forever: do not wait for it.
+      setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        void finish(exit);
+      }, PIPE_DRAIN_GRACE_MS).unref();
+    };
+    if (l.exit) onExit();
+    else child.once('exit', () => onExit());
+    child.once('close', () => {
+      if (l.exit) void finish(l.exit);
+    });
+    child.once('error', (err) => {
       clearTimeout(timer);
       if (child.pid !== undefined) liveGroups.delete(child.pid);
       if (!settled) {
@@ -149,19 +216,11 @@ export function spawnBounded(argv: string[], opts: SpawnOptions): Promise<ExecRe
         reject(err);
       }
     });
-    child.on('exit', (code, sig) => {
-      exited = true;
-      exitCode = code;
-      signal = sig;
-      // A daemonised grandchild may hold the pipes open forever: do not wait for it.
-      setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-        void finish();
-      }, PIPE_DRAIN_GRACE_MS).unref();
-    });
-    child.on('close', () => {
-      if (exited) void finish();
-    });
   });
+}
+
+/** Spawns argv now and supervises it (see `supervise`). */
+export function spawnBounded(argv: string[], opts: SpawnOptions): Promise<ExecResult> {
+  if (argv.length === 0) return Promise.reject(new Error('spawnBounded: empty argv'));
+  return supervise(launch(argv, { env: opts.env, cwd: opts.cwd }), opts);
 }
