@@ -2,7 +2,7 @@
  * Runs the benchmarks one after another, each in its own Node process (so one's heap, open
  * sandboxes or filesystem churn do not leak into the next), then prints one summary table.
  *
- * Run: node --import tsx bench/run-all.ts            (all: fork, exec, validation)
+ * Run: node --import tsx bench/run-all.ts            (all: fork, exec, validation, inject)
  *      node --import tsx bench/run-all.ts exec fork  (a selection, in that order)
  *
  * Exits non-zero only if a benchmark crashed; a missed target is reported, not failed.
@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SummaryRow, table } from './lib.js';
 
-const BENCHES = ['fork', 'exec', 'validation'] as const;
+const BENCHES = ['fork', 'exec', 'validation', 'inject'] as const;
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 function runChild(name: string, summaryPath: string): Promise<number | null> {

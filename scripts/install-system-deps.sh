@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages ssr needs to run repository code safely:
 # bubblewrap (the sandbox), util-linux (unshare/mount for overlay forks), git (diffs),
-# python3 + python3-pytest (test parsers are Python; pytest for Python repos).
+# python3 + python3-pytest (test parsers are Python; pytest for Python repos),
+# golang-go and cargo (test discovery on Go and Rust repos). Toolchains must be where the
+# sandbox sees them (/usr, /usr/local): a rustup install in ~/.cargo is not visible there.
 set -euo pipefail
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
@@ -9,6 +11,8 @@ command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v git >/dev/null 2>&1 || missing+=(git)
 [ -x /usr/bin/python3 ] || missing+=(python3)
 /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
+[ -x /usr/bin/go ] || [ -x /usr/local/bin/go ] || [ -x /usr/local/go/bin/go ] || missing+=(golang-go)
+[ -x /usr/bin/cargo ] || [ -x /usr/local/bin/cargo ] || [ -x /usr/local/cargo/bin/cargo ] || missing+=(cargo)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

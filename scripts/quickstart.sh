@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's first command: from a fresh checkout, install what is missing, build ssr, and
-# validate the example bug artifact that ships in examples/ against the example repository.
+# The README's first command. From a fresh checkout: install what is missing, build ssr,
+# build the example repository (with its git history), make validated bugs from it with
+# `ssr inject` (no model, no GPU), and show one of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
@@ -8,5 +9,23 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 npm run build --silent
-echo "\$ ssr validate examples/artifacts/textkit-wrap-width --repo examples/repos/textkit" >&2
-node bin/ssr.js validate examples/artifacts/textkit-wrap-width --repo examples/repos/textkit
+
+work=.example
+repo=$work/textkit
+out=$work/bugs
+[ -d "$repo/.git" ] || bash examples/make-textkit-repo.sh "$repo"
+
+echo "\$ ssr inject $repo --out $out --count 6" >&2
+node bin/ssr.js inject "$repo" --out "$out" --count 6
+
+first=$(node -e "const s=require('./$out/summary.json'); console.log(s.artifacts[0] || '')")
+if [ -n "$first" ]; then
+  echo
+  echo "== $out/$first: the bug (bug_inject.diff)"
+  cat "$out/$first/bug_inject.diff"
+  echo "== the tests it weakens (test_weaken.diff; reversed, this is the solver's specification)"
+  cat "$out/$first/test_weaken.diff"
+  echo
+  echo "\$ ssr validate $out/$first --repo $repo" >&2
+  node bin/ssr.js validate "$out/$first" --repo "$repo"
+fi

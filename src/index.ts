@@ -1,4 +1,6 @@
 export * from './artifact/index.js';
+export * from './discovery/index.js';
+export * from './inject/index.js';
 export * from './sandbox/index.js';
 export * from './testing/results.js';
 export * from './testing/run-tests.js';

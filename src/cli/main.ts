@@ -5,6 +5,7 @@ import { SandboxHost } from '../sandbox/local.js';
 import { SsrError } from '../util/errors.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
 import { formatReport } from './format.js';
+import { registerInject } from './inject.js';
 
 const VERSION = '0.1.0';
 
@@ -26,8 +27,16 @@ function secondsToMs(value: string): number {
 
 /** Where the current command's sandboxes live, so Ctrl-C can remove them before exiting. */
 let activeHost: SandboxHost | null = null;
+/** Long commands that stop gracefully on the first Ctrl-C (finished work is kept). */
+let activeAbort: AbortController | null = null;
 
 function onSignal(signal: NodeJS.Signals) {
+  if (activeAbort && !activeAbort.signal.aborted) {
+    process.stderr.write(`\nssr: ${signal}: finishing the current step (again to quit now)\n`);
+    activeAbort.abort();
+    process.once(signal, onSignal);
+    return;
+  }
   process.stderr.write(`\nssr: interrupted (${signal}); cleaning up sandboxes\n`);
   void (activeHost?.close() ?? Promise.resolve()).finally(() =>
     process.exit(signal === 'SIGINT' ? 130 : 143),
@@ -133,6 +142,10 @@ export function buildProgram(): Command {
         activeHost = null;
       }
     });
+
+  registerInject(program, (c) => {
+    activeAbort = c;
+  });
 
   program
     .command('doctor')

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -47,12 +47,16 @@ export function readOpaqueDirs(layerDir: string, relDirs: string[]): Set<string>
     '    v=os.getxattr(os.path.join(root,rel),"trusted.overlay.opaque",follow_symlinks=False)\n' +
     '  except OSError: continue\n' +
     '  if v==b"y": sys.stdout.write(rel+"\\0")\n';
-  const out = execFileSync('python3', ['-c', script, layerDir], {
+  const out = execFileSync(PYTHON, ['-I', '-S', '-c', script, layerDir], {
     input: relDirs.join('\0'),
     maxBuffer: 64 * 1024 * 1024,
   }).toString();
   return new Set(out.split('\0').filter(Boolean));
 }
+
+// The system interpreter starts in ~15 ms; a version-manager shim on PATH can take 100+ ms.
+const PYTHON =
+  ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => existsSync(p)) ?? 'python3';
 
 function isOpaque(layer: Layer, rel: string): boolean {
   return layer.overlay && (layer.opaque?.has(rel) ?? false);

@@ -248,6 +248,14 @@ function copyTree(from: string, to: string): void {
   }
 }
 
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function safeRel(rel: string): string {
   const norm = posix.normalize(rel.replace(/\\/g, '/'));
   if (norm.startsWith('/') || norm === '..' || norm.startsWith('../')) {
@@ -422,12 +430,26 @@ export class LocalSandbox implements Sandbox {
     }
   }
 
-  private stack(): LayerStack {
+  /**
+   * The merged view as host-side layers. Opaque marks of the live upper layer are read for
+   * `onlyFor`'s ancestors when given (one file's lookup), else for every candidate directory.
+   */
+  private stack(onlyFor?: string): LayerStack {
     if (this.host.mode.storage === 'copy')
       return new LayerStack([{ dir: this.copyDir, overlay: false }]);
     const upper: Layer = { dir: this.upperDir, overlay: true };
     const below = new LayerStack(this.lower);
-    upper.opaque = readOpaqueDirs(this.upperDir, opaqueCandidates(upper, below));
+    let candidates: string[];
+    if (onlyFor === undefined) {
+      candidates = opaqueCandidates(upper, below);
+    } else {
+      const parts = onlyFor.split('/');
+      candidates = parts
+        .slice(0, -1)
+        .map((_, i) => parts.slice(0, i + 1).join('/'))
+        .filter((d) => isDirectory(join(this.upperDir, d)) && below.resolve(d)?.kind === 'dir');
+    }
+    upper.opaque = readOpaqueDirs(this.upperDir, candidates);
     return new LayerStack([upper, ...this.lower]);
   }
 
@@ -435,7 +457,7 @@ export class LocalSandbox implements Sandbox {
     this.assertLive();
     const path = safeRel(rel);
     return this.serial(async () => {
-      const e = this.stack().resolve(path);
+      const e = this.stack(path).resolve(path);
       if (!e) return null;
       if (e.kind !== 'file') throw new UsageError(`not a regular file in the sandbox: ${rel}`);
       return readFileSync(e.hostPath);
@@ -462,11 +484,11 @@ export class LocalSandbox implements Sandbox {
     const flags = ['--whitespace=nowarn'];
     if (opts.check) flags.push('--check');
     if (opts.reverse) flags.push('--reverse');
-    // GIT_CEILING_DIRECTORIES stops git from looking above the repo root for a repository.
-    const r = await this.exec(`git apply ${flags.join(' ')} -`, {
+    // GIT_DIR=/nonexistent: plain patch mode. Inside the repository, git would read its config
+    // and attributes and run its filter drivers, i.e. commands the repository chose.
+    const r = await this.exec(`GIT_DIR=/nonexistent git apply ${flags.join(' ')} -`, {
       stdin: diff,
       timeoutMs: 60_000,
-      env: { GIT_CEILING_DIRECTORIES: posix.dirname(this.repoPath) },
     });
     const message = (r.stderr || r.stdout).trim();
     if (r.timedOut) return { ok: false, message: 'git apply timed out' };

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Sandbox } from '../sandbox/types.js';
@@ -11,6 +11,10 @@ export interface TestRunOptions {
   parserTimeoutMs?: number;
   /** Largest test log kept (default 64 MiB); a larger log is an error, not a silent cut. */
   maxLogBytes?: number;
+  /** Return up to this many bytes of the log's head (failure locations live in it). */
+  keepLogBytes?: number;
+  /** Extra environment for test_script.sh (e.g. coverage switches). */
+  env?: Record<string, string>;
 }
 
 export type TestRunFailureKind =
@@ -35,6 +39,8 @@ export type TestRunOutcome =
       logBytes: number;
       /** Disagreements between the exit code and the parsed results, worth a look. */
       warnings: string[];
+      /** The log's head, when `keepLogBytes` asked for it. */
+      log?: string;
     } & TestRunTimes)
   | ({
       ok: false;
@@ -94,6 +100,7 @@ export async function runTests(
       timeoutMs: scriptTimeoutMs,
       stdoutFile: logPath,
       maxFileBytes: maxLogBytes,
+      env: opts.env,
     });
     const logBytes = run.stdoutBytes;
     const base = { exitCode: run.exitCode, logBytes, scriptMs: run.durationMs };
@@ -205,8 +212,20 @@ export async function runTests(
     if (run.exitCode !== 0 && failed === 0) {
       warnings.push(`exit code ${run.exitCode ?? run.signal} but no test parsed as failed`);
     }
-    return { ok: true, tests, warnings, ...withParser };
+    const log = opts.keepLogBytes ? readHead(logPath, opts.keepLogBytes) : undefined;
+    return { ok: true, tests, warnings, ...withParser, ...(log === undefined ? {} : { log }) };
   } finally {
     rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
+function readHead(path: string, bytes: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(bytes);
+    const n = readSync(fd, buf, 0, bytes, 0);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }

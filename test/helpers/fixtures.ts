@@ -157,6 +157,58 @@ export function minimistRepo(): string {
   });
 }
 
+/** minimist releases whose source changes are real bug fixes (prototype pollution) with tests. */
+export const MINIMIST_HISTORY = ['1.2.0', '1.2.1', '1.2.2', '1.2.3', '1.2.4', '1.2.5', '1.2.6'];
+
+/**
+ * minimist with a real git history: one commit per published release 1.2.0 ... 1.2.6, each
+ * the package exactly as npm ships it, plus tape 5 in node_modules (git-ignored). The
+ * history-aware strategy can revert these fixes; the 1.2.6 tests catch the reverts.
+ */
+export function minimistHistoryRepo(): string {
+  return buildOnce(`minimist-history-${MINIMIST_HISTORY.at(-1)}-v1`, (dir) => {
+    const scratch = mkdtempSync(join(tmpdir(), 'ssr-fixture-npm-'));
+    const npm = (args: string[], cwd: string) =>
+      execFileSync('npm', [...args, ...NPM_FLAGS], {
+        cwd,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, npm_config_update_notifier: 'false' },
+      });
+    try {
+      git(dir, ['init', '-q']);
+      writeFileSync(join(dir, '.git', 'info', 'exclude'), 'node_modules/\n');
+      MINIMIST_HISTORY.forEach((version, i) => {
+        const tgz = npm(['pack', `minimist@${version}`, '--pack-destination', scratch], scratch)
+          .trim()
+          .split('\n')
+          .at(-1)!
+          .trim();
+        const unpacked = join(scratch, version);
+        mkdirSync(unpacked);
+        execFileSync('tar', ['xzf', join(scratch, tgz), '--no-same-owner', '-C', unpacked]);
+        for (const name of readdirSync(dir)) {
+          if (name !== '.git' && name !== 'node_modules')
+            rmSync(join(dir, name), { recursive: true, force: true });
+        }
+        const pkg = join(unpacked, 'package');
+        for (const name of readdirSync(pkg)) renameSync(join(pkg, name), join(dir, name));
+        commitAll(dir, `minimist ${version}`, `2020-0${Math.min(9, i + 1)}-01T00:00:00Z`);
+      });
+      const deps = join(scratch, 'deps');
+      mkdirSync(deps);
+      writeFileSync(
+        join(deps, 'package.json'),
+        '{"name":"deps","version":"0.0.0","private":true}\n',
+      );
+      npm(['install', '--no-save', '--ignore-scripts', 'tape@5'], deps);
+      renameSync(join(deps, 'node_modules'), join(dir, 'node_modules'));
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+}
+
 /** Runs each tape file on its own, with a marker line so the parser knows which file it reads. */
 export const MINIMIST_TEST_SCRIPT = `#!/usr/bin/env bash
 # Runs every tape test file of minimist separately; "### ssr-test-file <path>" precedes each

@@ -1,0 +1,227 @@
+import type { SandboxHost } from '../sandbox/local.js';
+import type { Snapshot } from '../sandbox/types.js';
+import { stageHarness, type TestHarness, type TestRunOptions } from '../testing/run-tests.js';
+import { UsageError } from '../util/errors.js';
+import { type Baseline, computeBaseline } from '../validate/baseline.js';
+import { type Candidate, proposeCandidates } from './frameworks.js';
+import { RepoScan } from './scan.js';
+import type { DiscoveryAttempt, TestSuiteSpec } from './types.js';
+
+export interface DiscoveryOptions extends TestRunOptions {
+  /** Clean runs per candidate (default 2, in parallel); tests whose outcome changes are flaky. */
+  runs?: number;
+  /** Consider only these frameworks (e.g. ['pytest']); default: all with evidence. */
+  frameworks?: string[];
+  /** Called after each candidate is tried or ruled out (progress for a CLI). */
+  onAttempt?: (attempt: DiscoveryAttempt) => void;
+}
+
+export interface DiscoveryResult {
+  suite: TestSuiteSpec;
+  /** Every candidate considered, in order; the last one is the chosen one. */
+  attempts: DiscoveryAttempt[];
+  /** The chosen suite's clean runs (flaky tests left out of `tests`). */
+  baseline: Baseline;
+}
+
+/** Most ids listed in one note. */
+const MAX_LISTED = 20;
+
+function listIds(ids: string[]): string {
+  const shown = ids.slice(0, MAX_LISTED).join(', ');
+  return ids.length > MAX_LISTED ? `${shown}, ... (${ids.length - MAX_LISTED} more)` : shown;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * Finds how to run a repository's tests: looks at the repository (package.json, config files,
+ * test files, go.mod, Cargo.toml, pom.xml), proposes candidates most likely first, and runs
+ * each in fresh sandboxes (`runs` clean runs, default 2) until one parses at least one passing
+ * test. Tests whose outcome differs between the runs are flaky: they are left out of the
+ * baseline and listed in the suite's notes. When nothing works, throws a UsageError that says
+ * what was tried and why each failed.
+ *
+ * `snapshot` should be an original snapshot (`host.snapshotDir(dir)`): the static look reads
+ * its source directory.
+ */
+export async function discoverTests(
+  host: SandboxHost,
+  snapshot: Snapshot,
+  opts: DiscoveryOptions = {},
+): Promise<DiscoveryResult> {
+  const dir = snapshot.sourceDir;
+  const scan = new RepoScan(dir);
+  const runs = Math.max(1, opts.runs ?? 2);
+  const runOpts: TestRunOptions = {
+    scriptTimeoutMs: opts.scriptTimeoutMs,
+    parserTimeoutMs: opts.parserTimeoutMs,
+    maxLogBytes: opts.maxLogBytes,
+  };
+  let candidates = proposeCandidates(scan);
+  if (opts.frameworks)
+    candidates = candidates.filter((c) => opts.frameworks!.includes(c.framework));
+  const attempts: DiscoveryAttempt[] = [];
+  const record = (a: DiscoveryAttempt) => {
+    attempts.push(a);
+    opts.onAttempt?.(a);
+  };
+
+  for (const c of candidates) {
+    const base = { framework: c.framework, reason: c.reason };
+    if (c.notApplicable) {
+      record({ ...base, outcome: 'not-applicable', detail: c.notApplicable });
+      continue;
+    }
+    const harness = stageHarness(c.testScript, c.testParser);
+    try {
+      const baseline = await computeBaseline(host, snapshot, harness, runs, runOpts);
+      const problem = await judge(c, baseline, host, snapshot, harness, runOpts);
+      if (problem) {
+        record({ ...base, outcome: 'failed', detail: problem });
+        continue;
+      }
+      const suite = buildSuite(c, scan, baseline, runs);
+      const counts = countStatuses(baseline);
+      record({
+        ...base,
+        outcome: 'chosen',
+        detail: `${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped, ${baseline.flaky.length} flaky over ${plural(runs, 'run')}`,
+      });
+      return { suite, attempts, baseline };
+    } finally {
+      harness.cleanup();
+    }
+  }
+  throw new UsageError(noSuiteMessage(dir, attempts, opts.frameworks), 'no-test-suite');
+}
+
+function countStatuses(b: Baseline) {
+  const v = Object.values(b.tests);
+  return {
+    passed: v.filter((s) => s === 'passed').length,
+    failed: v.filter((s) => s === 'failed').length,
+    skipped: v.filter((s) => s === 'skipped').length,
+  };
+}
+
+/** Why a candidate's baseline is unusable, or null when it has passing tests. */
+async function judge(
+  c: Candidate,
+  baseline: Baseline,
+  host: SandboxHost,
+  snapshot: Snapshot,
+  harness: TestHarness,
+  runOpts: TestRunOptions,
+): Promise<string | null> {
+  const f = baseline.failure;
+  if (f) {
+    const exit = f.exitCode === null ? 'was killed' : `exited ${f.exitCode}`;
+    if (f.kind === 'no-tests') {
+      const tail = await lastOutput(host, snapshot, harness, runOpts);
+      return `${c.command} ${exit}: 0 tests parsed${tail ? `; last output: ${JSON.stringify(tail)}` : ''}`;
+    }
+    if (f.kind === 'script-timeout' || f.kind === 'log-too-large')
+      return `${c.command}: ${f.message}`;
+    return `${c.command} ${exit}, then ${f.message}`;
+  }
+  const counts = countStatuses(baseline);
+  if (counts.passed > 0) return null;
+  const parts = [`${counts.failed} failed`, `${counts.skipped} skipped`];
+  if (baseline.flaky.length) parts.push(`${baseline.flaky.length} flaky`);
+  const total = counts.failed + counts.skipped + baseline.flaky.length;
+  return `${c.command}: ${plural(total, 'test')} parsed, none passed${baseline.flaky.length ? ' consistently' : ''} (${parts.join(', ')})`;
+}
+
+/** What the script printed last (or its first errors), to say why nothing was parsed. */
+async function lastOutput(
+  host: SandboxHost,
+  snapshot: Snapshot,
+  harness: TestHarness,
+  runOpts: TestRunOptions,
+): Promise<string> {
+  const sb = host.create(snapshot);
+  try {
+    const script = sb.exposeFile(harness.scriptPath, 'test_script.sh');
+    const r = await sb.exec(`bash ${script} 2>&1`, {
+      timeoutMs: runOpts.scriptTimeoutMs ?? 300_000,
+      maxOutputBytes: 16 * 1024,
+    });
+    const lines = r.stdout
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape sequences
+      .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.includes('### ssr-'));
+    // The first error lines say more than the last lines (often help links or a summary).
+    const errors = lines.filter((l) =>
+      /\b(error|exception|not found|no such|cannot|could not|unable)\b/i.test(l),
+    );
+    const picked = errors.length ? errors.slice(0, 2) : lines.slice(-3);
+    const text = picked.join(' | ');
+    return text.length > 300 ? `${text.slice(0, 297)}...` : text;
+  } catch {
+    return '';
+  } finally {
+    await sb.dispose();
+  }
+}
+
+function buildSuite(c: Candidate, scan: RepoScan, baseline: Baseline, runs: number): TestSuiteSpec {
+  const ids = [...Object.keys(baseline.tests), ...baseline.flaky];
+  const testFiles = [...new Set([...c.testFiles, ...(c.filesFromIds?.(ids) ?? [])])]
+    .filter((f) => scan.has(f))
+    .sort();
+  const counts = countStatuses(baseline);
+  const notes = [
+    `${c.framework}: ${c.command} (${c.reason})`,
+    ...c.notes,
+    `baseline over ${plural(runs, 'clean run')}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`,
+  ];
+  if (baseline.flaky.length) {
+    notes.push(
+      `dropped from the oracle: ${plural(baseline.flaky.length, 'flaky test')} whose outcome changed between ${plural(runs, 'run')}: ${listIds(baseline.flaky)}`,
+    );
+  }
+  if (counts.failed) {
+    const failed = Object.keys(baseline.tests).filter((id) => baseline.tests[id] === 'failed');
+    notes.push(
+      `${plural(counts.failed, 'test')} ${counts.failed === 1 ? 'fails' : 'fail'} on the original repository (baseline failures, never bug evidence): ${listIds(failed.sort())}`,
+    );
+  }
+  const warnings = new Set(baseline.runs.flatMap((r) => (r.ok ? r.warnings : [])));
+  for (const w of warnings) notes.push(`test run: ${w}`);
+  if (!testFiles.length) {
+    notes.push('no test files identified: write test_files.txt by hand');
+  }
+  if (scan.truncated) {
+    notes.push(`the repository has more files than discovery lists; test files may be missing`);
+  }
+  return {
+    framework: c.framework,
+    testScript: c.testScript,
+    testParser: c.testParser,
+    testFiles,
+    notes,
+  };
+}
+
+function noSuiteMessage(dir: string, attempts: DiscoveryAttempt[], only?: string[]): string {
+  const head = `no test suite found in ${dir}`;
+  if (!attempts.length) {
+    const looked = only?.length
+      ? `no evidence for ${only.join(', ')}`
+      : 'nothing to try: looked for package.json test tooling (scripts.test, jest, vitest, mocha, tape, node:test), ' +
+        'Python tests (test_*.py, pytest configuration, unittest), go.mod, Cargo.toml and pom.xml';
+    return `${head}: ${looked}`;
+  }
+  const tried = attempts
+    .map(
+      (a) =>
+        `${a.framework} (${a.reason}): ${a.outcome === 'not-applicable' ? `not run: ${a.detail}` : a.detail}`,
+    )
+    .join('; ');
+  return `${head}: tried ${tried}`;
+}

@@ -1,0 +1,20 @@
+export {
+  type DiscoveryOptions,
+  type DiscoveryResult,
+  discoverTests,
+} from './discover.js';
+export { type Candidate, type Ecosystem, proposeCandidates, surefireScript } from './frameworks.js';
+export {
+  CARGO_PARSER,
+  GENERIC_TAP_PARSER,
+  GO_PARSER,
+  JEST_JSON_PARSER,
+  MOCHA_PARSER,
+  NODE_TEST_PARSER,
+  PYTEST_PARSER,
+  SUREFIRE_PARSER,
+  TAPE_PARSER,
+  UNITTEST_PARSER,
+} from './parsers.js';
+export { globToRegExp, RepoScan } from './scan.js';
+export type { DiscoveryAttempt, TestSuiteSpec } from './types.js';

@@ -1,0 +1,641 @@
+/**
+ * The test_parser.py programs discovery writes, one per framework, as TypeScript strings so they
+ * ship in dist/ without copying files. Each reads the log of the matching test_script.sh on
+ * stdin and prints one JSON object {"<test id>": "passed" | "failed" | "skipped"}.
+ *
+ * The scripts frame what they print with marker lines "### ssr-<kind> <nonce> [<value>]",
+ * where the nonce is random per run (so what tests print cannot pass for a marker):
+ *   ### ssr-root <nonce> <dir>           first line: the repo root as the tests saw it
+ *   ### ssr-file <nonce> <path>          the output that follows is of this test file
+ *   ### ssr-exit <nonce> <code>          exit status of the run just printed
+ *   ### ssr-report-begin <nonce> <name>  a machine-readable report file follows, up to
+ *   ### ssr-report-end <nonce>
+ *
+ * Ids carry the test file and the suite path where the framework has them
+ * (`test/a.test.js > suite > case`, `tests/test_x.py::TestK::test_y[param]`). A second test with
+ * the same id in one run gets a " (2)" suffix; one test reported twice (passed, then an error in
+ * teardown) keeps the worst status. A test file whose run exits non-zero without any failing
+ * test shows up as "<file> > (whole file)": failed.
+ *
+ * The Python avoids backticks and dollar-brace sequences so it can live in raw template literals.
+ */
+
+/** Python source, verbatim: String.raw, so backslashes reach Python unchanged. */
+const py = String.raw;
+
+/** Helpers every parser starts with. */
+const COMMON = py`import json
+import os
+import re
+import sys
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+MARK = re.compile(r"^### ssr-(root|file|exit|report-begin|report-end) (\S+)(?: (.*))?$")
+RANK = {"skipped": 0, "passed": 1, "failed": 2}
+WHOLE_FILE = "(whole file)"
+
+
+class Log(object):
+    """The test log; marker lines count only with this run's nonce (from the first root line,
+    printed before any test runs), so output of the tests cannot pass for a marker."""
+
+    def __init__(self):
+        text = sys.stdin.buffer.read().decode("utf-8", "replace")
+        text = ANSI.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+        self.lines = text.split("\n")
+        self.nonce = None
+        self.roots = []
+        for line in self.lines:
+            m = MARK.match(line)
+            if m and m.group(1) == "root":
+                if self.nonce is None:
+                    self.nonce = m.group(2)
+                if m.group(2) == self.nonce and m.group(3):
+                    self.roots.append(m.group(3).strip())
+        self.roots.append(os.getcwd())
+
+    def marker(self, line):
+        """(kind, value) for a marker line of this run, else None."""
+        if not line.startswith("### ssr-"):
+            return None
+        m = MARK.match(line)
+        if m and m.group(2) == self.nonce:
+            return m.group(1), (m.group(3) or "").strip()
+        return None
+
+    def relative(self, path):
+        """A path relative to the repo root (POSIX separators); other paths unchanged."""
+        if not path:
+            return path
+        path = path.replace("\\", "/")
+        for base in self.roots:
+            base = base.rstrip("/") + "/"
+            if path.startswith(base):
+                return path[len(base):]
+        if path.startswith("./"):
+            return path[2:]
+        return path
+
+    def file_sections(self):
+        """[(file, lines, exit_code)]: one ssr-file section per test file."""
+        out = []
+        current = None
+        for line in self.lines:
+            mark = self.marker(line)
+            if mark and mark[0] == "file":
+                current = [mark[1], [], None]
+                out.append(current)
+            elif mark and mark[0] == "exit":
+                if current is not None:
+                    current[2] = exit_code(mark[1])
+            elif mark:
+                continue
+            elif current is not None:
+                current[1].append(line)
+        return out
+
+    def reports(self):
+        """[(name, body)] of the report files printed between begin and end markers."""
+        out = []
+        name = None
+        body = []
+        for line in self.lines:
+            mark = self.marker(line)
+            if mark and mark[0] == "report-begin":
+                name = mark[1]
+                body = []
+            elif mark and mark[0] == "report-end":
+                if name is not None:
+                    out.append((name, "\n".join(body)))
+                name = None
+            elif name is not None:
+                body.append(line)
+        return out
+
+    def plain_lines(self):
+        """The log without this run's marker lines."""
+        return [line for line in self.lines if not self.marker(line)]
+
+
+def exit_code(value):
+    try:
+        return int((value or "").strip())
+    except ValueError:
+        return None
+
+
+class Results(object):
+    def __init__(self):
+        self.tests = {}
+        self.counts = {}
+
+    def merge(self, test_id, status):
+        """The same test reported again: the worst status wins (failed > passed > skipped)."""
+        old = self.tests.get(test_id)
+        if old is None or RANK[status] > RANK[old]:
+            self.tests[test_id] = status
+
+    def add(self, test_id, status):
+        """A new test; another one with the same id in this run gets a suffix."""
+        n = self.counts.get(test_id, 0) + 1
+        self.counts[test_id] = n
+        if n > 1:
+            test_id = "%s (%d)" % (test_id, n)
+        self.merge(test_id, status)
+        return test_id
+
+    def emit(self):
+        json.dump(self.tests, sys.stdout, indent=1, sort_keys=True)
+        sys.stdout.write("\n")
+
+
+def whole_file_failure(results, name, before, code):
+    """A file whose run exited non-zero although none of its tests failed."""
+    if not code:
+        return
+    failed = [k for k, v in results.tests.items() if v == "failed" and k not in before]
+    if not failed:
+        results.merge("%s > %s" % (name, WHOLE_FILE), "failed")
+`;
+
+/** TAP with nesting (node --test): "# Subtest: name", indented children, YAML blocks. */
+const TAP_NESTED = py`
+TAP_LINE = re.compile(r"^(\s*)(not ok|ok)\b(?:\s+\d+)?(?:\s+-)?(?:\s+(.*))?$")
+SUBTEST = re.compile(r"^(\s*)# Subtest: (.*)$")
+DIRECTIVE = re.compile(r"(?:^|\s)(?<!\\)#\s*(SKIP|TODO)\b.*$", re.I)
+
+
+def unescape(name):
+    return re.sub(r"\\([#\\])", r"\1", name)
+
+
+def split_directive(desc):
+    m = DIRECTIVE.search(desc)
+    if m:
+        return desc[:m.start()].rstrip(), m.group(1).upper()
+    return desc.rstrip(), None
+
+
+def parse_nested_tap(lines, prefix, results, strip_names=()):
+    """Reports every test (a parent test too, as node does) and a suite only when it failed
+    with no failing test inside (a hook or the suite body threw)."""
+    stack = []  # [indent, name, children, bad]
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        m = SUBTEST.match(line)
+        if m:
+            indent = len(m.group(1))
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            stack.append([indent, unescape(m.group(2).strip()), 0, False])
+            continue
+        m = TAP_LINE.match(line)
+        if not m:
+            continue
+        indent = len(m.group(1))
+        desc, directive = split_directive(m.group(3) or "")
+        name = unescape(desc)
+        yaml = []
+        if i < len(lines) and lines[i].strip() == "---":
+            j = i + 1
+            while j < len(lines) and lines[j].strip() != "...":
+                yaml.append(lines[j])
+                j += 1
+            i = j + 1
+        is_suite = any(re.match(r"^\s*type:\s*'?suite'?\s*$", y) for y in yaml)
+        while stack and stack[-1][0] > indent:
+            stack.pop()
+        children = 0
+        bad_inside = False
+        if stack and stack[-1][0] == indent:
+            entry = stack.pop()
+            children = entry[2]
+            bad_inside = entry[3]
+            if not name:
+                name = entry[1]
+        path = [e[1] for e in stack if e[1] not in strip_names]
+        if directive:
+            status = "skipped"
+        else:
+            status = "passed" if m.group(2) == "ok" else "failed"
+        if stack:
+            stack[-1][2] += 1
+            if status == "failed" or bad_inside:
+                stack[-1][3] = True
+        if name in strip_names and not path:
+            if status == "failed" and not bad_inside:
+                results.merge(" > ".join(prefix + [WHOLE_FILE]), "failed")
+            continue
+        test_id = " > ".join(prefix + path + [name or "#%d" % (children + 1)])
+        if is_suite:
+            if status == "failed" and not bad_inside:
+                results.add(test_id, "failed")
+            continue
+        results.add(test_id, status)
+`;
+
+/** Flat TAP as tape prints it: "# test name" headers, then "ok N message" assertions. */
+const TAP_FLAT = py`
+ASSERT = re.compile(r"^(not ok|ok)\b(?:\s+\d+)?(.*)$")
+FLAT_DIRECTIVE = re.compile(r"#\s*(SKIP|TODO)\b", re.I)
+SUMMARY = re.compile(r"^(tests|pass|fail|skip|todo|ok)(\s+\d+)?$")
+
+
+def parse_flat_tap(lines, prefix, results):
+    """Ids are "<prefix> > <test name> > #<n>": the n-th assertion of that test, so an id does
+    not move when another test gains or loses an assertion."""
+    test = "(top level)"
+    seen = {}
+    count = 0
+    in_yaml = False
+    for line in lines:
+        if in_yaml:
+            if line.strip() == "...":
+                in_yaml = False
+            continue
+        if line.strip() == "---" and line.startswith(" "):
+            in_yaml = True
+            continue
+        if line.startswith("# "):
+            title = line[2:].strip()
+            if SUMMARY.match(title):
+                continue
+            seen[title] = seen.get(title, 0) + 1
+            test = title if seen[title] == 1 else "%s (%d)" % (title, seen[title])
+            count = 0
+            continue
+        m = ASSERT.match(line)
+        if not m:
+            continue
+        count += 1
+        test_id = " > ".join(prefix + [test, "#%d" % count])
+        if FLAT_DIRECTIVE.search(m.group(2)):
+            results.merge(test_id, "skipped")
+        else:
+            results.merge(test_id, "passed" if m.group(1) == "ok" else "failed")
+`;
+
+const MAIN = py`
+
+if __name__ == "__main__":
+    main()
+`;
+
+/** node --test --test-reporter=tap, one run per file. */
+export const NODE_TEST_PARSER = `${COMMON}${TAP_NESTED}${py`
+
+def main():
+    log = Log()
+    results = Results()
+    for name, lines, code in log.file_sections():
+        before = set(results.tests)
+        strip = tuple([name] + [r.rstrip("/") + "/" + name for r in log.roots])
+        parse_nested_tap(lines, [name], results, strip)
+        whole_file_failure(results, name, before, code)
+    results.emit()
+`}${MAIN}`;
+
+/** tape: `node <file>` per file. */
+export const TAPE_PARSER = `${COMMON}${TAP_FLAT}${py`
+
+def main():
+    results = Results()
+    for name, lines, code in Log().file_sections():
+        before = set(results.tests)
+        parse_flat_tap(lines, [name], results)
+        whole_file_failure(results, name, before, code)
+    results.emit()
+`}${MAIN}`;
+
+/**
+ * npm test with unknown tooling: any TAP in the log, nested ("# Subtest:") or flat (tape's
+ * "# name" headers). Ids start with "npm test".
+ */
+export const GENERIC_TAP_PARSER = `${COMMON}${TAP_NESTED}${TAP_FLAT}${py`
+
+def main():
+    lines = Log().plain_lines()
+    results = Results()
+    if any(SUBTEST.match(line) for line in lines):
+        parse_nested_tap(lines, ["npm test"], results)
+    else:
+        parse_flat_tap(lines, ["npm test"], results)
+    results.emit()
+`}${MAIN}`;
+
+/** jest --json and vitest --reporter=json: the same report format. */
+export const JEST_JSON_PARSER = `${COMMON}${py`
+STATUS = {
+    "passed": "passed",
+    "failed": "failed",
+    "pending": "skipped",
+    "skipped": "skipped",
+    "todo": "skipped",
+    "disabled": "skipped",
+    "focused": "passed",
+}
+
+
+def main():
+    log = Log()
+    results = Results()
+    for _name, body in log.reports():
+        try:
+            data = json.loads(body)
+        except ValueError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        for suite in data.get("testResults") or []:
+            path = log.relative(suite.get("name") or suite.get("testFilePath") or "")
+            before = set(results.tests)
+            for a in suite.get("assertionResults") or suite.get("testResults") or []:
+                titles = [str(t) for t in (a.get("ancestorTitles") or [])]
+                titles.append(str(a.get("title") or a.get("fullName") or ""))
+                status = STATUS.get(a.get("status"), "failed")
+                results.add(" > ".join([path] + titles), status)
+            if suite.get("status") == "failed" or suite.get("testExecError"):
+                whole_file_failure(results, path, before, 1)
+    results.emit()
+`}${MAIN}`;
+
+/** mocha with discovery's reporter: one JSON line per test event, keyed per test object. */
+export const MOCHA_PARSER = `${COMMON}${py`
+
+def main():
+    log = Log()
+    results = Results()
+    ids = {}
+    for _name, body in log.reports():
+        for line in body.split("\n"):
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            status = event.get("status")
+            if status not in RANK:
+                continue
+            key = event.get("key")
+            if key in ids:
+                results.merge(ids[key], status)
+                continue
+            path = log.relative(event.get("file") or "")
+            titles = [str(t) for t in (event.get("titles") or [])]
+            ids[key] = results.add(" > ".join(([path] if path else []) + titles), status)
+    results.emit()
+`}${MAIN}`;
+
+/**
+ * pytest -v -rfEpsxX: the short summary is authoritative for PASSED/FAILED/ERROR (a collection
+ * error shows as the file's path); the -v lines give the ids of skipped and xfailed tests, which
+ * the summary lists by location only. XFAIL counts as skipped, XPASS as passed.
+ */
+export const PYTEST_PARSER = `${COMMON}${py`
+# A node id has spaces only inside its [parameters], so output a test printed on the same line
+# (pytest -s) cannot pass for part of the id.
+VERBOSE = re.compile(
+    r"^(\S+::[^\s\[]+(?:\[.*\])?) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)(?: \(.*\))?\s*(?:\[\s*\d+%\])?\s*$"
+)
+SUMMARY_LINE = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS) (.+)$")
+STATUS = {
+    "PASSED": "passed",
+    "XPASS": "passed",
+    "FAILED": "failed",
+    "ERROR": "failed",
+    "SKIPPED": "skipped",
+    "XFAIL": "skipped",
+}
+
+
+def summary_id(rest, known):
+    """The node id at the start of "<id> - <message>": the longest known id that fits, else the
+    text before the first " - "."""
+    best = None
+    for test_id in known:
+        if (rest == test_id or rest.startswith(test_id + " - ")) and (
+            best is None or len(test_id) > len(best)
+        ):
+            best = test_id
+    if best is not None:
+        return best
+    return rest.split(" - ", 1)[0].strip()
+
+
+def main():
+    lines = Log().plain_lines()
+    results = Results()
+    in_summary = False
+    summary = []
+    for line in lines:
+        if re.match(r"^=+ short test summary info =+$", line):
+            in_summary = True
+            continue
+        if in_summary:
+            if re.match(r"^=+ .* =+$", line):
+                in_summary = False
+                continue
+            summary.append(line)
+            continue
+        m = VERBOSE.match(line)
+        if m:
+            results.merge(m.group(1).strip(), STATUS[m.group(2)])
+    known = set(results.tests)
+    for line in summary:
+        m = SUMMARY_LINE.match(line)
+        if m:
+            results.merge(summary_id(m.group(2).strip(), known), STATUS[m.group(1)])
+    results.emit()
+`}${MAIN}`;
+
+/**
+ * python -m unittest discover -v: "test_x (module.Class.test_x) ... ok" (Python >= 3.11) or
+ * "test_x (module.Class) ... ok" (older); a docstring moves the result to the next line. Ids
+ * are module.Class.test_x; the FAIL:/ERROR: headers of the report mark failures too (subtests).
+ */
+export const UNITTEST_PARSER = `${COMMON}${py`
+HEAD = re.compile(r"^(\w+) \(([\w.]+)\)(?: \(.*\))?(?: \.\.\. (.*))?$")
+RESULT = re.compile(r"^.*\.\.\. (ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)$")
+REPORT = re.compile(r"^(FAIL|ERROR): (\w+) \(([\w.]+)\)")
+
+
+def unit_id(method, where):
+    if where == method or where.endswith("." + method):
+        return where
+    return where + "." + method
+
+
+def status_of(word):
+    if word == "ok" or word == "unexpected success":
+        return "passed"
+    if word.startswith("skipped") or word == "expected failure":
+        return "skipped"
+    return "failed"
+
+
+def main():
+    results = Results()
+    pending = None
+    for line in Log().plain_lines():
+        m = REPORT.match(line)
+        if m:
+            results.merge(unit_id(m.group(2), m.group(3)), "failed")
+            pending = None
+            continue
+        m = HEAD.match(line)
+        if m:
+            test_id = unit_id(m.group(1), m.group(2))
+            if m.group(3):
+                word = m.group(3).strip()
+                if RESULT.match("x ... " + word):
+                    results.merge(test_id, status_of(word))
+                    pending = None
+                    continue
+            pending = test_id
+            continue
+        if pending:
+            r = RESULT.match(line)
+            if r:
+                results.merge(pending, status_of(r.group(1)))
+                pending = None
+    results.emit()
+`}${MAIN}`;
+
+/**
+ * go test -json: ids "<import path>/<TestName>[/<subtest>]". A package that failed without any
+ * failing test (build error, TestMain, panic outside a test) shows up as its import path.
+ */
+export const GO_PARSER = `${COMMON}${py`
+STATUS = {"pass": "passed", "fail": "failed", "skip": "skipped"}
+
+
+def main():
+    results = Results()
+    failed_packages = []
+    for line in Log().plain_lines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(event, dict):
+            continue
+        action = event.get("Action")
+        if action not in STATUS:
+            continue
+        package = event.get("Package") or ""
+        test = event.get("Test")
+        if test:
+            results.merge(package + "/" + test, STATUS[action])
+        elif action == "fail":
+            failed_packages.append(package)
+    for package in failed_packages:
+        inside = [k for k, v in results.tests.items() if v == "failed" and k.startswith(package + "/")]
+        if not inside:
+            results.merge(package, "failed")
+    results.emit()
+`}${MAIN}`;
+
+/**
+ * cargo test (stable text output): "Running <target> (...)" and "Doc-tests <crate>" start each
+ * test binary's output; "test <path> ... ok|FAILED|ignored" lines follow. Ids are
+ * "<target>::<test path>" (e.g. "src/lib.rs::tests::adds", "tests/api.rs::round_trip");
+ * doc-tests are "<crate> (doc)::<file> - <item>" without the line number, which moves with
+ * every edit above it.
+ */
+export const CARGO_PARSER = `${COMMON}${py`
+RUNNING = re.compile(r"^\s*Running (.+?)\s*$")
+DOCTESTS = re.compile(r"^\s*Doc-tests (\S+)\s*$")
+TEST = re.compile(r"^test (.+?) \.\.\. (ok|FAILED|failed|ignored.*)$")
+
+
+def target_name(text):
+    m = re.match(r"^(?:unittests )?(.*?)\s*\((.*)\)$", text)
+    if m and m.group(1):
+        return m.group(1)
+    path = m.group(2) if m else text
+    base = path.split("/")[-1]
+    return re.sub(r"-[0-9a-f]{8,}$", "", base)
+
+
+def main():
+    log = Log()
+    results = Results()
+    binary = "(unknown)"
+    doc = False
+    used = {}
+    for line in log.plain_lines():
+        m = RUNNING.match(line)
+        if m:
+            binary = target_name(m.group(1))
+            used[binary] = used.get(binary, 0) + 1
+            if used[binary] > 1:
+                binary = "%s (%d)" % (binary, used[binary])
+            doc = False
+            continue
+        m = DOCTESTS.match(line)
+        if m:
+            binary = m.group(1) + " (doc)"
+            doc = True
+            continue
+        m = TEST.match(line)
+        if not m:
+            continue
+        name = m.group(1)
+        if doc:
+            name = re.sub(r"\s*\(line \d+\)", "", log.relative(name))
+        word = m.group(2)
+        status = "passed" if word == "ok" else "skipped" if word.startswith("ignored") else "failed"
+        if doc:
+            results.add(binary + "::" + name, status)
+        else:
+            results.merge(binary + "::" + name, status)
+    results.emit()
+`}${MAIN}`;
+
+/**
+ * Maven Surefire/Failsafe JUnit XML reports (TEST-*.xml), printed between report markers.
+ * Ids are "<classname>#<method>"; <failure> or <error> is failed, <skipped> skipped; a test
+ * that only has <flakyFailure>/<flakyError> (passed on a rerun) counts as passed.
+ */
+export const SUREFIRE_PARSER = `${COMMON}${py`
+import xml.etree.ElementTree as ET
+
+
+def local(tag):
+    return tag.rsplit("}", 1)[-1]
+
+
+def main():
+    results = Results()
+    for name, body in Log().reports():
+        body = body.strip()
+        if not body:
+            continue
+        try:
+            tree = ET.fromstring(body.encode("utf-8"))
+        except ET.ParseError:
+            results.merge("%s > %s" % (name, WHOLE_FILE), "failed")
+            continue
+        for case in tree.iter():
+            if local(case.tag) != "testcase":
+                continue
+            cls = case.get("classname") or case.get("class") or ""
+            method = case.get("name") or ""
+            test_id = cls + "#" + method if cls else method
+            kinds = set(local(child.tag) for child in case)
+            if "failure" in kinds or "error" in kinds:
+                status = "failed"
+            elif "skipped" in kinds:
+                status = "skipped"
+            else:
+                status = "passed"
+            results.add(test_id, status)
+    results.emit()
+`}${MAIN}`;

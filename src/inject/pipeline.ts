@@ -1,0 +1,611 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import type { Artifact } from '../artifact/artifact.js';
+import { writeArtifact } from '../artifact/artifact.js';
+import { discoverTests } from '../discovery/index.js';
+import type { TestSuiteSpec } from '../discovery/types.js';
+import { LayerStack } from '../sandbox/layers.js';
+import { SandboxHost } from '../sandbox/local.js';
+import { formatFileDiff, isNoisePath } from '../sandbox/tree-diff.js';
+import type { Snapshot } from '../sandbox/types.js';
+import { Journal } from '../store/journal.js';
+import { didPass, passedIds } from '../testing/results.js';
+import { runTests, stageHarness, type TestHarness } from '../testing/run-tests.js';
+import { errorMessage } from '../util/errors.js';
+import { sha256 } from '../util/hash.js';
+import { BaselineCache } from '../validate/baseline.js';
+import type { ValidationReport, ValidationSettings } from '../validate/report.js';
+import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
+import { languageOf } from './ast.js';
+import { collectCoverage, targetFilter } from './coverage.js';
+import { historyCandidates } from './history.js';
+import { mutationCandidates } from './mutation.js';
+import { removalCandidates } from './removal.js';
+import type { BugCandidate, Strategy } from './types.js';
+import { deriveWeakening } from './weaken.js';
+
+export const ALL_STRATEGIES: Strategy[] = ['removal', 'history', 'mutation'];
+
+export interface InjectOptions {
+  /** Repository directory (never written). */
+  repo: string;
+  /** Output directory: one folder per valid artifact, plus summary.json and .ssr/. */
+  out: string;
+  strategies?: Strategy[];
+  /** Valid artifacts wanted (default 10). */
+  count?: number;
+  seed?: number;
+  /** Candidates processed at once (default: the number of cores). */
+  concurrency?: number;
+  /** Most candidates tried in all (default 25 per wanted artifact). */
+  maxCandidates?: number;
+  settings?: Partial<ValidationSettings>;
+  onEvent?: (event: InjectEvent) => void;
+  /** Stops scheduling new candidates; finished artifacts are kept. */
+  signal?: AbortSignal;
+  /** An existing sandbox host (default: a new one, closed at the end). */
+  host?: SandboxHost;
+  allowUnsandboxed?: boolean;
+}
+
+export type InjectEvent =
+  | { type: 'phase'; message: string }
+  | { type: 'discovered'; suite: TestSuiteSpec; passing: number; flaky: number }
+  | { type: 'candidates'; total: number; byStrategy: Record<Strategy, number>; resumed: number }
+  | { type: 'candidate'; index: number; total: number; record: CandidateRecord; valid: number };
+
+/** One line of the journal: what became of a candidate. */
+export interface CandidateRecord {
+  key: string;
+  strategy: Strategy;
+  operator: string;
+  description: string;
+  location: { file: string; line: number };
+  outcome: 'valid' | 'invalid' | 'error';
+  /** For invalid candidates: the check that rejected it (5 = no test failed, ...). */
+  failedCheck?: { id: number; name: string };
+  reason?: string;
+  artifactId?: string;
+  durationMs: number;
+}
+
+export interface StrategyStats {
+  tried: number;
+  valid: number;
+  /** valid / tried (0 when nothing was tried). */
+  yield: number;
+}
+
+export interface InjectSummary {
+  repo: string;
+  out: string;
+  framework: string;
+  seed: number;
+  strategies: Strategy[];
+  candidatesAvailable: number;
+  tried: number;
+  valid: number;
+  /** Candidates whose outcome came from an earlier run's journal. */
+  resumed: number;
+  byStrategy: Record<Strategy, StrategyStats>;
+  /** Rejections per check name, plus 'error' for candidates that crashed. */
+  failures: Record<string, number>;
+  artifacts: string[];
+  timeMs: number;
+  validPerMinute: number;
+  stoppedEarly: boolean;
+  notes: string[];
+}
+
+const SKIP_DIRS = new Set([
+  'node_modules',
+  'dist',
+  'build',
+  'coverage',
+  'vendor',
+  'target',
+  '.venv',
+  'venv',
+  'site-packages',
+  '.tox',
+  '.git',
+]);
+
+/** Heuristic for files that are tests or test support even when not in the oracle list. */
+export function looksLikeTestFile(p: string): boolean {
+  return (
+    /(^|\/)(tests?|__tests__|spec|specs|fixtures?)\//.test(p) ||
+    /\.(test|spec)\.[cm]?[jt]sx?$/.test(p) ||
+    /(^|\/)(test_[^/]*|[^/]*_test|conftest)\.py$/.test(p)
+  );
+}
+
+function slug(text: string): string {
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'repo'
+  );
+}
+
+/** The git-style diff that turns the original files into the candidate's edits. */
+export function diffFromEdits(original: LayerStack, edits: Record<string, string | null>): string {
+  let out = '';
+  for (const file of Object.keys(edits).sort()) {
+    const entry = original.resolve(file);
+    const before =
+      entry?.kind === 'file'
+        ? {
+            mode: (entry.stat.mode & 0o111 ? '100755' : '100644') as '100644' | '100755',
+            data: readFileSync(entry.hostPath),
+          }
+        : null;
+    const text = edits[file];
+    const after =
+      text === null || text === undefined
+        ? null
+        : { mode: before?.mode ?? ('100644' as const), data: Buffer.from(text) };
+    if (before && after && before.data.equals(after.data)) continue;
+    out += formatFileDiff(file, before, after);
+  }
+  return out;
+}
+
+/** Round-robin over the strategies' (already seeded) lists, so every strategy gets its turn. */
+function interleave(lists: BugCandidate[][]): BugCandidate[] {
+  const out: BugCandidate[] = [];
+  for (let i = 0; lists.some((l) => i < l.length); i++) {
+    for (const l of lists) if (i < l.length) out.push(l[i]!);
+  }
+  return out;
+}
+
+interface Processed {
+  record: CandidateRecord;
+  artifact?: Artifact;
+  report?: ValidationReport;
+}
+
+/**
+ * `ssr inject`: discovers how the repository's tests run, proposes bugs with the procedural
+ * strategies, derives a test weakening for each, validates every artifact with the seven
+ * checks and writes the valid ones. Deterministic for a seed; resumable: a rerun with the
+ * same output directory skips candidates the journal already records.
+ */
+export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
+  const started = performance.now();
+  const emit = opts.onEvent ?? (() => {});
+  const strategies = opts.strategies?.length ? opts.strategies : ALL_STRATEGIES;
+  const count = opts.count ?? 10;
+  const seed = opts.seed ?? 0;
+  const concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
+  const maxCandidates = opts.maxCandidates ?? Math.max(50, count * 25);
+  const settings: ValidationSettings = { ...DEFAULT_SETTINGS, ...opts.settings, concurrency: 1 };
+  const out = resolve(opts.out);
+  const stateDir = join(out, '.ssr');
+  mkdirSync(stateDir, { recursive: true });
+  const ownHost = !opts.host;
+  const host = opts.host ?? SandboxHost.open({ allowUnsandboxed: opts.allowUnsandboxed });
+  const notes: string[] = [];
+  const journal = new Journal<CandidateRecord>(join(stateDir, 'journal.jsonl'));
+  let harness: (TestHarness & { cleanup(): void }) | null = null;
+  try {
+    const snapshot = host.snapshotDir(opts.repo);
+    const original = new LayerStack([...snapshot.layers]);
+    const repoName = slug(basename(resolve(opts.repo)));
+
+    emit({ type: 'phase', message: 'discovering how the tests run' });
+    const discovery = await discoverTests(host, snapshot);
+    const suite = discovery.suite;
+    const baselinePassed = passedIds(discovery.baseline.tests);
+    notes.push(...suite.notes);
+    emit({
+      type: 'discovered',
+      suite,
+      passing: baselinePassed.length,
+      flaky: discovery.baseline.flaky.length,
+    });
+    writeSuite(stateDir, suite, discovery);
+    harness = stageHarness(suite.testScript, suite.testParser);
+    const cache = new BaselineCache();
+    const key = cache.key(snapshot, suite.testScript, suite.testParser, settings.baselineRuns);
+    await cache.get(key, async () => discovery.baseline);
+
+    const candidates = await proposeCandidates({
+      host,
+      snapshot,
+      original,
+      harness,
+      suite,
+      strategies,
+      seed,
+      emit,
+      notes,
+      scriptTimeoutMs: settings.scriptTimeoutMs,
+    });
+    const byStrategyAvailable = Object.fromEntries(
+      strategies.map((s) => [s, candidates.filter((c) => c.strategy === s).length]),
+    ) as Record<Strategy, number>;
+    const ordered = interleave(
+      strategies.map((s) => candidates.filter((c) => c.strategy === s)),
+    ).slice(0, maxCandidates);
+
+    const previous = new Map(journal.read().map((r) => [r.key, r]));
+    const records: CandidateRecord[] = [];
+    let valid = 0;
+    let resumed = 0;
+    const queue: BugCandidate[] = [];
+    for (const c of ordered) {
+      const done = previous.get(c.key);
+      if (
+        done &&
+        (done.outcome !== 'valid' || existsSync(join(out, done.artifactId ?? '', 'metadata.json')))
+      ) {
+        records.push(done);
+        resumed++;
+        if (done.outcome === 'valid') valid++;
+      } else {
+        queue.push(c);
+      }
+    }
+    emit({ type: 'candidates', total: ordered.length, byStrategy: byStrategyAvailable, resumed });
+
+    const testFiles = new Set<string>(suite.testFiles);
+    const originals = new Map<string, string>();
+    for (const f of suite.testFiles) {
+      const e = original.resolve(f);
+      if (e?.kind === 'file') originals.set(f, readFileSync(e.hostPath, 'utf8'));
+    }
+    const stop = new AbortController();
+    const process1 = (c: BugCandidate): Promise<Processed> =>
+      processCandidate(c, {
+        host,
+        snapshot,
+        original,
+        harness: harness!,
+        suite,
+        testFiles,
+        originals,
+        baselinePassed,
+        cache,
+        settings,
+        repoName,
+        repo: resolve(opts.repo),
+        stop: stop.signal,
+      });
+
+    // A window of `concurrency` candidates in flight, committed in candidate order, so the
+    // artifacts kept for a seed do not depend on which test run finished first.
+    const inflight: Promise<Processed>[] = [];
+    let head = 0;
+    let stoppedEarly = false;
+    while (head < queue.length && valid < count) {
+      if (opts.signal?.aborted) {
+        stoppedEarly = true;
+        break;
+      }
+      while (inflight.length < queue.length && inflight.length - head < concurrency) {
+        inflight.push(process1(queue[inflight.length]!));
+      }
+      const result = await inflight[head]!;
+      if (opts.signal?.aborted) {
+        stoppedEarly = true;
+        break;
+      }
+      if (result.record.outcome === 'valid' && result.artifact && result.report) {
+        writeArtifact(join(out, result.record.artifactId!), result.artifact, {
+          'validation.json': `${JSON.stringify(result.report, null, 1)}\n`,
+        });
+        valid++;
+      }
+      journal.append(result.record);
+      records.push(result.record);
+      head++;
+      emit({
+        type: 'candidate',
+        index: records.length,
+        total: ordered.length,
+        record: result.record,
+        valid,
+      });
+    }
+    stop.abort();
+    // Let candidates still running release their sandboxes; their results are not kept.
+    await Promise.allSettled(inflight.slice(head));
+
+    const summary = summarize({
+      repo: resolve(opts.repo),
+      out,
+      framework: suite.framework,
+      seed,
+      strategies,
+      available: ordered.length,
+      records,
+      resumed,
+      timeMs: performance.now() - started,
+      stoppedEarly,
+      notes,
+    });
+    writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    return summary;
+  } finally {
+    journal.close();
+    harness?.cleanup();
+    if (ownHost) await host.close();
+  }
+}
+
+function writeSuite(
+  stateDir: string,
+  suite: TestSuiteSpec,
+  discovery: { attempts: unknown; baseline: { flaky: string[] } },
+): void {
+  const dir = join(stateDir, 'suite');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'test_script.sh'), suite.testScript);
+  writeFileSync(join(dir, 'test_parser.py'), suite.testParser);
+  writeFileSync(join(dir, 'test_files.txt'), `${suite.testFiles.join('\n')}\n`);
+  writeFileSync(
+    join(dir, 'discovery.json'),
+    `${JSON.stringify({ framework: suite.framework, notes: suite.notes, attempts: discovery.attempts, flaky: discovery.baseline.flaky }, null, 2)}\n`,
+  );
+}
+
+interface ProposeContext {
+  host: SandboxHost;
+  snapshot: Snapshot;
+  original: LayerStack;
+  harness: TestHarness;
+  suite: TestSuiteSpec;
+  strategies: Strategy[];
+  seed: number;
+  emit: (e: InjectEvent) => void;
+  notes: string[];
+  scriptTimeoutMs: number;
+}
+
+async function proposeCandidates(ctx: ProposeContext): Promise<BugCandidate[]> {
+  const out: BugCandidate[] = [];
+  const testFiles = new Set(ctx.suite.testFiles);
+  if (ctx.strategies.includes('removal') || ctx.strategies.includes('mutation')) {
+    ctx.emit({ type: 'phase', message: 'measuring which code the tests execute' });
+    const sb = ctx.host.create(ctx.snapshot);
+    let covered: ((file: string, line: number) => boolean) | undefined;
+    try {
+      const coverage = await collectCoverage(sb, ctx.harness.scriptPath, {
+        timeoutMs: ctx.scriptTimeoutMs,
+      });
+      // A language no test process reported on is not filtered (its coverage is unknown).
+      covered = targetFilter(coverage);
+    } catch (err) {
+      ctx.notes.push(
+        `coverage unavailable (${errorMessage(err)}): targets not filtered by coverage`,
+      );
+    } finally {
+      await sb.dispose();
+    }
+    const sources = ctx.original
+      .listFiles('', (rel) => isNoisePath(rel) || rel.split('/').some((p) => SKIP_DIRS.has(p)))
+      .filter((f) => languageOf(f) !== null && !testFiles.has(f) && !looksLikeTestFile(f))
+      .sort();
+    for (const strategy of ['removal', 'mutation'] as const) {
+      if (!ctx.strategies.includes(strategy)) continue;
+      const generate = strategy === 'removal' ? removalCandidates : mutationCandidates;
+      const perFile: BugCandidate[][] = [];
+      for (const file of sources) {
+        const entry = ctx.original.resolve(file);
+        if (entry?.kind !== 'file' || entry.stat.size > 512 * 1024) continue;
+        const source = readFileSync(entry.hostPath, 'utf8');
+        perFile.push(await generate(file, source, { covered, seed: ctx.seed }));
+      }
+      // Spread over files: one from each file in turn, in each file's seeded order.
+      out.push(...interleave(perFile));
+    }
+  }
+  if (ctx.strategies.includes('history')) {
+    ctx.emit({ type: 'phase', message: 'reading the git history' });
+    const sb = ctx.host.create(ctx.snapshot);
+    try {
+      const found = await historyCandidates(sb, { testFiles: ctx.suite.testFiles, seed: ctx.seed });
+      // Reverts that delete or re-create whole files mostly break imports, which no assertion
+      // weakening can hide: try in-place reverts first (stable otherwise: newest first).
+      const rank = (c: BugCandidate) => (c.operator === 'revert-commit-files' ? 1 : 0);
+      const ranked = found.map((c, i) => ({ c, i }));
+      ranked.sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i);
+      out.push(...ranked.map((x) => x.c));
+    } catch (err) {
+      ctx.notes.push(`history strategy unavailable: ${errorMessage(err)}`);
+    } finally {
+      await sb.dispose();
+    }
+  }
+  return out;
+}
+
+interface CandidateContext {
+  host: SandboxHost;
+  snapshot: Snapshot;
+  original: LayerStack;
+  harness: TestHarness;
+  suite: TestSuiteSpec;
+  testFiles: Set<string>;
+  originals: Map<string, string>;
+  baselinePassed: string[];
+  cache: BaselineCache;
+  settings: ValidationSettings;
+  repoName: string;
+  repo: string;
+  stop: AbortSignal;
+}
+
+async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise<Processed> {
+  const t0 = performance.now();
+  const base = {
+    key: c.key,
+    strategy: c.strategy,
+    operator: c.operator,
+    description: c.description,
+    location: c.location,
+  };
+  const reject = (id: number, name: string, reason: string): Processed => ({
+    record: {
+      ...base,
+      outcome: 'invalid',
+      failedCheck: { id, name },
+      reason,
+      durationMs: Math.round(performance.now() - t0),
+    },
+  });
+  try {
+    if (Object.keys(c.edits).some((f) => ctx.testFiles.has(f))) {
+      return reject(1, 'files', 'the change touches an oracle test file');
+    }
+    const bugDiff = diffFromEdits(ctx.original, c.edits);
+    if (!bugDiff) return reject(4, 'bug scope', 'the change is empty');
+    const lines = bugDiff.split('\n').filter((l) => /^[+-](?![+-]{2} )/.test(l)).length;
+    if (lines > ctx.settings.maxChangedLines) {
+      return reject(4, 'bug scope', `${lines} changed lines, over ${ctx.settings.maxChangedLines}`);
+    }
+    if (ctx.stop.aborted) return reject(0, 'stopped', 'stopped before running');
+
+    const testOptions = {
+      scriptTimeoutMs: ctx.settings.scriptTimeoutMs,
+      parserTimeoutMs: ctx.settings.parserTimeoutMs,
+    };
+    const sb = ctx.host.create(ctx.snapshot);
+    let bugRun: Awaited<ReturnType<typeof runTests>>;
+    try {
+      const applied = await sb.applyPatch(bugDiff);
+      if (!applied.ok) return reject(1, 'files', `the change does not apply: ${applied.message}`);
+      bugRun = await runTests(sb, ctx.harness, { ...testOptions, keepLogBytes: 4 << 20 });
+    } finally {
+      await sb.dispose();
+    }
+    if (!bugRun.ok && bugRun.kind !== 'no-tests') {
+      return reject(5, 'bug validity', `test run with the bug failed: ${bugRun.message}`);
+    }
+    const tests = bugRun.ok ? bugRun.tests : {};
+    const failing = ctx.baselinePassed.filter((id) => !didPass(tests, id));
+    if (failing.length < ctx.settings.minFailingTests) {
+      return reject(
+        5,
+        'bug validity',
+        'no test that passes on the original fails with this change',
+      );
+    }
+    if (ctx.stop.aborted) return reject(0, 'stopped', 'stopped before weakening');
+
+    const weakening = await deriveWeakening({
+      host: ctx.host,
+      snapshot: ctx.snapshot,
+      harness: ctx.harness,
+      testFiles: ctx.suite.testFiles,
+      originals: ctx.originals,
+      bugDiff,
+      failing,
+      bugLog: bugRun.ok ? (bugRun.log ?? '') : '',
+      testOptions,
+    });
+    if (!weakening.diff) {
+      return reject(6, 'weakening validity', weakening.reason ?? 'no weakening hides the bug');
+    }
+    if (ctx.stop.aborted) return reject(0, 'stopped', 'stopped before validating');
+
+    const artifactId = `${ctx.repoName}-${c.strategy}-${sha256(c.key).slice(0, 8)}`;
+    const artifact: Artifact = {
+      testScript: ctx.suite.testScript,
+      testFiles: ctx.suite.testFiles,
+      testParser: ctx.suite.testParser,
+      bugDiff,
+      weakenDiff: weakening.diff,
+      metadata: {
+        id: artifactId,
+        repo: ctx.repo,
+        parent: null,
+        order: 1,
+        strategy: c.strategy,
+        createdBy: `ssr inject (procedural ${c.strategy}: ${c.operator})`,
+        createdAt: new Date().toISOString(),
+        notes: c.description,
+      },
+    };
+    const report = await validateArtifact(artifact, {
+      host: ctx.host,
+      snapshot: ctx.snapshot,
+      cache: ctx.cache,
+      settings: ctx.settings,
+    });
+    const durationMs = Math.round(performance.now() - t0);
+    if (!report.valid) {
+      const f = report.failedCheck!;
+      return {
+        record: {
+          ...base,
+          outcome: 'invalid',
+          failedCheck: { id: f.id, name: f.name },
+          reason: f.message,
+          durationMs,
+        },
+      };
+    }
+    return { record: { ...base, outcome: 'valid', artifactId, durationMs }, artifact, report };
+  } catch (err) {
+    return {
+      record: {
+        ...base,
+        outcome: 'error',
+        reason: errorMessage(err),
+        durationMs: Math.round(performance.now() - t0),
+      },
+    };
+  }
+}
+
+function summarize(x: {
+  repo: string;
+  out: string;
+  framework: string;
+  seed: number;
+  strategies: Strategy[];
+  available: number;
+  records: CandidateRecord[];
+  resumed: number;
+  timeMs: number;
+  stoppedEarly: boolean;
+  notes: string[];
+}): InjectSummary {
+  const byStrategy = Object.fromEntries(
+    x.strategies.map((s) => {
+      const rs = x.records.filter((r) => r.strategy === s);
+      const valid = rs.filter((r) => r.outcome === 'valid').length;
+      return [s, { tried: rs.length, valid, yield: rs.length ? valid / rs.length : 0 }];
+    }),
+  ) as Record<Strategy, StrategyStats>;
+  const failures: Record<string, number> = {};
+  for (const r of x.records) {
+    if (r.outcome === 'valid') continue;
+    const k = r.outcome === 'error' ? 'error' : `${r.failedCheck?.id} ${r.failedCheck?.name}`;
+    failures[k] = (failures[k] ?? 0) + 1;
+  }
+  const valid = x.records.filter((r) => r.outcome === 'valid');
+  return {
+    repo: x.repo,
+    out: x.out,
+    framework: x.framework,
+    seed: x.seed,
+    strategies: x.strategies,
+    candidatesAvailable: x.available,
+    tried: x.records.length,
+    valid: valid.length,
+    resumed: x.resumed,
+    byStrategy,
+    failures,
+    artifacts: valid.map((r) => r.artifactId!),
+    timeMs: Math.round(x.timeMs),
+    validPerMinute: x.timeMs > 0 ? Math.round((valid.length / (x.timeMs / 60_000)) * 10) / 10 : 0,
+    stoppedEarly: x.stoppedEarly,
+    notes: x.notes,
+  };
+}

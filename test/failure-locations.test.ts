@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { failureLocations } from '../src/inject/failure-locations.js';
+
+const files = [
+  'test/wrap.test.js',
+  'tests/test_roman.py',
+  'a/calc_test.go',
+  'pkg/util/calc_test.go',
+  'x/util_test.go',
+];
+
+test('node stack frames, absolute in the sandbox, with columns', () => {
+  const log = `
+    AssertionError [ERR_ASSERTION]: Expected values to be strictly deep-equal:
+        at TestContext.<anonymous> (/repo/test/wrap.test.js:17:12)
+        at Test.runInAsyncScope (node:async_hooks:206:9)
+        at Object.<anonymous> (/repo/src/wrap.js:3:1)`;
+  assert.deepEqual(failureLocations(log, files), [
+    { file: 'test/wrap.test.js', line: 17, column: 12 },
+  ]);
+});
+
+test('pytest locations and python tracebacks; duplicates dropped, order kept', () => {
+  const log = `
+tests/test_roman.py:14: in test_four
+    assert to_roman(4) == "IV"
+E   AssertionError
+tests/test_roman.py:14: AssertionError
+  File "/repo/tests/test_roman.py", line 22, in test_nine
+mathkit/roman.py:3: in to_roman`;
+  assert.deepEqual(failureLocations(log, files), [
+    { file: 'tests/test_roman.py', line: 14 },
+    { file: 'tests/test_roman.py', line: 22 },
+  ]);
+});
+
+test('file:// URLs and ./ prefixes', () => {
+  const log = 'at file:///repo/test/wrap.test.js:5:3\n at ./test/wrap.test.js:9';
+  assert.deepEqual(
+    failureLocations(log, files).map((l) => l.line),
+    [5, 9],
+  );
+});
+
+test('go prints package-relative names: unique basenames resolve, ambiguous ones do not', () => {
+  const log = '    util_test.go:12: got 3, want 4\n    calc_test.go:8: boom';
+  assert.deepEqual(failureLocations(log, files), [{ file: 'x/util_test.go', line: 12 }]);
+});
+
+test('non-test files, line 0 and unrelated numbers are ignored', () => {
+  const log = 'src/wrap.js:10:2 version 1.2:3 test/wrap.test.js:0 took 12.5:7s';
+  assert.deepEqual(failureLocations(log, files), []);
+});
