@@ -58,8 +58,11 @@ export async function main(): Promise<void> {
     `valid artifacts: ${summary.valid} in ${(summary.timeMs / 1000).toFixed(1)} s = ${perMin} per minute ` +
       `(one test-suite run: ~${Math.round(suiteMs)} ms)`,
   );
+  // Candidates run concurrently here, so this includes contention between them; the
+  // Foundation target (<= 1.15x) is measured alone by bench/validation.ts.
   console.log(
-    `validation overhead: ${valTotal} ms wall vs ${valCritical} ms critical path = ${ratio(valTotal, valCritical)}x`,
+    `validation inside inject (2 candidates at a time): ${valTotal} ms wall vs ${valCritical} ms ` +
+      `critical path = ${ratio(valTotal, valCritical)}`,
   );
   const yieldOk = (['removal', 'mutation'] as const).every(
     (s) => !summary.byStrategy[s] || summary.byStrategy[s].yield >= 0.3,
@@ -90,12 +93,12 @@ export async function main(): Promise<void> {
       })),
     {
       bench: 'inject',
-      metric: 'validation wall / critical path',
+      metric: 'validation wall / critical path (concurrent)',
       value: `${valTotal} ms`,
       baseline: `${valCritical} ms`,
-      ratio: `${ratio(valTotal, valCritical)}x`,
-      target: '<= 1.15x',
-      met: valTotal <= valCritical * 1.15,
+      ratio: ratio(valTotal, valCritical),
+      target: '',
+      met: null,
     },
   ];
   emitSummary(rows);

@@ -258,6 +258,7 @@ function spy(sb: Sandbox, seen: string[], forks: { n: number }): Sandbox {
     readFile: (r) => sb.readFile(r),
     writeFile: (r, d) => sb.writeFile(r, d),
     applyPatch: (d, o) => sb.applyPatch(d, o),
+    applyPatches: (d, o) => sb.applyPatches(d, o),
     diff: () => sb.diff(),
     snapshot: () => sb.snapshot(),
     fork: async () => {

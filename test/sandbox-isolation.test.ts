@@ -259,7 +259,6 @@ except OSError as e:
   });
 
   test('a fork bomb is contained and leaves no process behind', async () => {
-    const groupsBefore = sandboxCgroups();
     const sb = sandbox(limited);
     const marker = digitTag();
     const started = Date.now();
@@ -272,9 +271,10 @@ except OSError as e:
     const alive = spawnSync('sh', ['-c', 'echo alive'], { timeout: 10_000 });
     assert.equal(alive.stdout?.toString(), 'alive\n');
     const pidsParent = limited.capabilities.cgroup.pidsParent!;
-    const groups = sandboxCgroups().filter((g) => !groupsBefore.includes(g));
+    const groups = sb.cgroupPaths;
     const pidsGroups = groups.filter((g) => g.startsWith(pidsParent));
     assert.equal(pidsGroups.length, 1, `no pids cgroup for the sandbox: ${groups.join(' ')}`);
+    for (const g of groups) assert.ok(sandboxCgroups().includes(g), `${g} is not a live cgroup`);
     assert.equal(readFileSync(join(pidsGroups[0]!, 'pids.max'), 'utf8').trim(), '64');
     const current = Number(readFileSync(join(pidsGroups[0]!, 'pids.current'), 'utf8'));
     assert.ok(current > 3 && current <= 64, `pids.current ${current}`);
@@ -291,7 +291,7 @@ except OSError as e:
     await next.dispose();
     await sb.dispose();
     // Disposal removed the sandbox's cgroups (they can only go once no process is left).
-    assert.deepEqual(sandboxCgroups(), groupsBefore);
+    for (const g of groups) assert.ok(!sandboxCgroups().includes(g), `${g} outlived its sandbox`);
   });
 
   test('processes left in the background are killed when the command returns', async () => {
@@ -386,7 +386,6 @@ except OSError as e:
   });
 
   test('a process over limits.memoryBytes is killed and the host is unaffected', async () => {
-    const groupsBefore = sandboxCgroups();
     const sb = sandbox(limited);
     const r = await sb.exec(`python3 -c "s = b'a' * (1024 ** 3); print('survived', len(s))"`, {
       timeoutMs: 30_000,
@@ -402,9 +401,13 @@ except OSError as e:
     assert.equal(ok.stdout, `ok ${32 * MiB}\n`, ok.stderr);
     await sb.dispose();
     // The OOM kill left nothing that keeps the sandbox's cgroups alive.
-    assert.ok(sandboxCgroups().length > groupsBefore.length, 'the second sandbox is still open');
+    for (const g of sb.cgroupPaths)
+      assert.ok(!sandboxCgroups().includes(g), `${g} outlived its sandbox`);
+    const ofLimited = () =>
+      sandboxCgroups().filter((g) => g.includes(`-${limited.dir.slice(-6)}-`));
+    assert.ok(ofLimited().length > 0, 'the second sandbox is still open');
     await limited.close();
-    assert.deepEqual(sandboxCgroups(), groupsBefore, 'cgroups outlived their host');
+    assert.deepEqual(ofLimited(), [], 'cgroups outlived their host');
   });
 
   test('an exposed host file is readable but not writable', async () => {

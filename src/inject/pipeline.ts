@@ -12,7 +12,7 @@ import type { Snapshot } from '../sandbox/types.js';
 import { Journal } from '../store/journal.js';
 import { didPass, passedIds } from '../testing/results.js';
 import { runTests, stageHarness, type TestHarness } from '../testing/run-tests.js';
-import { errorMessage } from '../util/errors.js';
+import { errorMessage, UsageError } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
 import { BaselineCache } from '../validate/baseline.js';
 import type { ValidationReport, ValidationSettings } from '../validate/report.js';
@@ -184,6 +184,11 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
   const maxCandidates = opts.maxCandidates ?? Math.max(50, count * 25);
   const settings: ValidationSettings = { ...DEFAULT_SETTINGS, ...opts.settings, concurrency: 1 };
   const out = resolve(opts.out);
+  const repoAbs = resolve(opts.repo);
+  if (out === repoAbs || out.startsWith(`${repoAbs}/`)) {
+    // The repository is the sandboxes' read-only lower layer: it must not change during a run.
+    throw new UsageError(`--out ${opts.out} is inside the repository; choose a folder outside it`);
+  }
   const stateDir = join(out, '.ssr');
   mkdirSync(stateDir, { recursive: true });
   const ownHost = !opts.host;

@@ -18,7 +18,10 @@ export const DEFAULT_LIMITS: SandboxLimits = {
 export interface SandboxCgroup {
   procsFiles: string[];
   enforced: { processes: boolean; memory: boolean };
+  /** Removes the groups, waiting (blocking) briefly for killed processes to leave. */
   remove(): void;
+  /** The same without blocking the event loop. */
+  removeAsync(): Promise<void>;
 }
 
 export function createSandboxCgroup(
@@ -63,6 +66,19 @@ export function createSandboxCgroup(
   return {
     procsFiles,
     enforced,
+    async removeAsync() {
+      for (const dir of dirs) {
+        for (let i = 0; i < 200; i++) {
+          try {
+            rmdirSync(dir);
+            break;
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === 'ENOENT') break;
+            await new Promise((r) => setTimeout(r, 5));
+          }
+        }
+      }
+    },
     remove() {
       for (const dir of dirs) {
         // Killed processes leave the group a moment after the kill; retry briefly.

@@ -11,6 +11,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix, relative, resolve } from 'node:path';
 import { EnvironmentError, UsageError } from '../util/errors.js';
@@ -19,6 +20,7 @@ import { detectCapabilities, type SandboxCapabilities } from './capabilities.js'
 import {
   createSandboxCgroup,
   DEFAULT_LIMITS,
+  type SandboxCgroup,
   type SandboxLimits,
   sweepStaleCgroups,
 } from './cgroup.js';
@@ -29,7 +31,7 @@ import {
   opaqueCandidates,
   readOpaqueDirs,
 } from './layers.js';
-import { discard, type ExecResult, type Launched, launch, supervise } from './spawn.js';
+import { discard, type ExecResult, exited, type Launched, launch, supervise } from './spawn.js';
 import { diffStacks, isNoisePath } from './tree-diff.js';
 import type { ApplyResult, ExecOptions, Sandbox, Snapshot } from './types.js';
 
@@ -70,6 +72,21 @@ const MAX_MOUNT_OPTIONS = 4000;
 /** The host environment of launchers: only a PATH for mount, bwrap and friends. */
 const LAUNCHER_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
 
+/** Ready (cgroup, launcher) pairs a host keeps for new sandboxes. */
+const WARM_SLOTS = 2;
+
+interface WarmSlot {
+  cgroup: SandboxCgroup;
+  launcher: Launched;
+}
+
+function launcherArgv(mode: SandboxMode, cgroup: SandboxCgroup): string[] {
+  const argv = ['/bin/sh', '-c', LAUNCHER, 'ssr-launcher', ...cgroup.procsFiles];
+  return mode.storage === 'overlay'
+    ? ['unshare', '--mount', '--propagation', 'private', ...argv]
+    : argv;
+}
+
 // Per warning sink: each fallback is announced once per process, not once per sandbox host.
 const warnedOnce = new WeakMap<(m: string) => void, Set<string>>();
 const defaultWarn = (m: string) => process.stderr.write(`ssr: warning: ${m}\n`);
@@ -99,6 +116,8 @@ export class SandboxHost {
   readonly repoMount: string;
   readonly limits: SandboxLimits;
   private readonly live = new Set<LocalSandbox>();
+  private readonly warm: WarmSlot[] = [];
+  private refillScheduled = false;
   private counter = 0;
   private closed = false;
 
@@ -189,9 +208,34 @@ export class SandboxHost {
   create(snapshot: Snapshot): LocalSandbox {
     if (this.closed) throw new Error('SandboxHost is closed');
     const id = `s${++this.counter}`;
-    const sb = new LocalSandbox(this, id, join(this.dir, id), snapshot);
+    const sb = new LocalSandbox(this, id, join(this.dir, id), snapshot, this.takeWarm());
     this.live.add(sb);
     return sb;
+  }
+
+  /**
+   * A cgroup with a launcher already inside it, for a new sandbox: joining a cgroup is the
+   * slow part of a first command (see LAUNCHER), so a few are kept ready and refilled.
+   */
+  private takeWarm(): WarmSlot {
+    const slot = this.warm.shift() ?? this.makeWarm();
+    if (!this.refillScheduled) {
+      this.refillScheduled = true;
+      setImmediate(() => {
+        this.refillScheduled = false;
+        while (!this.closed && this.warm.length < WARM_SLOTS) this.warm.push(this.makeWarm());
+      });
+    }
+    return slot;
+  }
+
+  private makeWarm(): WarmSlot {
+    const cgroup = createSandboxCgroup(
+      this.capabilities.cgroup,
+      `ssr-${process.pid}-${this.dir.slice(-6)}-c${++this.counter}`,
+      this.limits,
+    );
+    return { cgroup, launcher: launch(launcherArgv(this.mode, cgroup), { env: LAUNCHER_ENV }) };
   }
 
   /** @internal */
@@ -210,6 +254,11 @@ export class SandboxHost {
 
   async close(): Promise<void> {
     for (const sb of [...this.live]) await sb.dispose();
+    for (const slot of this.warm.splice(0)) {
+      discard(slot.launcher);
+      await exited(slot.launcher);
+      await slot.cgroup.removeAsync();
+    }
     this.closeSync();
   }
 
@@ -220,6 +269,10 @@ export class SandboxHost {
     openHosts.delete(this);
     for (const sb of this.live) sb.disposeSync();
     this.live.clear();
+    for (const slot of this.warm.splice(0)) {
+      discard(slot.launcher);
+      slot.cgroup.remove();
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -275,7 +328,9 @@ export class LocalSandbox implements Sandbox {
   /** For copy storage: the full private copy of the repo. */
   private readonly copyDir: string;
   private readonly binds: Bind[] = [];
-  private readonly cgroup;
+  private readonly cgroup: SandboxCgroup;
+  /** This sandbox's cgroup directories (empty where cgroups are unavailable). */
+  readonly cgroupPaths: string[];
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
   /** A launcher started ahead of the next exec (see LAUNCHER). */
@@ -287,6 +342,7 @@ export class LocalSandbox implements Sandbox {
     readonly id: string,
     private readonly dir: string,
     private readonly base: Snapshot,
+    warm: WarmSlot,
   ) {
     this.isolation = host.mode.isolation;
     this.lower = [...base.layers];
@@ -303,13 +359,9 @@ export class LocalSandbox implements Sandbox {
       copyTree(this.lower[0]!.dir, this.copyDir);
     }
     this.repoPath = this.isolation === 'bwrap' ? host.repoMount : this.copyDir;
-    this.cgroup = createSandboxCgroup(
-      host.capabilities.cgroup,
-      `ssr-${process.pid}-${host.dir.slice(-6)}-${id}`,
-      host.limits,
-    );
-    // Warm up now: a new sandbox's first command usually follows soon.
-    this.spare = launch(this.launcherArgv(), { env: LAUNCHER_ENV });
+    this.cgroup = warm.cgroup;
+    this.spare = warm.launcher;
+    this.cgroupPaths = warm.cgroup.procsFiles.map((f) => posix.dirname(f));
   }
 
   /** Runs `fn` after every earlier operation on this sandbox (one overlay mount at a time). */
@@ -339,10 +391,7 @@ export class LocalSandbox implements Sandbox {
   }
 
   private launcherArgv(): string[] {
-    const argv = ['/bin/sh', '-c', LAUNCHER, 'ssr-launcher', ...this.cgroup.procsFiles];
-    return this.host.mode.storage === 'overlay'
-      ? ['unshare', '--mount', '--propagation', 'private', ...argv]
-      : argv;
+    return launcherArgv(this.host.mode, this.cgroup);
   }
 
   /** The warm launcher if there is a live one, else a new one; and a new spare either way. */
@@ -481,18 +530,44 @@ export class LocalSandbox implements Sandbox {
     diff: string,
     opts: { check?: boolean; reverse?: boolean } = {},
   ): Promise<ApplyResult> {
+    return this.applyPatches([diff], opts);
+  }
+
+  /**
+   * Applies several diffs in order in one command (one sandbox start instead of one each).
+   * Stops at the first that does not apply; the message says which (1-based) it was.
+   */
+  async applyPatches(
+    diffs: string[],
+    opts: { check?: boolean; reverse?: boolean } = {},
+  ): Promise<ApplyResult & { failedIndex?: number }> {
+    this.assertLive();
+    if (diffs.length === 0) return { ok: true, message: '' };
     const flags = ['--whitespace=nowarn'];
     if (opts.check) flags.push('--check');
     if (opts.reverse) flags.push('--reverse');
+    const tag = `ssr-patch-${++this.execCount}`;
+    const inside = this.isolation === 'bwrap' ? '/tmp' : this.tmpDir;
+    diffs.forEach((d, i) => writeFileSync(join(this.tmpDir, `${tag}-${i}.diff`), d));
     // GIT_DIR=/nonexistent: plain patch mode. Inside the repository, git would read its config
     // and attributes and run its filter drivers, i.e. commands the repository chose.
-    const r = await this.exec(`GIT_DIR=/nonexistent git apply ${flags.join(' ')} -`, {
-      stdin: diff,
-      timeoutMs: 60_000,
-    });
-    const message = (r.stderr || r.stdout).trim();
-    if (r.timedOut) return { ok: false, message: 'git apply timed out' };
-    return { ok: r.exitCode === 0, message };
+    const script = diffs
+      .map(
+        (_, i) =>
+          `GIT_DIR=/nonexistent git apply ${flags.join(' ')} ${inside}/${tag}-${i}.diff || { echo "ssr-failed-patch ${i + 1}" >&2; exit 1; }`,
+      )
+      .join('\n');
+    try {
+      const r = await this.exec(script, { timeoutMs: 60_000 });
+      if (r.timedOut) return { ok: false, message: 'git apply timed out' };
+      const failed = /ssr-failed-patch (\d+)/.exec(r.stderr);
+      const message = r.stderr.replace(/ssr-failed-patch \d+\n?/, '').trim() || r.stdout.trim();
+      return r.exitCode === 0
+        ? { ok: true, message }
+        : { ok: false, message, ...(failed ? { failedIndex: Number(failed[1]) } : {}) };
+    } finally {
+      diffs.forEach((_, i) => rmSync(join(this.tmpDir, `${tag}-${i}.diff`), { force: true }));
+    }
   }
 
   diff(): Promise<string> {
@@ -584,7 +659,18 @@ export class LocalSandbox implements Sandbox {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     await this.queue;
-    this.disposeSync();
+    if (this.disposed) return;
+    this.disposed = true;
+    const spare = this.spare;
+    this.spare = null;
+    if (spare) {
+      discard(spare);
+      await exited(spare);
+    }
+    // The cgroup can only go once its (killed) processes are gone: wait without blocking.
+    await this.cgroup.removeAsync();
+    await rm(this.dir, { recursive: true, force: true });
+    this.host.forget(this);
   }
 
   /** @internal */

@@ -101,6 +101,21 @@ export function launch(
   return launched;
 }
 
+/** Resolves once a launched process has exited (or after `ms`). */
+export function exited(l: Launched, ms = 2000): Promise<void> {
+  if (l.exit || l.error || l.child.exitCode !== null || l.child.signalCode !== null) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    t.unref();
+    l.child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
 /** Kills a launched process (and its group) that will not be used. */
 export function discard(l: Launched): void {
   if (l.child.pid === undefined) return;

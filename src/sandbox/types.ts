@@ -41,6 +41,11 @@ export interface Sandbox {
   readFile(rel: string): Promise<Buffer | null>;
   writeFile(rel: string, data: string | Buffer): Promise<void>;
   applyPatch(diff: string, opts?: { check?: boolean; reverse?: boolean }): Promise<ApplyResult>;
+  /** Several diffs in order, in one command; `failedIndex` (1-based) names the one that failed. */
+  applyPatches(
+    diffs: string[],
+    opts?: { check?: boolean; reverse?: boolean },
+  ): Promise<ApplyResult & { failedIndex?: number }>;
   /** Git-style diff of the sandbox against the original snapshot it descends from. */
   diff(): Promise<string>;
   /** Freezes the current state as a snapshot that new sandboxes can start from. */

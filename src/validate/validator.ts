@@ -141,10 +141,8 @@ export async function validateArtifact(
   const runWith = async (label: string, stage: TestRunRecord['stage'], patches: string[]) => {
     const sb = host.create(snapshot);
     try {
-      for (const p of patches) {
-        const applied = await sb.applyPatch(p);
-        if (!applied.ok) fail(`${label}: patch does not apply: ${applied.message}`);
-      }
+      const applied = await sb.applyPatches(patches);
+      if (!applied.ok) fail(`${label}: patch does not apply: ${applied.message}`);
       const o = await runTests(sb, harness, testOpts);
       record(label, stage, o);
       return o;
@@ -191,10 +189,12 @@ export async function validateArtifact(
         }
         const sb = host.create(snapshot);
         try {
-          const a = await sb.applyPatch(artifact.bugDiff, { check: true });
-          if (!a.ok) fail(`bug_inject.diff does not apply to the repository: ${a.message}`);
-          const b = await sb.applyPatch(artifact.weakenDiff, { check: true });
-          if (!b.ok) fail(`test_weaken.diff does not apply to the repository: ${b.message}`);
+          // Each is checked against the original (they touch disjoint files), in one command.
+          const r = await sb.applyPatches([artifact.bugDiff, artifact.weakenDiff], { check: true });
+          if (!r.ok) {
+            const which = r.failedIndex === 2 ? 'test_weaken.diff' : 'bug_inject.diff';
+            fail(`${which} does not apply to the repository: ${r.message}`);
+          }
         } finally {
           await sb.dispose();
         }
