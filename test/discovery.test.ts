@@ -148,21 +148,41 @@ describe("discovery on each supported framework matches the framework's own coun
     assert.equal(r.baseline.tests['test/helpers/strings.test.mjs > repeat fails'], 'failed');
   });
 
-  test('tape (each file on its own, ids per assertion)', async () => {
+  test('tape (each file on its own, ids per test)', async () => {
     const r = await discover(await projects.tape!, 'tape');
     assert.deepEqual(r.suite.testFiles, ['test/add.js', 'test/mul.js']);
-    const own = await runDirectly(r.snapshot, "node_modules/.bin/tape 'test/*.js'");
-    // tape counts an assertion skipped with t.skip() among its passes.
-    const skips = (own.match(/^ok \d+ .*# SKIP/gm) ?? []).length;
-    assert.deepEqual(r.counts, {
-      passed: num(own, /^# pass\s+(\d+)$/m) - skips,
-      failed: num(own, /^# fail\s+(\d+)$/m),
-      skipped: skips,
-    });
+    // tape's own report, grouped by test: a test failed if one of its assertions did.
+    const own: Record<string, string[]> = {};
+    for (const file of ['test/add.js', 'test/mul.js']) {
+      let current = '';
+      for (const line of (await runDirectly(r.snapshot, `node ${file}`)).split('\n')) {
+        const h = /^# (.+)$/.exec(line);
+        if (h && !/^(tests|pass|fail|skip|ok)\b/.test(h[1]!)) {
+          current = `${file} > ${h[1]}`;
+          own[current] = [];
+        } else if (/^(not )?ok \d+/.test(line) && current) {
+          own[current]!.push(
+            /# SKIP/.test(line) ? 'skipped' : line.startsWith('not') ? 'failed' : 'passed',
+          );
+        }
+      }
+    }
+    const expected = Object.fromEntries(
+      Object.entries(own).map(([id, marks]) => [
+        id,
+        marks.includes('failed')
+          ? 'failed'
+          : marks.every((m) => m === 'skipped')
+            ? 'skipped'
+            : 'passed',
+      ]),
+    );
+    assert.deepEqual(r.baseline.tests, expected);
     // The same test name in two files stays two tests.
-    assert.equal(r.baseline.tests['test/mul.js > add > #1'], 'passed');
-    assert.equal(r.baseline.tests['test/add.js > add > #2'], 'passed');
-    assert.equal(r.baseline.tests['test/add.js > add is wrong on purpose > #1'], 'failed');
+    assert.equal(r.baseline.tests['test/mul.js > add'], 'passed');
+    assert.equal(r.baseline.tests['test/add.js > add'], 'passed');
+    assert.equal(r.baseline.tests['test/add.js > add is wrong on purpose'], 'failed');
+    assert.equal(r.baseline.tests['test/add.js > add skips'], 'skipped');
   });
 
   test('mocha (run directly, not through npm test; hook failures count)', async () => {
@@ -450,11 +470,10 @@ process.exitCode = 1;
     });
     const result = await discoverTests(host, host.snapshotDir(repo));
     assert.equal(result.suite.framework, 'npm-test');
+    // Test level: a group fails if one of its assertions fails; skips alone do not fail it.
     assert.deepEqual(result.baseline.tests, {
-      'npm test > arithmetic > #1': 'passed',
-      'npm test > arithmetic > #2': 'failed',
-      'npm test > strings > #1': 'passed',
-      'npm test > strings > #2': 'skipped',
+      'npm test > arithmetic': 'failed',
+      'npm test > strings': 'passed',
     });
     assert.deepEqual(result.suite.testFiles, ['test/run.js']);
   });

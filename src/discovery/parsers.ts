@@ -244,12 +244,23 @@ SUMMARY = re.compile(r"^(tests|pass|fail|skip|todo|ok)(\s+\d+)?$")
 
 
 def parse_flat_tap(lines, prefix, results):
-    """Ids are "<prefix> > <test name> > #<n>": the n-th assertion of that test, so an id does
-    not move when another test gains or loses an assertion."""
-    test = "(top level)"
+    """Ids are "<prefix> > <test name>": a test fails if any of its assertions fails, is
+    skipped if all were skipped, and passes otherwise (a test with no assertion left, e.g.
+    after its checks were removed, ran without failing). Assertion numbers are not part of
+    the id: removing one assertion must not rename the others."""
+    test = None
     seen = {}
-    count = 0
+    status = {}
+    order = []
     in_yaml = False
+
+    def start(title):
+        seen[title] = seen.get(title, 0) + 1
+        name = title if seen[title] == 1 else "%s (%d)" % (title, seen[title])
+        order.append(name)
+        status[name] = []
+        return name
+
     for line in lines:
         if in_yaml:
             if line.strip() == "...":
@@ -262,19 +273,26 @@ def parse_flat_tap(lines, prefix, results):
             title = line[2:].strip()
             if SUMMARY.match(title):
                 continue
-            seen[title] = seen.get(title, 0) + 1
-            test = title if seen[title] == 1 else "%s (%d)" % (title, seen[title])
-            count = 0
+            test = start(title)
             continue
         m = ASSERT.match(line)
         if not m:
             continue
-        count += 1
-        test_id = " > ".join(prefix + [test, "#%d" % count])
+        if test is None:
+            test = start("(top level)")
         if FLAT_DIRECTIVE.search(m.group(2)):
-            results.merge(test_id, "skipped")
+            status[test].append("skipped")
         else:
-            results.merge(test_id, "passed" if m.group(1) == "ok" else "failed")
+            status[test].append("passed" if m.group(1) == "ok" else "failed")
+    for name in order:
+        marks = status[name]
+        if "failed" in marks:
+            outcome = "failed"
+        elif marks and all(x == "skipped" for x in marks):
+            outcome = "skipped"
+        else:
+            outcome = "passed"
+        results.merge(" > ".join(prefix + [name]), outcome)
 `;
 
 const MAIN = py`

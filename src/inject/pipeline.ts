@@ -14,7 +14,7 @@ import { didPass, passedIds } from '../testing/results.js';
 import { runTests, stageHarness, type TestHarness } from '../testing/run-tests.js';
 import { errorMessage, UsageError } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
-import { BaselineCache } from '../validate/baseline.js';
+import { BaselineCache, scaledTimeout } from '../validate/baseline.js';
 import type { ValidationReport, ValidationSettings } from '../validate/report.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
 import { languageOf } from './ast.js';
@@ -214,6 +214,8 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
     });
     writeSuite(stateDir, suite, discovery);
     harness = stageHarness(suite.testScript, suite.testParser);
+    // Candidate runs get a limit scaled to the clean suite: a hanging mutant costs seconds.
+    const runTimeoutMs = scaledTimeout(discovery.baseline, settings.scriptTimeoutMs);
     const cache = new BaselineCache();
     const key = cache.key(snapshot, suite.testScript, suite.testParser, settings.baselineRuns);
     await cache.get(key, async () => discovery.baseline);
@@ -275,7 +277,7 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
         originals,
         baselinePassed,
         cache,
-        settings,
+        settings: { ...settings, scriptTimeoutMs: runTimeoutMs },
         repoName,
         repo: resolve(opts.repo),
         stop: stop.signal,

@@ -87,3 +87,13 @@ export class BaselineCache {
     }
   }
 }
+
+/**
+ * The time limit for test runs after the baseline: 3x the slowest clean run plus 10 s, capped
+ * by `maxMs`. A bug that makes the suite hang (an infinite loop) then costs seconds, not the
+ * full default limit, while a real slowdown of the suite still fits.
+ */
+export function scaledTimeout(baseline: Baseline, maxMs: number): number {
+  const slowest = Math.max(0, ...baseline.runs.map((r) => r.scriptMs));
+  return Math.min(maxMs, Math.round(3 * slowest + 10_000));
+}

@@ -72,6 +72,8 @@ export interface ValidationReport {
     totalMs: number;
     /** Sum over sequential stages of the slowest test run in each: the unavoidable part. */
     criticalPathMs: number;
+    /** Limit for runs after the baseline: 3x its slowest run + 10 s, capped by the setting. */
+    runTimeoutMs?: number;
   };
   settings: ValidationSettings;
   sandbox: SandboxMode;

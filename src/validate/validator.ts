@@ -15,7 +15,7 @@ import {
   type TestRunOutcome,
 } from '../testing/run-tests.js';
 import { errorMessage } from '../util/errors.js';
-import { type Baseline, BaselineCache, computeBaseline } from './baseline.js';
+import { type Baseline, BaselineCache, computeBaseline, scaledTimeout } from './baseline.js';
 import {
   CHECKS,
   type CheckKey,
@@ -63,10 +63,12 @@ export async function validateArtifact(
   const { host, snapshot } = ctx;
   const cache = ctx.cache ?? defaultCache;
   const progress = ctx.onProgress ?? (() => {});
-  const testOpts = {
+  const baselineOpts = {
     scriptTimeoutMs: settings.scriptTimeoutMs,
     parserTimeoutMs: settings.parserTimeoutMs,
   };
+  // Runs after the baseline get a limit scaled to it (set once the baseline is known).
+  const testOpts = { ...baselineOpts };
   const original = new LayerStack([...snapshot.layers]);
   const isSymlink: SymlinkProbe = (rel) => original.resolve(rel)?.kind === 'symlink';
 
@@ -217,7 +219,7 @@ export async function validateArtifact(
             snapshot,
             harness,
             settings.baselineRuns,
-            testOpts,
+            baselineOpts,
             settings.concurrency,
           ),
         );
@@ -226,6 +228,8 @@ export async function validateArtifact(
           for (const [i, o] of b.runs.entries()) record(`original run ${i + 1}`, 'baseline', o);
         }
         if (b.failure) fail(`on the original repository: ${b.failure.message}`);
+        testOpts.scriptTimeoutMs = scaledTimeout(b, settings.scriptTimeoutMs);
+        report.timings.runTimeoutMs = testOpts.scriptTimeoutMs;
         const total = Object.keys(b.tests).length + b.flaky.length;
         if (total === 0) fail('test_parser.py found no tests on the original repository');
         return `${total} test(s) parsed on the original repository${b.cached ? ' (cached)' : ''}`;
