@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # npm install honours package-lock.json; npm ci would refuse it here because the registry
+  # this project uses lacks biome's non-Linux binaries, so the lock cannot list them.
+  npm install --no-audit --no-fund
 fi
 npm run build --silent
 
