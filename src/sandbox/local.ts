@@ -548,7 +548,7 @@ export class LocalSandbox implements Sandbox {
     if (opts.reverse) flags.push('--reverse');
     const tag = `ssr-patch-${++this.execCount}`;
     const inside = this.isolation === 'bwrap' ? '/tmp' : this.tmpDir;
-    diffs.forEach((d, i) => writeFileSync(join(this.tmpDir, `${tag}-${i}.diff`), d));
+    for (const [i, d] of diffs.entries()) writeFileSync(join(this.tmpDir, `${tag}-${i}.diff`), d);
     // GIT_DIR=/nonexistent: plain patch mode. Inside the repository, git would read its config
     // and attributes and run its filter drivers, i.e. commands the repository chose.
     const script = diffs
@@ -566,7 +566,7 @@ export class LocalSandbox implements Sandbox {
         ? { ok: true, message }
         : { ok: false, message, ...(failed ? { failedIndex: Number(failed[1]) } : {}) };
     } finally {
-      diffs.forEach((_, i) => rmSync(join(this.tmpDir, `${tag}-${i}.diff`), { force: true }));
+      for (const i of diffs.keys()) rmSync(join(this.tmpDir, `${tag}-${i}.diff`), { force: true });
     }
   }
 
