@@ -15,7 +15,7 @@ import { type InjectSummary, injectBugs } from '../src/inject/pipeline.js';
 import { SandboxHost } from '../src/sandbox/local.js';
 import { BaselineCache } from '../src/validate/baseline.js';
 import { validateArtifact } from '../src/validate/validator.js';
-import { minimistHistoryRepo, pythonRepo, treeHash } from './helpers/fixtures.js';
+import { gypRepo, minimistHistoryRepo, pythonRepo, treeHash } from './helpers/fixtures.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const temp = (name: string) => mkdtempSync(join(tmpdir(), `ssr-inject-${name}-`));
@@ -102,6 +102,40 @@ for (const [name, makeRepo] of [
     });
   });
 }
+
+// gyp (Python, bundled in node-gyp; unittest-style tests run by pytest): third-party Python
+// code. Its only source change between releases is 376 lines, over the revert bound, so its
+// history yields no candidate; removal and mutation must work on it.
+describe('ssr inject on gyp from node-gyp 10.0.0..10.2.0 (third-party Python, pytest)', () => {
+  let repo: string;
+  let hashBefore: string;
+  let out: string;
+  let summary: InjectSummary;
+
+  before(async () => {
+    repo = gypRepo();
+    hashBefore = treeHash(repo);
+    out = temp('gyp');
+    summary = await injectBugs({
+      repo,
+      out,
+      count: 4,
+      seed: 0,
+      strategies: ['removal', 'mutation'],
+    });
+  });
+
+  test('removal and mutation each yield a valid artifact', () => {
+    assert.equal(summary.framework, 'pytest');
+    assert.ok(summary.byStrategy.removal.valid >= 1, JSON.stringify(summary.byStrategy));
+    assert.ok(summary.byStrategy.mutation.valid >= 1, JSON.stringify(summary.byStrategy));
+  });
+
+  test('every kept artifact passes the validator on its own, and gyp is unchanged', async () => {
+    await assertEachValidates(repo, out, summary.artifacts);
+    assert.equal(treeHash(repo), hashBefore);
+  });
+});
 
 describe('determinism, resume and crashes (example repository)', () => {
   let repo: string;

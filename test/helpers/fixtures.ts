@@ -209,6 +209,45 @@ export function minimistHistoryRepo(): string {
   });
 }
 
+/** node-gyp releases whose bundled gyp (Python, Google's build tool) changed between them. */
+export const GYP_HISTORY = ['10.0.0', '10.1.0', '10.2.0'];
+
+/**
+ * gyp, the Python build-file generator bundled in node-gyp, as a third-party Python package
+ * with a pytest-runnable suite (unittest-style *_test.py files) and a real history: one
+ * commit per node-gyp release's gyp/ folder, exactly as npm ships it.
+ */
+export function gypRepo(): string {
+  return buildOnce(`gyp-history-${GYP_HISTORY.at(-1)}-v1`, (dir) => {
+    const scratch = mkdtempSync(join(tmpdir(), 'ssr-fixture-npm-'));
+    try {
+      git(dir, ['init', '-q']);
+      GYP_HISTORY.forEach((version, i) => {
+        const tgz = execFileSync(
+          'npm',
+          ['pack', `node-gyp@${version}`, '--pack-destination', scratch, ...NPM_FLAGS],
+          { cwd: scratch, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+        )
+          .trim()
+          .split('\n')
+          .at(-1)!
+          .trim();
+        const unpacked = join(scratch, version);
+        mkdirSync(unpacked);
+        execFileSync('tar', ['xzf', join(scratch, tgz), '--no-same-owner', '-C', unpacked]);
+        for (const name of readdirSync(dir)) {
+          if (name !== '.git') rmSync(join(dir, name), { recursive: true, force: true });
+        }
+        const gyp = join(unpacked, 'package', 'gyp');
+        for (const name of readdirSync(gyp)) renameSync(join(gyp, name), join(dir, name));
+        commitAll(dir, `gyp from node-gyp ${version}`, `2024-0${i + 1}-01T00:00:00Z`);
+      });
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+}
+
 /** Runs each tape file on its own, with a marker line so the parser knows which file it reads. */
 export const MINIMIST_TEST_SCRIPT = `#!/usr/bin/env bash
 # Runs every tape test file of minimist separately; "### ssr-test-file <path>" precedes each
