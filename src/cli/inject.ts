@@ -62,10 +62,12 @@ export function formatSummary(s: InjectSummary): string {
 export function registerInject(program: Command, setAbort: (c: AbortController) => void): void {
   program
     .command('inject')
+    .summary('make validated bugs from a repository, without a model')
     .description(
-      'Make validated self-play bugs from a repository without a model: discover how its tests\n' +
-        'run, propose bugs (removal, history, mutation), weaken the tests that catch each one, and\n' +
-        'keep the artifacts that pass all seven checks. Rerun the same command to resume.',
+      'Make validated self-play bugs from a repository without a model: discover how its ' +
+        'tests run, propose bugs (removal, history, mutation), weaken the tests that catch ' +
+        'each one, and keep the artifacts that pass all seven checks. Rerun the same command ' +
+        'to resume. Exit status: 0 done, 2 usage error, 130 stopped early (Ctrl-C).',
     )
     .argument('<repo-dir>', 'the repository (never modified)')
     .requiredOption(

@@ -55,9 +55,11 @@ export function buildProgram(): Command {
 
   program
     .command('validate')
+    .summary('run the seven consistency checks on a bug artifact')
     .description(
-      'Run the seven consistency checks (SSR-SPEC section 3) on a bug artifact.\n' +
-        'Exit status: 0 valid, 1 invalid (the report names the failing check), 2 usage error.',
+      'Run the seven consistency checks (SSR-SPEC section 3) on a bug artifact, each test ' +
+        'run in a fresh sandbox. Exit status: 0 valid, 1 invalid (the report names the ' +
+        'failing check), 2 usage error.',
     )
     .argument(
       '<artifact-dir>',
@@ -149,6 +151,7 @@ export function buildProgram(): Command {
 
   program
     .command('doctor')
+    .summary('show what the sandbox can enforce on this machine')
     .description('Show what the sandbox can enforce on this machine (isolation, forks, limits).')
     .option('--json', 'print as JSON')
     .action((o) => {
