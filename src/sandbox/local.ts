@@ -570,20 +570,22 @@ export class LocalSandbox implements Sandbox {
     }
   }
 
-  diff(): Promise<string> {
+  diff(opts: { against?: 'original' | 'start' } = {}): Promise<string> {
     this.assertLive();
+    // 'start': the snapshot this sandbox was created from (e.g. a solver's buggy start state).
+    const from = opts.against === 'start' ? this.base : this.base.root;
     return this.serial(async () => {
-      if (this.host.mode.storage === 'copy') return this.copyDiff();
+      if (this.host.mode.storage === 'copy') return this.copyDiff(from);
       const current = this.stack();
-      const base = new LayerStack([...this.base.root.layers]);
+      const base = new LayerStack([...from.layers]);
       const baseDirs = new Set(base.layers.map((l) => l.dir));
       const upperLayers = current.layers.filter((l) => !baseDirs.has(l.dir));
       return diffStacks(base, current, changedCandidates(upperLayers, base));
     });
   }
 
-  private copyDiff(): string {
-    const base = new LayerStack([...this.base.root.layers]);
+  private copyDiff(from: Snapshot): string {
+    const base = new LayerStack([...from.layers]);
     const current = new LayerStack([{ dir: this.copyDir, overlay: false }]);
     const candidates = new Set<string>();
     const skip = (rel: string) => isNoisePath(rel);

@@ -46,8 +46,11 @@ export interface Sandbox {
     diffs: string[],
     opts?: { check?: boolean; reverse?: boolean },
   ): Promise<ApplyResult & { failedIndex?: number }>;
-  /** Git-style diff of the sandbox against the original snapshot it descends from. */
-  diff(): Promise<string>;
+  /**
+   * Git-style diff of the sandbox against the original snapshot it descends from, or with
+   * `against: 'start'` against the snapshot it was created from.
+   */
+  diff(opts?: { against?: 'original' | 'start' }): Promise<string>;
   /** Freezes the current state as a snapshot that new sandboxes can start from. */
   snapshot(): Promise<Snapshot>;
   /** A new sandbox starting from this one's current state; cost does not grow with repo size. */
