@@ -1,3 +1,4 @@
+export * from './agent/index.js';
 export * from './artifact/index.js';
 export * from './discovery/index.js';
 export * from './inject/index.js';

@@ -1,0 +1,96 @@
+import type { Artifact } from '../artifact/artifact.js';
+import type { SandboxHost } from '../sandbox/local.js';
+import type { Snapshot } from '../sandbox/types.js';
+import type { Baseline } from '../validate/baseline.js';
+import { type EpisodeBudget, runEpisode, type Trajectory } from './loop.js';
+import {
+  type Evaluation,
+  evaluateSolution,
+  prepareSolverStart,
+  solverPatch,
+} from './solver-env.js';
+import { defaultTools } from './tools/index.js';
+import type { ModelClient } from './types.js';
+
+/** The general issue-solving prompt, the same for self-play and natural-language issues. */
+export const SOLVER_SYSTEM = `You are an expert software engineer. A repository is checked out at /repo and you work inside it through tools:
+- bash: run a shell command in /repo (no network).
+- editor: view, create and edit files (str_replace, insert, undo_edit).
+- submit: call it when your change is complete; your changes to the repository are your answer.
+Call exactly one tool per turn. Investigate before you edit, and run the relevant tests to check your work.`;
+
+/** Wraps an issue (natural language, or a self-play test specification) for the solver. */
+export function solverIssuePrompt(issue: string, kind: 'tests' | 'text'): string {
+  if (kind === 'text') {
+    return `Resolve the following issue in the repository at /repo.\n\n<issue>\n${issue}\n</issue>\n\nChange the non-test code so that the issue is resolved, then call submit.`;
+  }
+  return (
+    'Resolve the issue in the repository at /repo. The issue is given as a change to the test ' +
+    'suite: after your fix, the tests as changed below must pass (the test files will be reset ' +
+    'to this version before grading, so editing them gains nothing).\n\n' +
+    `<test_changes>\n${issue}\n</test_changes>\n\n` +
+    'Change the non-test code so that these tests pass, then call submit.'
+  );
+}
+
+export interface SolveAttempt {
+  trajectory: Trajectory;
+  patch: string;
+  evaluation: Evaluation;
+}
+
+export interface SolveResult {
+  attempts: SolveAttempt[];
+  solved: number;
+  /** s = solved / n (SSR-SPEC section 5). */
+  solveRate: number;
+}
+
+/**
+ * `n` independent solver episodes on one artifact (SSR-SPEC section 4): each starts from the
+ * same frozen start state, runs the agent, and is graded with the oracle tests reset.
+ */
+export async function solveArtifact(opts: {
+  host: SandboxHost;
+  original: Snapshot;
+  artifact: Artifact;
+  baseline: Baseline;
+  model: ModelClient;
+  attempts?: number;
+  budget?: Partial<EpisodeBudget>;
+  temperature?: number;
+  onAttempt?: (attempt: SolveAttempt, index: number) => void;
+}): Promise<SolveResult> {
+  const start = await prepareSolverStart(opts.host, opts.original, opts.artifact);
+  const user = solverIssuePrompt(start.specification, 'tests');
+  const attempts: SolveAttempt[] = [];
+  for (let i = 0; i < (opts.attempts ?? 1); i++) {
+    const sb = opts.host.create(start.snapshot);
+    try {
+      const trajectory = await runEpisode({
+        model: opts.model,
+        sandbox: sb,
+        system: SOLVER_SYSTEM,
+        user,
+        tools: defaultTools(),
+        budget: opts.budget,
+        temperature: opts.temperature,
+      });
+      const patch = await solverPatch(sb);
+      const evaluation = await evaluateSolution(
+        opts.host,
+        opts.original,
+        opts.artifact,
+        opts.baseline,
+        patch,
+      );
+      const attempt = { trajectory, patch, evaluation };
+      attempts.push(attempt);
+      opts.onAttempt?.(attempt, i);
+    } finally {
+      await sb.dispose();
+    }
+  }
+  const solved = attempts.filter((a) => a.evaluation.solved).length;
+  return { attempts, solved, solveRate: attempts.length ? solved / attempts.length : 0 };
+}
