@@ -6,6 +6,7 @@ import { SsrError } from '../util/errors.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
 import { formatReport } from './format.js';
 import { registerInject } from './inject.js';
+import { registerSolve } from './solve.js';
 
 const VERSION = '0.1.0';
 
@@ -147,6 +148,9 @@ export function buildProgram(): Command {
 
   registerInject(program, (c) => {
     activeAbort = c;
+  });
+  registerSolve(program, (h) => {
+    activeHost = h;
   });
 
   program

@@ -1,0 +1,174 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import { OpenAIChatClient } from '../agent/model/openai-client.js';
+import { solveArtifact } from '../agent/solver.js';
+import { readArtifact } from '../artifact/artifact.js';
+import { SandboxHost } from '../sandbox/local.js';
+import { UsageError } from '../util/errors.js';
+import { BaselineCache } from '../validate/baseline.js';
+import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
+import { Progress } from './progress.js';
+
+function positive(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1)
+      throw new InvalidArgumentError(`${name} must be a whole number >= 1`);
+    return n;
+  };
+}
+
+/** The model a server serves, when the user did not name one: the first of GET /models. */
+async function firstModel(baseURL: string, apiKey: string): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch(`${baseURL.replace(/\/$/, '')}/models`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (err) {
+    throw new UsageError(
+      `cannot reach the model server at ${baseURL}: ${(err as Error).cause ?? (err as Error).message}`,
+    );
+  }
+  if (!res.ok)
+    throw new UsageError(`${baseURL}/models answered HTTP ${res.status}; pass --model-name`);
+  const body = (await res.json().catch(() => null)) as { data?: { id?: string }[] } | null;
+  const id = body?.data?.[0]?.id;
+  if (!id) throw new UsageError(`${baseURL}/models lists no model; pass --model-name`);
+  return id;
+}
+
+export function registerSolve(program: Command, setHost: (h: SandboxHost | null) => void): void {
+  program
+    .command('solve')
+    .summary('run solver attempts on a bug artifact with a model')
+    .description(
+      'Run n solver episodes on a bug artifact (SSR-SPEC section 4) with a model served over ' +
+        'the OpenAI chat-completions API (vLLM, SGLang, llama.cpp server, Ollama, OpenAI). The ' +
+        'artifact is validated first. Each attempt starts from the buggy repository with hidden ' +
+        'history, gets the reversed test weakening as its issue, and is graded with the oracle ' +
+        'tests reset. Prints the solve rate; writes each trajectory to --out. Exit status: 0 done, ' +
+        '1 artifact invalid, 2 usage error (bad flag, unreachable server).',
+    )
+    .argument('<artifact-dir>', 'the bug artifact')
+    .requiredOption('--repo <repo-dir>', 'the original repository (never modified)')
+    .requiredOption('--model <url>', 'OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1')
+    .option('--model-name <name>', 'model to request (default: the first the server lists)')
+    .option('--api-key-env <var>', 'environment variable holding the API key (default: none)')
+    .option('--attempts <n>', 'independent solver attempts', positive('--attempts'), 1)
+    .option('--max-turns <n>', 'model turns per attempt', positive('--max-turns'), 128)
+    .option('--temperature <t>', 'sampling temperature', (v) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0)
+        throw new InvalidArgumentError('--temperature must be >= 0');
+      return n;
+    })
+    .option('--stream', 'stream model responses')
+    .option(
+      '--text-tool-calls',
+      'for models without native tool calling: tools described in the prompt',
+    )
+    .option('--out <dir>', 'where trajectories go (default: ssr-solve/<artifact-id>)')
+    .option('--json', 'print the summary as one JSON object on stdout')
+    .option(
+      '--unsafe-no-sandbox',
+      'if bubblewrap is unavailable, run model commands directly on this machine',
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  ssr solve bugs/textkit-removal-0aaaf5a6 --repo .example/textkit --model http://127.0.0.1:8000/v1 --attempts 8\n',
+    )
+    .action(async (artifactDir: string, o) => {
+      if (/\.gguf$/i.test(o.model) || !/^https?:\/\//.test(o.model)) {
+        throw new UsageError(
+          `--model must be an http(s) URL of an OpenAI-compatible server (got ${o.model}); ` +
+            'embedded GGUF models are not supported yet',
+        );
+      }
+      const apiKey = o.apiKeyEnv ? (process.env[o.apiKeyEnv] ?? '') : 'EMPTY';
+      if (o.apiKeyEnv && !apiKey)
+        throw new UsageError(`environment variable ${o.apiKeyEnv} is not set`);
+      const artifact = readArtifact(artifactDir);
+      const modelName = o.modelName ?? (await firstModel(o.model, apiKey));
+      const model = new OpenAIChatClient({
+        baseURL: o.model,
+        model: modelName,
+        apiKey,
+        stream: !!o.stream,
+        textToolCalls: !!o.textToolCalls,
+      });
+      const progress = new Progress();
+      const host = SandboxHost.open({ allowUnsandboxed: !!o.unsafeNoSandbox });
+      setHost(host);
+      try {
+        const original = host.snapshotDir(o.repo);
+        const cache = new BaselineCache();
+        progress.line(`… validating ${artifact.metadata.id}`);
+        const report = await validateArtifact(artifact, { host, snapshot: original, cache });
+        if (!report.valid) {
+          process.stderr.write(
+            `ssr: artifact is invalid: check ${report.failedCheck!.id} (${report.failedCheck!.name}): ${report.failedCheck!.message}\n`,
+          );
+          process.exitCode = 1;
+          return;
+        }
+        const key = cache.key(
+          original,
+          artifact.testScript,
+          artifact.testParser,
+          DEFAULT_SETTINGS.baselineRuns,
+        );
+        const baseline = await cache.get(key, () => {
+          throw new Error('baseline missing after validation');
+        });
+        const out = resolve(o.out ?? join('ssr-solve', artifact.metadata.id));
+        mkdirSync(out, { recursive: true });
+        progress.line(`… ${o.attempts} attempt(s) with ${model.description}`);
+        const result = await solveArtifact({
+          host,
+          original,
+          artifact,
+          baseline,
+          model,
+          attempts: o.attempts,
+          budget: { maxTurns: o.maxTurns },
+          temperature: o.temperature,
+          onAttempt: (a, i) => {
+            writeFileSync(join(out, `attempt-${i + 1}.json`), `${JSON.stringify(a, null, 1)}\n`);
+            const t = a.trajectory;
+            progress.line(
+              `attempt ${i + 1}/${o.attempts}: ${a.evaluation.solved ? 'solved (+1)' : 'unsolved (-1)'}` +
+                ` after ${t.turns.length} turn(s), ended: ${t.endReason}` +
+                (a.evaluation.solved ? '' : `; ${a.evaluation.reason}`),
+            );
+          },
+        });
+        const summary = {
+          artifact: artifact.metadata.id,
+          model: model.description,
+          attempts: result.attempts.length,
+          solved: result.solved,
+          solveRate: result.solveRate,
+          outcomes: result.attempts.map((a) => ({
+            solved: a.evaluation.solved,
+            reward: a.evaluation.reward,
+            endReason: a.trajectory.endReason,
+            turns: a.trajectory.turns.length,
+            reason: a.evaluation.reason,
+          })),
+          out,
+        };
+        writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+        process.stdout.write(
+          o.json
+            ? `${JSON.stringify(summary)}\n`
+            : `solve rate ${result.solved}/${result.attempts.length} = ${result.solveRate}\ntrajectories: ${out}\n`,
+        );
+      } finally {
+        await host.close();
+        setHost(null);
+      }
+    });
+}
