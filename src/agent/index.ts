@@ -1,3 +1,4 @@
+export * from './injector.js';
 export * from './loop.js';
 export * from './model/openai-client.js';
 export * from './model/scripted-client.js';
