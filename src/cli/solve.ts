@@ -1,13 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { OpenAIChatClient } from '../agent/model/openai-client.js';
 import { solveArtifact } from '../agent/solver.js';
 import { readArtifact } from '../artifact/artifact.js';
 import { SandboxHost } from '../sandbox/local.js';
-import { UsageError } from '../util/errors.js';
 import { BaselineCache } from '../validate/baseline.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
+import { modelFromFlags } from './model.js';
 import { Progress } from './progress.js';
 
 function positive(name: string) {
@@ -17,27 +16,6 @@ function positive(name: string) {
       throw new InvalidArgumentError(`${name} must be a whole number >= 1`);
     return n;
   };
-}
-
-/** The model a server serves, when the user did not name one: the first of GET /models. */
-async function firstModel(baseURL: string, apiKey: string): Promise<string> {
-  let res: Response;
-  try {
-    res = await fetch(`${baseURL.replace(/\/$/, '')}/models`, {
-      headers: { authorization: `Bearer ${apiKey}` },
-      signal: AbortSignal.timeout(15_000),
-    });
-  } catch (err) {
-    throw new UsageError(
-      `cannot reach the model server at ${baseURL}: ${(err as Error).cause ?? (err as Error).message}`,
-    );
-  }
-  if (!res.ok)
-    throw new UsageError(`${baseURL}/models answered HTTP ${res.status}; pass --model-name`);
-  const body = (await res.json().catch(() => null)) as { data?: { id?: string }[] } | null;
-  const id = body?.data?.[0]?.id;
-  if (!id) throw new UsageError(`${baseURL}/models lists no model; pass --model-name`);
-  return id;
 }
 
 export function registerSolve(program: Command, setHost: (h: SandboxHost | null) => void): void {
@@ -81,24 +59,8 @@ export function registerSolve(program: Command, setHost: (h: SandboxHost | null)
       '\nExample:\n  ssr solve bugs/textkit-removal-0aaaf5a6 --repo .example/textkit --model http://127.0.0.1:8000/v1 --attempts 8\n',
     )
     .action(async (artifactDir: string, o) => {
-      if (/\.gguf$/i.test(o.model) || !/^https?:\/\//.test(o.model)) {
-        throw new UsageError(
-          `--model must be an http(s) URL of an OpenAI-compatible server (got ${o.model}); ` +
-            'embedded GGUF models are not supported yet',
-        );
-      }
-      const apiKey = o.apiKeyEnv ? (process.env[o.apiKeyEnv] ?? '') : 'EMPTY';
-      if (o.apiKeyEnv && !apiKey)
-        throw new UsageError(`environment variable ${o.apiKeyEnv} is not set`);
       const artifact = readArtifact(artifactDir);
-      const modelName = o.modelName ?? (await firstModel(o.model, apiKey));
-      const model = new OpenAIChatClient({
-        baseURL: o.model,
-        model: modelName,
-        apiKey,
-        stream: !!o.stream,
-        textToolCalls: !!o.textToolCalls,
-      });
+      const model = await modelFromFlags(o);
       const progress = new Progress();
       const host = SandboxHost.open({ allowUnsandboxed: !!o.unsafeNoSandbox });
       setHost(host);
