@@ -96,6 +96,7 @@ export async function injectWithModel(opts: {
   temperature?: number;
   cache?: BaselineCache;
   settings?: Partial<ValidationSettings>;
+  signal?: AbortSignal;
 }): Promise<InjectionOutcome> {
   const sb = opts.host.create(opts.original);
   try {
@@ -107,7 +108,11 @@ export async function injectWithModel(opts: {
       tools: defaultTools(),
       budget: opts.budget,
       temperature: opts.temperature,
+      signal: opts.signal,
     });
+    if (trajectory.endReason === 'aborted') {
+      return { trajectory, artifact: null, report: null, reason: 'stopped', rewardIfInvalid: null };
+    }
     const files = await collectArtifact(sb);
     if (typeof files === 'string') {
       return { trajectory, artifact: null, report: null, reason: files, rewardIfInvalid: -1 };

@@ -1,7 +1,13 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
+import {
+  DEFAULT_LLM_STRATEGIES,
+  injectWithModelRun,
+  LLM_STRATEGIES,
+  type ModelInjectSummary,
+} from '../agent/inject-run.js';
 import { ALL_STRATEGIES, type InjectSummary, injectBugs } from '../inject/pipeline.js';
-import type { Strategy } from '../inject/types.js';
 import { UsageError } from '../util/errors.js';
+import { type ModelFlags, modelFromFlags } from './model.js';
 import { Progress } from './progress.js';
 
 function count(name: string) {
@@ -13,19 +19,60 @@ function count(name: string) {
   };
 }
 
-function parseStrategies(value: string): Strategy[] {
-  if (value === 'all') return ALL_STRATEGIES;
-  const out: Strategy[] = [];
+/** `--strategy` names procedural strategies without --model and prompt strategies with it. */
+function parseStrategies<S extends string>(value: string, known: readonly S[], mode: string): S[] {
+  if (value === 'all') return [...known];
+  const out: S[] = [];
   for (const part of value.split(',')) {
-    const s = part.trim() as Strategy;
-    if (!ALL_STRATEGIES.includes(s)) {
-      throw new InvalidArgumentError(
-        `unknown strategy "${part}" (use removal, history, mutation or all)`,
+    const s = part.trim() as S;
+    if (!known.includes(s)) {
+      throw new UsageError(
+        `unknown strategy "${part}" ${mode} (use ${known.join(', ')}, a comma list, or all)`,
       );
     }
     if (!out.includes(s)) out.push(s);
   }
   return out;
+}
+
+function number(name: string, check: (n: number) => boolean, what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || !check(n)) throw new InvalidArgumentError(`${name} must be ${what}`);
+    return n;
+  };
+}
+
+export function formatModelSummary(s: ModelInjectSummary): string {
+  const pct = (x: number) => `${Math.round(x * 100)}%`;
+  const lines = [
+    '',
+    `model     ${s.model}`,
+    `episodes  ${s.episodes}${s.resumed ? ` (${s.resumed} from an earlier run)` : ''}; tokens ${s.tokens.prompt} prompt, ${s.tokens.completion} completion`,
+    `valid     ${s.valid} artifact(s) in ${(s.timeMs / 1000).toFixed(1)} s (${s.validPerMinute} per minute)`,
+    '',
+    'strategy   tried  valid  yield',
+  ];
+  for (const [name, st] of Object.entries(s.byStrategy)) {
+    lines.push(
+      `${name.padEnd(10)} ${String(st.tried).padStart(5)}  ${String(st.valid).padStart(5)}  ${pct(st.yield).padStart(5)}`,
+    );
+  }
+  const list = (title: string, m: Record<string, number>) => {
+    const entries = Object.entries(m).sort(([a], [b]) => a.localeCompare(b));
+    if (!entries.length) return;
+    lines.push('', title);
+    for (const [k, n] of entries) lines.push(`  ${k.padEnd(28)} ${n}`);
+  };
+  list('episodes ended by:', s.endReasons);
+  list('no valid artifact because:', s.failures);
+  if (s.artifacts.length) {
+    lines.push('', `artifacts (${s.out}):`);
+    for (const a of s.artifacts) lines.push(`  ${a}`);
+  }
+  lines.push('', `trajectories: ${s.out}/.ssr/episodes/`);
+  if (s.stoppedEarly) lines.push('', 'stopped early: rerun the same command to continue');
+  return `${lines.join('\n')}\n`;
 }
 
 export function formatSummary(s: InjectSummary): string {
@@ -62,22 +109,25 @@ export function formatSummary(s: InjectSummary): string {
 export function registerInject(program: Command, setAbort: (c: AbortController) => void): void {
   program
     .command('inject')
-    .summary('make validated bugs from a repository, without a model')
+    .summary('make validated bugs from a repository (procedural, or with --model an LLM)')
     .description(
-      'Make validated self-play bugs from a repository without a model: discover how its ' +
-        'tests run, propose bugs (removal, history, mutation), weaken the tests that catch ' +
-        'each one, and keep the artifacts that pass all seven checks. Rerun the same command ' +
-        'to resume. Exit status: 0 done, 2 usage error, 130 stopped early (Ctrl-C).',
+      'Make validated self-play bugs from a repository. Without --model (no GPU needed): ' +
+        'discover how its tests run, propose bugs (removal, history, mutation), weaken the ' +
+        'tests that catch each one, and keep the artifacts that pass all seven checks. With ' +
+        '--model: run the LLM injector agent (removal or history-aware prompt, 50/50 by ' +
+        'default), which writes the five files itself; valid artifacts are kept with their ' +
+        'trajectory, and every episode is recorded. Rerun the same command to resume. ' +
+        'Exit status: 0 done, 2 usage error, 130 stopped early (Ctrl-C).',
     )
     .argument('<repo-dir>', 'the repository (never modified)')
     .requiredOption(
       '--out <dir>',
       'output folder: one subfolder per valid artifact, plus summary.json',
     )
-    .addOption(
-      new Option('--strategy <list>', 'removal, history, mutation, a comma list, or all')
-        .argParser(parseStrategies)
-        .default(ALL_STRATEGIES, 'all'),
+    .option(
+      '--strategy <list>',
+      'without --model: removal, history, mutation (default all); with --model: direct, ' +
+        'removal, history (default removal,history); a comma list, or all',
     )
     .option('--count <n>', 'valid artifacts wanted', count('--count'), 10)
     .option(
@@ -97,7 +147,7 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
     )
     .option(
       '--concurrency <n>',
-      'candidates processed at once (default: cores)',
+      'candidates processed at once (default: cores); with --model, episodes at once (default 2)',
       count('--concurrency'),
     )
     .option('--timeout <seconds>', 'limit for one test-suite run', (v) => {
@@ -106,6 +156,28 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
         throw new InvalidArgumentError('--timeout must be > 0 seconds');
       return Math.round(n * 1000);
     })
+    .option(
+      '--model <url>',
+      'use the LLM injector served at this OpenAI-compatible URL (e.g. http://127.0.0.1:8000/v1)',
+    )
+    .option('--model-name <name>', 'model to ask for (default: the first the server lists)')
+    .option('--api-key-env <var>', 'environment variable holding the API key (default: none)')
+    .option('--text-tool-calls', 'describe tools in the prompt, for models without tool calling')
+    .option(
+      '--max-episodes <n>',
+      'with --model: most injector episodes (default: 4 per wanted artifact)',
+      count('--max-episodes'),
+    )
+    .option(
+      '--max-turns <n>',
+      'with --model: turns per episode (default 128)',
+      count('--max-turns'),
+    )
+    .option(
+      '--temperature <t>',
+      'with --model: sampling temperature (default: the server default)',
+      number('--temperature', (n) => n >= 0 && n <= 2, 'between 0 and 2'),
+    )
     .option('--json', 'print the summary as one JSON object on stdout')
     .option(
       '--unsafe-no-sandbox',
@@ -115,9 +187,17 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
       'after',
       '\nExamples:\n' +
         '  ssr inject ./my-repo --out ./bugs --count 20\n' +
-        '  ssr inject ./my-repo --out ./bugs --strategy history,removal --seed 7\n',
+        '  ssr inject ./my-repo --out ./bugs --strategy history,removal --seed 7\n' +
+        '  ssr inject ./my-repo --out ./llm-bugs --model http://127.0.0.1:8000/v1 --count 5\n',
     )
     .action(async (repo: string, o) => {
+      if (o.model) return injectWithLlm(repo, o, setAbort);
+      const modelOnly = ['modelName', 'apiKeyEnv', 'maxEpisodes', 'maxTurns', 'temperature'];
+      const stray = modelOnly.find((k) => o[k] !== undefined);
+      if (stray) {
+        const flag = `--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+        throw new UsageError(`${flag} needs --model (the procedural injector uses no model)`);
+      }
       const progress = new Progress();
       const abort = new AbortController();
       setAbort(abort);
@@ -125,7 +205,7 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
       const summary = await injectBugs({
         repo,
         out: o.out,
-        strategies: o.strategy,
+        strategies: parseStrategies(o.strategy ?? 'all', ALL_STRATEGIES, 'without --model'),
         count: o.count,
         seed: o.seed,
         maxCandidates: o.maxCandidates,
@@ -178,4 +258,74 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
       process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
       process.exitCode = summary.stoppedEarly ? 130 : 0;
     });
+}
+
+interface LlmInjectFlags extends ModelFlags {
+  out: string;
+  strategy?: string;
+  count: number;
+  seed: number;
+  maxCandidates?: number;
+  maxEpisodes?: number;
+  maxTurns?: number;
+  concurrency?: number;
+  temperature?: number;
+  timeout?: number;
+  json?: boolean;
+  unsafeNoSandbox?: boolean;
+}
+
+async function injectWithLlm(
+  repo: string,
+  o: LlmInjectFlags,
+  setAbort: (c: AbortController) => void,
+): Promise<void> {
+  if (o.maxCandidates !== undefined)
+    throw new UsageError('--max-candidates is for the procedural injector; use --max-episodes');
+  const strategies = parseStrategies(
+    o.strategy ?? DEFAULT_LLM_STRATEGIES.join(','),
+    LLM_STRATEGIES,
+    'with --model',
+  );
+  const model = await modelFromFlags(o);
+  const progress = new Progress();
+  const abort = new AbortController();
+  setAbort(abort);
+  progress.line(`injector: ${model.description}; strategies ${strategies.join(', ')}`);
+  const summary = await injectWithModelRun({
+    repo,
+    out: o.out,
+    model,
+    strategies,
+    count: o.count,
+    seed: o.seed,
+    maxEpisodes: o.maxEpisodes,
+    concurrency: o.concurrency,
+    budget: o.maxTurns ? { maxTurns: o.maxTurns } : undefined,
+    temperature: o.temperature,
+    settings: o.timeout ? { scriptTimeoutMs: o.timeout } : undefined,
+    allowUnsandboxed: !!o.unsafeNoSandbox,
+    signal: abort.signal,
+    onEvent: (e) => {
+      if (e.type === 'episode-start') {
+        if (!progress.tty) progress.line(`episode ${e.index}: ${e.strategy} prompt`);
+        return;
+      }
+      const r = e.record;
+      const tokens = r.usage.promptTokens + r.usage.completionTokens;
+      const verdict =
+        r.outcome === 'valid'
+          ? `valid -> ${r.artifactId}`
+          : r.outcome === 'invalid'
+            ? `rejected: ${r.reason}`
+            : `${r.outcome}: ${r.reason}`;
+      progress.line(
+        `[${e.done}/${e.total}] episode ${r.index} (${r.strategy}, ${r.turns} turns, ${tokens} tokens, ended: ${r.endReason ?? 'error'}): ${verdict}`,
+      );
+      progress.bar(e.done, e.total, `episodes, ${e.valid} valid`);
+    },
+  });
+  progress.done();
+  process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : formatModelSummary(summary));
+  process.exitCode = summary.stoppedEarly ? 130 : 0;
 }
