@@ -1,3 +1,4 @@
+export * from './inject-run.js';
 export * from './injector.js';
 export * from './loop.js';
 export * from './model/openai-client.js';
