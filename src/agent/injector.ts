@@ -39,8 +39,15 @@ const STRATEGY: Record<InjectorStrategy, string> = {
 
 export const INJECTOR_SYSTEM = `You are an expert software engineer who creates realistic, well-specified bugs in real repositories, to train other engineers. The repository is at /repo; you work through tools (bash, editor, submit), one call per turn. First find out how the tests run.`;
 
-export function injectorPrompt(strategy: InjectorStrategy): string {
-  return `${STRATEGY[strategy]}\n\n${FORMAT}`;
+/**
+ * `focus` names a source file to start from: episodes with the same prompt would otherwise
+ * tend to pick the same obvious spot, and duplicate bugs teach nothing.
+ */
+export function injectorPrompt(strategy: InjectorStrategy, focus?: string): string {
+  const hint = focus
+    ? `\n\nStart from ${focus} (the bug may involve other files too).`
+    : '';
+  return `${STRATEGY[strategy]}${hint}\n\n${FORMAT}`;
 }
 
 /** Reads the five files back through the sandbox (never following links on the host). */
@@ -97,6 +104,8 @@ export async function injectWithModel(opts: {
   cache?: BaselineCache;
   settings?: Partial<ValidationSettings>;
   signal?: AbortSignal;
+  /** A source file to start from (see injectorPrompt). */
+  focus?: string;
 }): Promise<InjectionOutcome> {
   const sb = opts.host.create(opts.original);
   try {
@@ -104,7 +113,7 @@ export async function injectWithModel(opts: {
       model: opts.model,
       sandbox: sb,
       system: INJECTOR_SYSTEM,
-      user: injectorPrompt(opts.strategy),
+      user: injectorPrompt(opts.strategy, opts.focus),
       tools: defaultTools(),
       budget: opts.budget,
       temperature: opts.temperature,

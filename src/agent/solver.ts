@@ -1,12 +1,14 @@
 import type { Artifact } from '../artifact/artifact.js';
 import type { SandboxHost } from '../sandbox/local.js';
 import type { Snapshot } from '../sandbox/types.js';
+import type { TestRunOptions } from '../testing/run-tests.js';
 import type { Baseline } from '../validate/baseline.js';
 import { type EpisodeBudget, runEpisode, type Trajectory } from './loop.js';
 import {
   type Evaluation,
   evaluateSolution,
   prepareSolverStart,
+  type SolverStart,
   solverPatch,
 } from './solver-env.js';
 import { defaultTools } from './tools/index.js';
@@ -46,6 +48,46 @@ export interface SolveResult {
   solveRate: number;
 }
 
+/** One solver episode from a prepared start state, graded (SSR-SPEC section 4). */
+export async function runSolverAttempt(opts: {
+  host: SandboxHost;
+  original: Snapshot;
+  start: SolverStart;
+  artifact: Artifact;
+  baseline: Baseline;
+  model: ModelClient;
+  budget?: Partial<EpisodeBudget>;
+  temperature?: number;
+  signal?: AbortSignal;
+  testOptions?: TestRunOptions;
+}): Promise<SolveAttempt> {
+  const sb = opts.host.create(opts.start.snapshot);
+  try {
+    const trajectory = await runEpisode({
+      model: opts.model,
+      sandbox: sb,
+      system: SOLVER_SYSTEM,
+      user: solverIssuePrompt(opts.start.specification, 'tests'),
+      tools: defaultTools(),
+      budget: opts.budget,
+      temperature: opts.temperature,
+      signal: opts.signal,
+    });
+    const patch = await solverPatch(sb);
+    const evaluation = await evaluateSolution(
+      opts.host,
+      opts.original,
+      opts.artifact,
+      opts.baseline,
+      patch,
+      { testOptions: opts.testOptions },
+    );
+    return { trajectory, patch, evaluation };
+  } finally {
+    await sb.dispose();
+  }
+}
+
 /**
  * `n` independent solver episodes on one artifact (SSR-SPEC section 4): each starts from the
  * same frozen start state, runs the agent, and is graded with the oracle tests reset.
@@ -62,34 +104,11 @@ export async function solveArtifact(opts: {
   onAttempt?: (attempt: SolveAttempt, index: number) => void;
 }): Promise<SolveResult> {
   const start = await prepareSolverStart(opts.host, opts.original, opts.artifact);
-  const user = solverIssuePrompt(start.specification, 'tests');
   const attempts: SolveAttempt[] = [];
   for (let i = 0; i < (opts.attempts ?? 1); i++) {
-    const sb = opts.host.create(start.snapshot);
-    try {
-      const trajectory = await runEpisode({
-        model: opts.model,
-        sandbox: sb,
-        system: SOLVER_SYSTEM,
-        user,
-        tools: defaultTools(),
-        budget: opts.budget,
-        temperature: opts.temperature,
-      });
-      const patch = await solverPatch(sb);
-      const evaluation = await evaluateSolution(
-        opts.host,
-        opts.original,
-        opts.artifact,
-        opts.baseline,
-        patch,
-      );
-      const attempt = { trajectory, patch, evaluation };
-      attempts.push(attempt);
-      opts.onAttempt?.(attempt, i);
-    } finally {
-      await sb.dispose();
-    }
+    const attempt = await runSolverAttempt({ ...opts, start });
+    attempts.push(attempt);
+    opts.onAttempt?.(attempt, i);
   }
   const solved = attempts.filter((a) => a.evaluation.solved).length;
   return { attempts, solved, solveRate: attempts.length ? solved / attempts.length : 0 };

@@ -6,6 +6,7 @@ import { SsrError } from '../util/errors.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
 import { formatReport } from './format.js';
 import { registerInject } from './inject.js';
+import { registerSelfPlay } from './selfplay.js';
 import { registerSolve } from './solve.js';
 
 const VERSION = '0.1.0';
@@ -151,6 +152,9 @@ export function buildProgram(): Command {
   });
   registerSolve(program, (h) => {
     activeHost = h;
+  });
+  registerSelfPlay(program, (c) => {
+    activeAbort = c;
   });
 
   program

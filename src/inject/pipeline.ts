@@ -121,6 +121,14 @@ export function looksLikeTestFile(p: string): boolean {
   );
 }
 
+/** Source files in a language we parse, outside tests, dependencies and build output. */
+export function listSourceFiles(tree: LayerStack, testFiles: Set<string> = new Set()): string[] {
+  return tree
+    .listFiles('', (rel) => isNoisePath(rel) || rel.split('/').some((p) => SKIP_DIRS.has(p)))
+    .filter((f) => languageOf(f) !== null && !testFiles.has(f) && !looksLikeTestFile(f))
+    .sort();
+}
+
 function slug(text: string): string {
   return (
     text
@@ -393,10 +401,7 @@ async function proposeCandidates(ctx: ProposeContext): Promise<BugCandidate[]> {
     } finally {
       await sb.dispose();
     }
-    const sources = ctx.original
-      .listFiles('', (rel) => isNoisePath(rel) || rel.split('/').some((p) => SKIP_DIRS.has(p)))
-      .filter((f) => languageOf(f) !== null && !testFiles.has(f) && !looksLikeTestFile(f))
-      .sort();
+    const sources = listSourceFiles(ctx.original, testFiles);
     for (const strategy of ['removal', 'mutation'] as const) {
       if (!ctx.strategies.includes(strategy)) continue;
       const generate = strategy === 'removal' ? removalCandidates : mutationCandidates;

@@ -41,6 +41,8 @@ export interface EpisodeRecordV1 {
   /** Injector: valid | invalid | no-artifact | duplicate | error. Solver: solved | unsolved | error. */
   outcome: string;
   reason: string;
+  /** Injector: the validation check that rejected the artifact. */
+  failedCheck?: { id: number; name: string };
   /**
    * Final for solvers and invalid injections. A valid injection's reward depends on its solve
    * rate: null here, then given by the artifact's 'solve-rate' record.
@@ -64,6 +66,8 @@ export interface ArtifactRecordV1 {
   step: number;
   repo: string;
   source: 'llm' | 'procedural' | 'higher-order';
+  /** Content hash of the five files (artifactHash): the same bug is never added twice. */
+  hash?: string;
   parent: string | null;
   order: number;
   valid: boolean;

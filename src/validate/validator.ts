@@ -43,6 +43,11 @@ export interface ValidateContext {
   cache?: BaselineCache;
   settings?: Partial<ValidationSettings>;
   onProgress?: (message: string) => void;
+  /**
+   * Checks not to run, with the reason recorded: a higher-order bug (SSR-SPEC 7) skips inverse
+   * mutation, because a failed solver patch composed onto a bug need not be necessary for it.
+   */
+  skip?: Partial<Record<CheckKey, string>>;
 }
 
 class CheckFailed extends Error {}
@@ -361,6 +366,12 @@ export async function validateArtifact(
 
   try {
     for (const [key, body] of checks) {
+      const why = ctx.skip?.[key];
+      if (why !== undefined) {
+        const def = CHECKS.find((c) => c.key === key)!;
+        report.checks.push({ ...def, status: 'skipped', message: why, durationMs: 0 });
+        continue;
+      }
       if (!(await run(key, body))) break;
     }
   } finally {

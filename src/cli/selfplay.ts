@@ -1,0 +1,192 @@
+import { existsSync, statSync } from 'node:fs';
+import { type Command, InvalidArgumentError } from 'commander';
+import { LLM_STRATEGIES } from '../agent/inject-run.js';
+import type { InjectorStrategy } from '../agent/injector.js';
+import { readSelfPlayFile, settingsFrom } from '../selfplay/config.js';
+import { runSelfPlay, type SelfPlaySettings } from '../selfplay/scheduler.js';
+import type { StepMetrics } from '../store/run-store.js';
+import { UsageError } from '../util/errors.js';
+import { modelFromFlags } from './model.js';
+import { Progress } from './progress.js';
+
+function int(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`${name} must be a whole number >= ${min}`);
+    return n;
+  };
+}
+
+function real(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function strategies(value: string): InjectorStrategy[] {
+  const out = value.split(',').map((s) => s.trim()) as InjectorStrategy[];
+  const bad = out.find((s) => !LLM_STRATEGIES.includes(s));
+  if (bad) throw new InvalidArgumentError(`unknown strategy "${bad}" (direct, removal, history)`);
+  return out;
+}
+
+const fmt = (x: number | null, digits = 2) => (x === null ? '-' : x.toFixed(digits));
+
+/** The live line per step. */
+export function formatStepLine(m: StepMetrics, steps: number): string {
+  const hist = m.solveRateHistogram.join(' ');
+  const tokens = m.tokens.prompt + m.tokens.completion;
+  return (
+    `step ${m.step + 1}/${steps}  valid ${m.validArtifacts}/${m.injections} (${Math.round(m.validRate * 100)}%)` +
+    `  solve rate ${fmt(m.meanSolveRate)} [${hist}]` +
+    `  reward injector ${fmt(m.meanReward.injector)} solver ${fmt(m.meanReward.solver)}` +
+    `  higher-order ${m.higherOrder.valid}/${m.higherOrder.made} made, ${m.higherOrder.attempted} attempted` +
+    `  ${(tokens / 1000).toFixed(1)}k tokens  ${(m.timeMs / 1000).toFixed(1)} s`
+  );
+}
+
+export function registerSelfPlay(program: Command, setAbort: (c: AbortController) => void): void {
+  program
+    .command('selfplay')
+    .summary('the self-play loop: inject, validate, solve, reward, recycle failed attempts')
+    .description(
+      'Run the self-play loop (SSR-SPEC 5, 7). Each step: K injector episodes (plus ' +
+        'procedural artifacts if asked), validation, n solver episodes per valid artifact and ' +
+        'per pooled higher-order bug, solve rates and rewards (solver +1/-1; injector -1, ' +
+        '-alpha, or 1-(1+alpha)s), and new higher-order bugs from failed attempts. Everything ' +
+        'goes to the run directory; kill it at any moment and rerun the same command to ' +
+        'continue. Flags override --config. Exit status: 0 done, 2 usage error, 130 stopped.',
+    )
+    .option(
+      '--repo <dir>',
+      'repository to play on (repeat for several)',
+      (v, prev: string[]) => [...prev, v],
+      [],
+    )
+    .option('--model <url>', 'OpenAI-compatible server (both roles use this one policy)')
+    .option('--model-name <name>', 'model to ask for (default: the first the server lists)')
+    .option('--api-key-env <var>', 'environment variable holding the API key')
+    .option('--text-tool-calls', 'describe tools in the prompt, for models without tool calling')
+    .option('--out <run-dir>', 'the run directory (created, or continued)')
+    .option('--config <file.yaml>', 'settings file (keys: the flags in snake_case)')
+    .option('--steps <n>', 'steps (default 10)', int('--steps', 1))
+    .option(
+      '--injections-per-step <k>',
+      'LLM injector episodes per step (default 4)',
+      int('--injections-per-step', 0),
+    )
+    .option(
+      '--procedural-per-step <p>',
+      'procedural artifacts mixed in per step (default 0)',
+      int('--procedural-per-step', 0),
+    )
+    .option(
+      '--solver-attempts <n>',
+      'solver episodes per artifact (default 8)',
+      int('--solver-attempts', 1),
+    )
+    .option('--alpha <a>', 'injector reward alpha (default 0.8)', real('--alpha', 0, 1))
+    .option('--concurrency <c>', 'episodes in flight (default 4)', int('--concurrency', 1))
+    .option('--strategy <list>', 'injector prompts: removal,history (default), direct', strategies)
+    .option('--no-higher-order', 'do not recycle failed attempts into higher-order bugs')
+    .option('--max-turns <n>', 'turns per episode (default 128)', int('--max-turns', 1))
+    .option('--temperature <t>', 'sampling temperature', real('--temperature', 0, 2))
+    .option('--seed <n>', 'seed for strategies and focus files (default 0)', int('--seed', 0))
+    .option('--json', "print each step's metrics as one JSON line on stdout")
+    .option('--unsafe-no-sandbox', 'if bubblewrap is unavailable, run code unisolated')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  ssr selfplay --repo ./my-repo --model http://127.0.0.1:8000/v1 --out runs/r1 --steps 20\n' +
+        '  ssr selfplay --config selfplay.yaml            # repos, model, out, steps... in YAML\n' +
+        '\nThe run directory holds artifacts/, trajectories/, journal.jsonl and metrics.jsonl;\n' +
+        'hand it to `ssr export` (trainer rows) or `ssr dashboard`.\n',
+    )
+    .action(async (o) => {
+      const file = o.config ? readSelfPlayFile(o.config) : {};
+      const flags: Partial<SelfPlaySettings> = {
+        repos: o.repo,
+        ...(o.steps !== undefined ? { steps: o.steps } : {}),
+        ...(o.injectionsPerStep !== undefined ? { injectionsPerStep: o.injectionsPerStep } : {}),
+        ...(o.proceduralPerStep !== undefined ? { proceduralPerStep: o.proceduralPerStep } : {}),
+        ...(o.solverAttempts !== undefined ? { solverAttempts: o.solverAttempts } : {}),
+        ...(o.alpha !== undefined ? { alpha: o.alpha } : {}),
+        ...(o.strategy ? { strategies: o.strategy } : {}),
+        ...(o.higherOrder === false
+          ? { higherOrder: { enabled: false } as SelfPlaySettings['higherOrder'] }
+          : {}),
+        ...(o.maxTurns ? { budget: { maxTurns: o.maxTurns } } : {}),
+        ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
+        ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      };
+      const settings = settingsFrom(file, flags);
+      for (const r of settings.repos) {
+        if (!existsSync(r) || !statSync(r).isDirectory())
+          throw new UsageError(`--repo ${r} is not a directory`);
+      }
+      if (settings.injectionsPerStep + settings.proceduralPerStep === 0)
+        throw new UsageError(
+          'nothing to play: --injections-per-step and --procedural-per-step are both 0',
+        );
+      const out = o.out ?? file.out;
+      if (!out) throw new UsageError('name the run directory with --out (or out: in --config)');
+      const modelUrl = o.model ?? file.model;
+      if (!modelUrl)
+        throw new UsageError('name the model server with --model (or model: in --config)');
+      const model = await modelFromFlags({
+        model: modelUrl,
+        modelName: o.modelName ?? file.model_name,
+        apiKeyEnv: o.apiKeyEnv ?? file.api_key_env,
+        textToolCalls: o.textToolCalls ?? file.text_tool_calls,
+      });
+      const progress = new Progress();
+      const abort = new AbortController();
+      setAbort(abort);
+      let done = 0;
+      progress.line(
+        `self-play: ${settings.repos.length} repo(s), ${settings.steps} steps, K=${settings.injectionsPerStep}` +
+          `${settings.proceduralPerStep ? ` + ${settings.proceduralPerStep} procedural` : ''}, n=${settings.solverAttempts}, ` +
+          `alpha=${settings.alpha}; model ${model.description}; run ${out}`,
+      );
+      const summary = await runSelfPlay({
+        settings,
+        model,
+        out,
+        concurrency: o.concurrency ?? file.concurrency,
+        allowUnsandboxed: !!o.unsafeNoSandbox,
+        signal: abort.signal,
+        onEvent: (e) => {
+          if (e.type === 'step-start') {
+            if (e.resumed)
+              progress.line(
+                `step ${e.step + 1}: continuing (${e.resumed} records from an earlier run)`,
+              );
+          } else if (e.type === 'episode') {
+            done++;
+            const r = e.record;
+            if (!progress.tty)
+              progress.line(
+                `  ${r.id} ${r.role}: ${r.outcome}${r.reward !== null ? ` (reward ${r.reward})` : ''}`,
+              );
+            progress.bar(done, done, `episodes this run`);
+          } else if (e.type === 'step') {
+            progress.line(formatStepLine(e.metrics, settings.steps));
+            if (o.json) process.stdout.write(`${JSON.stringify(e.metrics)}\n`);
+          } else if (e.type === 'note') {
+            progress.line(`note: ${e.message}`);
+          }
+        },
+      });
+      progress.done();
+      if (summary.stoppedEarly) {
+        progress.line('stopped early: rerun the same command to continue');
+        process.exitCode = 130;
+      } else {
+        progress.line(`done: ${summary.steps.length} step(s) in ${summary.out}`);
+      }
+    });
+}

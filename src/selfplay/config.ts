@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { UsageError } from '../util/errors.js';
+import { DEFAULT_SELFPLAY, type SelfPlaySettings } from './scheduler.js';
+
+const positiveInt = z.number().int().min(1);
+
+/** `--config file.yaml`: the same settings as the flags, in snake_case; unknown keys refused. */
+export const SelfPlayFileSchema = z.strictObject({
+  repos: z.array(z.string().min(1)).min(1).optional(),
+  model: z.string().min(1).optional(),
+  model_name: z.string().min(1).optional(),
+  api_key_env: z.string().min(1).optional(),
+  text_tool_calls: z.boolean().optional(),
+  out: z.string().min(1).optional(),
+  steps: positiveInt.optional(),
+  injections_per_step: z.number().int().min(0).optional(),
+  procedural_per_step: z.number().int().min(0).optional(),
+  solver_attempts: positiveInt.optional(),
+  alpha: z.number().min(0).max(1).optional(),
+  concurrency: positiveInt.optional(),
+  strategies: z
+    .array(z.enum(['direct', 'removal', 'history']))
+    .min(1)
+    .optional(),
+  higher_order: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      max_order: z.number().int().min(2).optional(),
+      per_artifact: z.number().int().min(0).optional(),
+      per_step: z.number().int().min(0).optional(),
+    })
+    .optional(),
+  max_turns: positiveInt.optional(),
+  max_tokens_per_turn: positiveInt.optional(),
+  wall_time: z.number().positive().optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  seed: z.number().int().optional(),
+  focus_files: z.boolean().optional(),
+  test_timeout: z.number().positive().optional(),
+});
+
+export type SelfPlayFile = z.infer<typeof SelfPlayFileSchema>;
+
+export function readSelfPlayFile(path: string): SelfPlayFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read --config ${path}: ${(err as NodeJS.ErrnoException).code}`);
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text) ?? {};
+  } catch (err) {
+    throw new UsageError(`--config ${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  const parsed = SelfPlayFileSchema.safeParse(data);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const where = i.path.join('.') || '(top level)';
+      return `  ${where}: ${i.message}`;
+    });
+    throw new UsageError(`--config ${path} has problems:\n${problems.join('\n')}`);
+  }
+  // Relative repo paths in a config file are relative to the file, not to the shell.
+  const base = resolve(path, '..');
+  const file = parsed.data;
+  if (file.repos) file.repos = file.repos.map((r) => resolve(base, r));
+  if (file.out) file.out = resolve(base, file.out);
+  return file;
+}
+
+/** Settings from the file, then the flags on top, then the defaults. */
+export function settingsFrom(
+  file: SelfPlayFile,
+  flags: Partial<SelfPlaySettings>,
+): SelfPlaySettings {
+  const d = DEFAULT_SELFPLAY;
+  const repos = flags.repos?.length ? flags.repos : file.repos;
+  if (!repos?.length) throw new UsageError('name at least one --repo (or repos: in --config)');
+  const ho = file.higher_order ?? {};
+  const budget = {
+    ...(file.max_turns ? { maxTurns: file.max_turns } : {}),
+    ...(file.max_tokens_per_turn ? { maxTokensPerTurn: file.max_tokens_per_turn } : {}),
+    ...(file.wall_time ? { wallTimeMs: file.wall_time * 1000 } : {}),
+    ...flags.budget,
+  };
+  const temperature = flags.temperature ?? file.temperature;
+  const testTimeoutMs =
+    flags.testTimeoutMs ?? (file.test_timeout ? file.test_timeout * 1000 : undefined);
+  return {
+    repos: repos.map((r) => resolve(r)),
+    steps: flags.steps ?? file.steps ?? d.steps,
+    injectionsPerStep: flags.injectionsPerStep ?? file.injections_per_step ?? d.injectionsPerStep,
+    proceduralPerStep: flags.proceduralPerStep ?? file.procedural_per_step ?? d.proceduralPerStep,
+    solverAttempts: flags.solverAttempts ?? file.solver_attempts ?? d.solverAttempts,
+    alpha: flags.alpha ?? file.alpha ?? d.alpha,
+    strategies: flags.strategies ?? file.strategies ?? d.strategies,
+    higherOrder: {
+      enabled: flags.higherOrder?.enabled ?? ho.enabled ?? d.higherOrder.enabled,
+      maxOrder: ho.max_order ?? d.higherOrder.maxOrder,
+      perArtifact: ho.per_artifact ?? d.higherOrder.perArtifact,
+      perStep: ho.per_step ?? d.higherOrder.perStep,
+    },
+    budget,
+    ...(temperature !== undefined ? { temperature } : {}),
+    seed: flags.seed ?? file.seed ?? d.seed,
+    focusFiles: file.focus_files ?? d.focusFiles,
+    ...(testTimeoutMs ? { testTimeoutMs } : {}),
+  };
+}

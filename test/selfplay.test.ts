@@ -1,0 +1,234 @@
+/**
+ * `ssr selfplay` end to end: the CLI against the scripted OpenAI server, on the real textkit
+ * repository, with a scripted policy whose solver succeeds on some bugs, fails on others and
+ * half-succeeds on one; then SIGKILL mid-run and resume.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { injectBugs } from '../src/inject/pipeline.js';
+import { RunStore } from '../src/store/run-store.js';
+import { startScriptedServer } from './helpers/scripted-openai-server.js';
+import type { KnownBug } from './helpers/selfplay-policy.js';
+import { selfPlayPolicy } from './helpers/selfplay-policy.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '..');
+const REPO = join(ROOT, 'examples/repos/textkit');
+const CLI = [join(ROOT, 'src/cli/main.ts')];
+let bugs: KnownBug[] = [];
+
+before(async () => {
+  // Real bugs to script the injector with: procedural mutations of textkit, three per file.
+  const out = mkdtempSync(join(tmpdir(), 'ssr-sp-bugs-'));
+  const summary = await injectBugs({ repo: REPO, out, strategies: ['mutation'], count: 9 });
+  bugs = summary.artifacts.map((id) => {
+    const diff = readFileSync(join(out, id, 'bug_inject.diff'), 'utf8');
+    return { dir: join(out, id), file: /^\+\+\+ b\/(\S+)/m.exec(diff)![1]! };
+  });
+  for (const f of ['src/case.js', 'src/slug.js', 'src/wrap.js'])
+    assert.ok(
+      bugs.some((b) => b.file === f),
+      `a known bug in ${f}`,
+    );
+});
+
+function args(server: string, out: string, extra: string[] = []) {
+  return [
+    '--import',
+    'tsx',
+    ...CLI,
+    'selfplay',
+    '--repo',
+    REPO,
+    '--model',
+    server,
+    '--out',
+    out,
+    '--steps',
+    '2',
+    '--injections-per-step',
+    '4',
+    '--solver-attempts',
+    '2',
+    '--concurrency',
+    '2',
+    ...extra,
+  ];
+}
+
+const close = (a: number, b: number) => Math.abs(a - b) < 1e-9;
+
+test('a self-play run: rewards follow the formulas, higher-order bugs appear and are valid', async () => {
+  const policy = selfPlayPolicy(bugs);
+  const server = await startScriptedServer(Array.from({ length: 4000 }, () => policy));
+  const out = mkdtempSync(join(tmpdir(), 'ssr-sp-run-'));
+  try {
+    const { stdout, stderr } = await run(process.execPath, args(server.baseURL, out, ['--json']), {
+      cwd: ROOT,
+    });
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(lines.length, 2, stderr);
+    assert.match(stderr, /step 1\/2 {2}valid 3\/4 \(75%\)/);
+
+    const store = RunStore.open(out);
+    const episodes = store.episodesWithRewards();
+    const artifacts = store.artifacts();
+    const rates = store.solveRates();
+    const fileOf = (id: string) => {
+      const diff = readFileSync(join(out, 'artifacts', id, 'bug_inject.diff'), 'utf8');
+      return /^\+\+\+ b\/(\S+)/m.exec(diff)![1];
+    };
+
+    // Step 0: four injections; the one whose focus file has no known bug wrote nothing.
+    const inj0 = episodes.filter((e) => e.role === 'injector' && e.step === 0);
+    assert.equal(inj0.length, 4);
+    const failedInj = inj0.filter((e) => e.outcome !== 'valid');
+    assert.equal(failedInj.length, 1);
+    assert.equal(failedInj[0]!.outcome, 'no-artifact');
+    assert.equal(failedInj[0]!.reward, -1);
+
+    // Solve rates 1, 0 and 1/2, and the injector rewards SSR-SPEC 5 gives for them.
+    const first = rates.filter((r) => r.step === 0 && r.injectorEpisodeId);
+    assert.equal(first.length, 3);
+    for (const r of first) {
+      const file = fileOf(r.artifactId);
+      const expected = { 'src/case.js': 1, 'src/slug.js': 0, 'src/wrap.js': 0.5 }[file!];
+      assert.equal(r.solveRate, expected, `${file}: solve rate`);
+      const reward = expected === 0.5 ? 1 - 1.8 * 0.5 : -0.8;
+      assert.ok(close(r.injectorReward!, reward), `${file}: injector reward ${r.injectorReward}`);
+      const ep = episodes.find((e) => e.id === r.injectorEpisodeId)!;
+      assert.ok(close(ep.reward!, reward), 'the episode carries its final reward');
+    }
+    // Solver rewards: +1 solved, -1 otherwise; groups of n = 2 per artifact and step.
+    for (const e of episodes.filter((x) => x.role === 'solver')) {
+      assert.equal(e.reward, e.outcome === 'solved' ? 1 : -1);
+      assert.equal(episodes.filter((x) => x.groupId === e.groupId).length, 2);
+      assert.ok(existsSync(join(out, e.trajectory!)));
+    }
+
+    // Higher-order bugs from the failed attempts: valid, order 2, scheduled in step 1.
+    const ho = artifacts.filter((a) => a.source === 'higher-order' && a.valid);
+    assert.ok(ho.length >= 2, `higher-order bugs: ${JSON.stringify(artifacts)}`);
+    for (const a of ho) {
+      assert.equal(a.order, 2);
+      assert.ok(a.parent && artifacts.some((p) => p.id === a.parent));
+      const v = JSON.parse(readFileSync(join(out, 'artifacts', a.id, 'validation.json'), 'utf8'));
+      assert.equal(v.valid, true);
+      assert.equal(v.checks.find((c: { key: string }) => c.key === 'inverse').status, 'skipped');
+      const meta = JSON.parse(readFileSync(join(out, 'artifacts', a.id, 'metadata.json'), 'utf8'));
+      assert.equal(meta.parent, a.parent);
+    }
+    const hoAttempted = rates.filter((r) => r.step === 1 && ho.some((a) => a.id === r.artifactId));
+    assert.ok(hoAttempted.length >= 1, 'higher-order bugs are solved in the next step');
+    assert.equal(lines[1].higherOrder.attempted, hoAttempted.length);
+    assert.equal(lines[0].validArtifacts, 3);
+    assert.equal(
+      lines[0].solveRateHistogram.reduce((a: number, b: number) => a + b, 0),
+      3,
+    );
+
+    // Rerunning a finished run does nothing and changes nothing.
+    const before = readFileSync(join(out, 'journal.jsonl'), 'utf8');
+    await run(process.execPath, args(server.baseURL, out), { cwd: ROOT });
+    assert.equal(readFileSync(join(out, 'journal.jsonl'), 'utf8'), before);
+  } finally {
+    await server.close();
+  }
+});
+
+test('SIGKILL mid-step, rerun: nothing lost, nothing duplicated', async () => {
+  const policy = selfPlayPolicy(bugs);
+  const server = await startScriptedServer(Array.from({ length: 4000 }, () => policy));
+  const out = mkdtempSync(join(tmpdir(), 'ssr-sp-kill-'));
+  const journal = join(out, 'journal.jsonl');
+  try {
+    const child = spawn(process.execPath, args(server.baseURL, out), {
+      cwd: ROOT,
+      stdio: 'ignore',
+    });
+    // Kill once a few episodes of step 0 are recorded, while others are in flight.
+    await new Promise<void>((done, fail) => {
+      const timer = setInterval(() => {
+        const n = existsSync(journal) ? readFileSync(journal, 'utf8').split('\n').length - 1 : 0;
+        if (n >= 4) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+          done();
+        }
+      }, 20);
+      child.on('exit', () => {
+        clearInterval(timer);
+        fail(new Error('the run ended before it could be killed'));
+      });
+    });
+    await new Promise((r) => child.once('exit', r));
+    const beforeKill = readFileSync(journal, 'utf8');
+    assert.equal(RunStore.open(out).steps().length, 0, 'killed during step 0');
+
+    await run(process.execPath, args(server.baseURL, out), { cwd: ROOT });
+    const after = readFileSync(journal, 'utf8');
+    const complete = beforeKill.slice(0, beforeKill.lastIndexOf('\n') + 1);
+    assert.ok(after.startsWith(complete), 'records written before the kill are kept as they were');
+
+    const store = RunStore.open(out);
+    const ids = store.episodes().map((e) => e.id);
+    assert.equal(new Set(ids).size, ids.length, 'no episode recorded twice');
+    const artifactIds = store.artifacts().map((a) => a.id);
+    assert.equal(new Set(artifactIds).size, artifactIds.length, 'no artifact recorded twice');
+    assert.equal(store.steps().length, 2);
+    for (const step of [0, 1]) {
+      assert.equal(
+        store.episodes().filter((e) => e.step === step && e.role === 'injector').length,
+        4,
+      );
+    }
+    // Every artifact attempted in a step has exactly n attempts and one solve rate there.
+    for (const r of store.solveRates()) {
+      const group = store.episodes().filter((e) => e.groupId === `s${r.step}-${r.artifactId}`);
+      assert.equal(group.length, 2);
+      assert.equal(
+        store.solveRates().filter((x) => x.artifactId === r.artifactId && x.step === r.step).length,
+        1,
+      );
+    }
+    for (const e of store.episodes()) {
+      if (e.trajectory) assert.ok(existsSync(join(out, e.trajectory)), e.trajectory);
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+test('selfplay usage errors are one clear line', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'ssr-sp-bad-'));
+  const bad = join(out, 'bad.yaml');
+  writeFileSync(bad, 'steps: many\nstepz: 3\n');
+  const cases: [string[], RegExp][] = [
+    [['--model', 'http://127.0.0.1:9/v1', '--out', out], /name at least one --repo/],
+    [
+      ['--repo', '/nonexistent', '--model', 'http://127.0.0.1:9/v1', '--out', out],
+      /is not a directory/,
+    ],
+    [['--config', bad], /steps: .*number[\s\S]*stepz|stepz[\s\S]*steps/],
+    [['--repo', REPO, '--model', 'http://127.0.0.1:9/v1'], /--out/],
+  ];
+  for (const [extra, message] of cases) {
+    const err = await run(process.execPath, ['--import', 'tsx', ...CLI, 'selfplay', ...extra], {
+      cwd: ROOT,
+    }).then(
+      () => assert.fail('should fail'),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(err.code, 2, err.stderr);
+    assert.match(err.stderr, message);
+    assert.doesNotMatch(err.stderr, /at .*\.ts:\d+/);
+  }
+});
