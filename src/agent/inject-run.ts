@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { writeArtifact } from '../artifact/artifact.js';
@@ -123,6 +124,8 @@ export async function injectWithModelRun(opts: ModelInjectOptions): Promise<Mode
   if (out === repoAbs || out.startsWith(`${repoAbs}/`)) {
     throw new UsageError(`--out ${opts.out} is inside the repository; choose a folder outside it`);
   }
+  // Every episode and model request listens on the one stop signal.
+  if (opts.signal) setMaxListeners(0, opts.signal);
   const episodesDir = join(out, '.ssr', 'episodes');
   mkdirSync(episodesDir, { recursive: true });
   const journal = new Journal<EpisodeRecord>(join(out, '.ssr', 'injector-episodes.jsonl'));

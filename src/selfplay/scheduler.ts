@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
@@ -129,6 +130,8 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
   const s = opts.settings;
   const emit = opts.onEvent ?? (() => {});
   const store = RunStore.openForWriting(opts.out, s as unknown as Record<string, unknown>);
+  // Every episode and model request listens on the one stop signal.
+  if (opts.signal) setMaxListeners(0, opts.signal);
   const ownHost = !opts.host;
   const host = opts.host ?? SandboxHost.open({ allowUnsandboxed: opts.allowUnsandboxed });
   const limit = pLimit(Math.max(1, opts.concurrency ?? 4));
