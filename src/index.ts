@@ -1,8 +1,14 @@
 export * from './agent/index.js';
 export * from './artifact/index.js';
 export * from './discovery/index.js';
+export * from './export/index.js';
 export * from './inject/index.js';
 export * from './sandbox/index.js';
+export * from './selfplay/config.js';
+export * from './selfplay/higher-order.js';
+export * from './selfplay/rewards.js';
+export * from './selfplay/scheduler.js';
+export * from './store/run-store.js';
 export * from './testing/results.js';
 export * from './testing/run-tests.js';
 export { EnvironmentError, SsrError, UsageError } from './util/errors.js';

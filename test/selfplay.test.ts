@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { before, test } from 'node:test';
 import { promisify } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { exportRun } from '../src/export/index.js';
 import { injectBugs } from '../src/inject/pipeline.js';
 import { RunStore } from '../src/store/run-store.js';
 import { startScriptedServer } from './helpers/scripted-openai-server.js';
@@ -134,6 +136,38 @@ test('a self-play run: rewards follow the formulas, higher-order bugs appear and
       lines[0].solveRateHistogram.reduce((a: number, b: number) => a + b, 0),
       3,
     );
+
+    // The export round-trips: one row per episode, the same rewards, solver groups of n.
+    const jsonl = await exportRun(out, { format: 'jsonl' });
+    const rows = readFileSync(jsonl.out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(rows.length, episodes.length);
+    for (const row of rows) {
+      const e = episodes.find((x) => x.id === row.episode_id)!;
+      assert.equal(row.reward, e.reward);
+      assert.equal(row.group_id, e.groupId);
+      assert.equal(row.role, e.role);
+      assert.ok(row.messages.length >= 2);
+      if (row.role === 'solver') assert.equal(row.group_size, 2);
+    }
+    const parquet = await exportRun(out, { format: 'parquet' });
+    const db = await (await DuckDBInstance.create(':memory:')).connect();
+    const read = await db.runAndReadAll(
+      `select role, count(*)::int, sum(reward)::double from read_parquet('${parquet.out}') group by role order by role`,
+    );
+    const sum = (role: string) =>
+      episodes.filter((e) => e.role === role).reduce((n, e) => n + (e.reward ?? 0), 0);
+    const got = read.getRows() as [string, number, number][];
+    assert.deepEqual(
+      got.map(([role, n]) => [role, n]),
+      [
+        ['injector', episodes.filter((e) => e.role === 'injector').length],
+        ['solver', episodes.filter((e) => e.role === 'solver').length],
+      ],
+    );
+    for (const [role, , total] of got) assert.ok(close(total, sum(role)), `${role} rewards`);
 
     // Rerunning a finished run does nothing and changes nothing.
     const before = readFileSync(join(out, 'journal.jsonl'), 'utf8');

@@ -7,6 +7,7 @@ import {
   ModelError,
   type ModelResponse,
   type ToolCall,
+  type ToolSpec,
 } from './types.js';
 
 export interface EpisodeBudget {
@@ -61,6 +62,8 @@ export interface Trajectory {
   usage: { promptTokens: number; completionTokens: number };
   durationMs: number;
   budget: EpisodeBudget;
+  /** The tools as the model saw them: trainers replay the prompt with them. */
+  tools: ToolSpec[];
 }
 
 export interface EpisodeOptions {
@@ -103,6 +106,7 @@ export async function runEpisode(opts: EpisodeOptions): Promise<Trajectory> {
     usage,
     durationMs: Math.round(performance.now() - started),
     budget,
+    tools: specs,
   });
 
   for (let index = 0; index < budget.maxTurns; index++) {

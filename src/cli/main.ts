@@ -4,6 +4,7 @@ import { detectCapabilities } from '../sandbox/capabilities.js';
 import { SandboxHost } from '../sandbox/local.js';
 import { SsrError } from '../util/errors.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
+import { registerExport } from './export.js';
 import { formatReport } from './format.js';
 import { registerInject } from './inject.js';
 import { registerSelfPlay } from './selfplay.js';
@@ -156,6 +157,7 @@ export function buildProgram(): Command {
   registerSelfPlay(program, (c) => {
     activeAbort = c;
   });
+  registerExport(program);
 
   program
     .command('doctor')

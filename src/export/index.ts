@@ -1,0 +1,84 @@
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { RunStore } from '../store/run-store.js';
+import { UsageError } from '../util/errors.js';
+import { writeJsonl } from './jsonl.js';
+import { writeParquet } from './parquet.js';
+import { exportRows } from './rows.js';
+
+export type { OpenAIMessage, OpenAITool, OpenAIToolCall } from './openai.js';
+export { type ExportRow, type ExportRows, exportRows, groupAdvantages } from './rows.js';
+
+export const EXPORT_FORMATS = ['jsonl', 'parquet'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface ExportOptions {
+  format: string;
+  /** Default: `<run-dir>/export/episodes.<format>`. */
+  out?: string;
+  /** Also export episodes whose reward is not final yet (reward and advantage null). */
+  includePending?: boolean;
+}
+
+export interface ExportResult {
+  format: ExportFormat;
+  out: string;
+  rows: number;
+  /** Episodes with a pending reward: left out unless `includePending`. */
+  pending: number;
+  includePending: boolean;
+  /** Rows exported without messages because their trajectory file was missing. */
+  missingTrajectories: number;
+  bytes: number;
+}
+
+function checkFormat(format: string): ExportFormat {
+  if ((EXPORT_FORMATS as readonly string[]).includes(format)) return format as ExportFormat;
+  throw new UsageError(`unknown export format "${format}" (use ${EXPORT_FORMATS.join(' or ')})`);
+}
+
+function outPath(store: RunStore, format: ExportFormat, out: string | undefined): string {
+  if (out === undefined) {
+    const dir = join(store.dir, 'export');
+    mkdirSync(dir, { recursive: true });
+    return join(dir, `episodes.${format}`);
+  }
+  const path = resolve(out);
+  // An explicit path is taken literally: creating folders for a typo hides the typo.
+  if (!existsSync(dirname(path))) throw new UsageError(`the folder of --out ${out} does not exist`);
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new UsageError(`--out ${out} is a folder; give a file name`);
+  return path;
+}
+
+/**
+ * Writes a run's finished episodes as one file for a trainer. The file appears whole or
+ * not at all (written beside, then renamed), so a reader polling for it never sees half.
+ */
+export async function exportRun(runDir: string, opts: ExportOptions): Promise<ExportResult> {
+  const format = checkFormat(opts.format);
+  const store = RunStore.open(runDir);
+  try {
+    const out = outPath(store, format, opts.out);
+    const includePending = !!opts.includePending;
+    const rows = exportRows(store, { includePending });
+    const tmp = `${out}.tmp-${process.pid}`;
+    try {
+      const n = format === 'jsonl' ? writeJsonl(tmp, rows) : writeParquet(tmp, rows);
+      renameSync(tmp, out);
+      return {
+        format,
+        out,
+        rows: n,
+        pending: rows.pending,
+        includePending,
+        missingTrajectories: rows.missingTrajectories,
+        bytes: statSync(out).size,
+      };
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  } finally {
+    store.close();
+  }
+}
