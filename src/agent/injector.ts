@@ -44,9 +44,7 @@ export const INJECTOR_SYSTEM = `You are an expert software engineer who creates 
  * tend to pick the same obvious spot, and duplicate bugs teach nothing.
  */
 export function injectorPrompt(strategy: InjectorStrategy, focus?: string): string {
-  const hint = focus
-    ? `\n\nStart from ${focus} (the bug may involve other files too).`
-    : '';
+  const hint = focus ? `\n\nStart from ${focus} (the bug may involve other files too).` : '';
   return `${STRATEGY[strategy]}${hint}\n\n${FORMAT}`;
 }
 
