@@ -8,6 +8,7 @@ export * from './selfplay/config.js';
 export * from './selfplay/higher-order.js';
 export * from './selfplay/rewards.js';
 export * from './selfplay/scheduler.js';
+export * from './serve/index.js';
 export * from './store/run-store.js';
 export * from './testing/results.js';
 export * from './testing/run-tests.js';

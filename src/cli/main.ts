@@ -8,6 +8,7 @@ import { registerExport } from './export.js';
 import { formatReport } from './format.js';
 import { registerInject } from './inject.js';
 import { registerSelfPlay } from './selfplay.js';
+import { registerServe } from './serve.js';
 import { registerSolve } from './solve.js';
 
 const VERSION = '0.1.0';
@@ -158,6 +159,9 @@ export function buildProgram(): Command {
     activeAbort = c;
   });
   registerExport(program);
+  registerServe(program, (h) => {
+    activeHost = h;
+  });
 
   program
     .command('doctor')
