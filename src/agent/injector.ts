@@ -49,7 +49,9 @@ export function injectorPrompt(strategy: InjectorStrategy, focus?: string): stri
 }
 
 /** Reads the five files back through the sandbox (never following links on the host). */
-export async function collectArtifact(sandbox: Sandbox): Promise<Omit<Artifact, 'metadata'> | string> {
+export async function collectArtifact(
+  sandbox: Sandbox,
+): Promise<Omit<Artifact, 'metadata'> | string> {
   const parts = {} as Record<ArtifactPart, string>;
   for (const [part, spec] of Object.entries(ARTIFACT_FILES) as [
     ArtifactPart,
