@@ -4,8 +4,12 @@
 # python3 + python3-pytest (test parsers are Python; pytest for Python repos),
 # golang-go and cargo (test discovery on Go and Rust repos). Toolchains must be where the
 # sandbox sees them (/usr, /usr/local): a rustup install in ~/.cargo is not visible there.
+# --with-browser also installs chromium, which only the dashboard's browser test needs.
 set -euo pipefail
 missing=()
+if [ "${1:-}" = "--with-browser" ]; then
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+fi
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v git >/dev/null 2>&1 || missing+=(git)

@@ -4,6 +4,7 @@ import { detectCapabilities } from '../sandbox/capabilities.js';
 import { SandboxHost } from '../sandbox/local.js';
 import { SsrError } from '../util/errors.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
+import { registerDashboard } from './dashboard.js';
 import { registerExport } from './export.js';
 import { formatReport } from './format.js';
 import { registerInject } from './inject.js';
@@ -162,6 +163,7 @@ export function buildProgram(): Command {
   registerServe(program, (h) => {
     activeHost = h;
   });
+  registerDashboard(program);
 
   program
     .command('doctor')
