@@ -157,8 +157,13 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
       return Math.round(n * 1000);
     })
     .option(
-      '--model <url>',
-      'use the LLM injector served at this OpenAI-compatible URL (e.g. http://127.0.0.1:8000/v1)',
+      '--model <url-or-gguf>',
+      'use the LLM injector: an OpenAI-compatible URL (e.g. http://127.0.0.1:8000/v1) or a local .gguf file',
+    )
+    .option(
+      '--threads <n>',
+      'embedded .gguf model: CPU threads (default: all cores)',
+      count('--threads'),
     )
     .option('--model-name <name>', 'model to ask for (default: the first the server lists)')
     .option('--api-key-env <var>', 'environment variable holding the API key (default: none)')
@@ -192,7 +197,14 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
     )
     .action(async (repo: string, o) => {
       if (o.model) return injectWithLlm(repo, o, setAbort);
-      const modelOnly = ['modelName', 'apiKeyEnv', 'maxEpisodes', 'maxTurns', 'temperature'];
+      const modelOnly = [
+        'modelName',
+        'apiKeyEnv',
+        'maxEpisodes',
+        'maxTurns',
+        'temperature',
+        'threads',
+      ];
       const stray = modelOnly.find((k) => o[k] !== undefined);
       if (stray) {
         const flag = `--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -271,6 +283,7 @@ interface LlmInjectFlags extends ModelFlags {
   concurrency?: number;
   temperature?: number;
   timeout?: number;
+  threads?: number;
   json?: boolean;
   unsafeNoSandbox?: boolean;
 }

@@ -8,6 +8,7 @@ import { registerDashboard } from './dashboard.js';
 import { registerExport } from './export.js';
 import { formatReport } from './format.js';
 import { registerInject } from './inject.js';
+import { disposeModels } from './model.js';
 import { registerSelfPlay } from './selfplay.js';
 import { registerServe } from './serve.js';
 import { registerSolve } from './solve.js';
@@ -160,10 +161,10 @@ export function buildProgram(): Command {
     activeAbort = c;
   });
   registerExport(program);
+  registerDashboard(program);
   registerServe(program, (h) => {
     activeHost = h;
   });
-  registerDashboard(program);
 
   program
     .command('doctor')
@@ -205,8 +206,10 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
+    await disposeModels();
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
+    await disposeModels();
     if (err instanceof CommanderError) {
       // Help and --version exit 0; every other parse problem is a usage error.
       return err.exitCode === 0 ? 0 : 2;

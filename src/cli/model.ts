@@ -1,4 +1,6 @@
+import { EmbeddedGgufClient } from '../agent/model/embedded-client.js';
 import { OpenAIChatClient } from '../agent/model/openai-client.js';
+import type { ModelClient } from '../agent/types.js';
 import { UsageError } from '../util/errors.js';
 
 /** The model a server serves, when the user did not name one: the first of GET /models. */
@@ -27,14 +29,33 @@ export interface ModelFlags {
   apiKeyEnv?: string;
   stream?: boolean;
   textToolCalls?: boolean;
+  /** Embedded models: CPU threads (default: all cores). */
+  threads?: number;
 }
 
-/** The client for `--model <url>` and friends, with clear errors for user mistakes. */
-export async function modelFromFlags(o: ModelFlags): Promise<OpenAIChatClient> {
-  if (/\.gguf$/i.test(o.model) || !/^https?:\/\//.test(o.model)) {
+/** A model the command must release when done (an embedded model holds its weights). */
+export type CliModel = ModelClient & { dispose?(): Promise<void> };
+
+const loaded: CliModel[] = [];
+
+/** Frees every embedded model this process loaded (main calls it when a command ends). */
+export async function disposeModels(): Promise<void> {
+  for (const m of loaded.splice(0)) await m.dispose?.().catch(() => {});
+}
+
+/**
+ * The client for `--model <url-or-gguf>` and friends, with clear errors for user mistakes: an
+ * http(s) URL is an OpenAI-compatible server, a path ending in .gguf is run in-process.
+ */
+export async function modelFromFlags(o: ModelFlags): Promise<CliModel> {
+  if (/\.gguf$/i.test(o.model) && !/^https?:\/\//.test(o.model)) {
+    const model = await EmbeddedGgufClient.load(o.model, o.threads ? { threads: o.threads } : {});
+    loaded.push(model);
+    return model;
+  }
+  if (!/^https?:\/\//.test(o.model)) {
     throw new UsageError(
-      `--model must be an http(s) URL of an OpenAI-compatible server (got ${o.model}); ` +
-        'embedded GGUF models are not supported yet',
+      `--model must be an http(s) URL of an OpenAI-compatible server or a .gguf file (got ${o.model})`,
     );
   }
   const apiKey = o.apiKeyEnv ? (process.env[o.apiKeyEnv] ?? '') : 'EMPTY';

@@ -67,7 +67,15 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
       (v, prev: string[]) => [...prev, v],
       [],
     )
-    .option('--model <url>', 'OpenAI-compatible server (both roles use this one policy)')
+    .option(
+      '--model <url-or-gguf>',
+      'OpenAI-compatible server URL, or a local .gguf file run in-process (both roles use this one policy)',
+    )
+    .option(
+      '--threads <n>',
+      'embedded .gguf model: CPU threads (default: all cores)',
+      int('--threads', 1),
+    )
     .option('--model-name <name>', 'model to ask for (default: the first the server lists)')
     .option('--api-key-env <var>', 'environment variable holding the API key')
     .option('--text-tool-calls', 'describe tools in the prompt, for models without tool calling')
@@ -142,6 +150,7 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
         modelName: o.modelName ?? file.model_name,
         apiKeyEnv: o.apiKeyEnv ?? file.api_key_env,
         textToolCalls: o.textToolCalls ?? file.text_tool_calls,
+        threads: o.threads,
       });
       const progress = new Progress();
       const abort = new AbortController();

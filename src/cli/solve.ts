@@ -32,7 +32,15 @@ export function registerSolve(program: Command, setHost: (h: SandboxHost | null)
     )
     .argument('<artifact-dir>', 'the bug artifact')
     .requiredOption('--repo <repo-dir>', 'the original repository (never modified)')
-    .requiredOption('--model <url>', 'OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1')
+    .requiredOption(
+      '--model <url-or-gguf>',
+      'OpenAI-compatible base URL (e.g. http://127.0.0.1:8000/v1) or a local .gguf file',
+    )
+    .option(
+      '--threads <n>',
+      'embedded .gguf model: CPU threads (default: all cores)',
+      positive('--threads'),
+    )
     .option('--model-name <name>', 'model to request (default: the first the server lists)')
     .option('--api-key-env <var>', 'environment variable holding the API key (default: none)')
     .option('--attempts <n>', 'independent solver attempts', positive('--attempts'), 1)
