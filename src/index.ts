@@ -6,6 +6,7 @@ export * from './inject/index.js';
 export * from './sandbox/index.js';
 export * from './selfplay/config.js';
 export * from './selfplay/higher-order.js';
+export * from './selfplay/metrics.js';
 export * from './selfplay/rewards.js';
 export * from './selfplay/scheduler.js';
 export * from './serve/index.js';
