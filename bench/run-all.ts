@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SummaryRow, table } from './lib.js';
 
-const BENCHES = ['fork', 'exec', 'validation', 'inject', 'agent', 'selfplay'] as const;
+const BENCHES = ['fork', 'exec', 'validation', 'inject', 'agent', 'selfplay', 'image'] as const;
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 function runChild(name: string, summaryPath: string): Promise<number | null> {

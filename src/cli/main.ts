@@ -5,6 +5,7 @@ import { SandboxHost } from '../sandbox/local.js';
 import { SsrError } from '../util/errors.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
 import { registerDashboard } from './dashboard.js';
+import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { formatReport } from './format.js';
 import { registerInject } from './inject.js';
@@ -163,6 +164,9 @@ export function buildProgram(): Command {
   registerExport(program);
   registerDashboard(program);
   registerServe(program, (h) => {
+    activeHost = h;
+  });
+  registerEval(program, (h) => {
     activeHost = h;
   });
 

@@ -34,6 +34,8 @@ export interface BwrapPlan {
   env: Record<string, string>;
   binds?: Bind[];
   network?: boolean;
+  /** An image's root filesystem to use instead of the host's system directories. */
+  rootfs?: string;
 }
 
 /** Uid the commands run as inside the sandbox: not root, so files keep their permissions. */
@@ -70,11 +72,39 @@ function rootFilesystemArgs(): string[] {
   return args;
 }
 
+/** Top-level names the sandbox provides itself, whatever an image holds there. */
+const SANDBOX_OWNED = new Set(['dev', 'proc', 'tmp', 'run', 'ssr']);
+
+const imageArgsCache = new Map<string, string[]>();
+
+/**
+ * An image's top-level entries, read-only, on bwrap's tmpfs root (the same shape as the host
+ * case, so /tmp, /dev, /ssr and the repo mount point need no directories in the shared image
+ * cache). Top-level symlinks are recreated, never bound: the host would resolve them outside
+ * the image. The repo's own top-level directory is left to the repo mount.
+ */
+function imageRootArgs(rootfs: string, repoMount: string): string[] {
+  const key = `${rootfs}\0${repoMount}`;
+  const cached = imageArgsCache.get(key);
+  if (cached) return cached;
+  const args: string[] = [];
+  for (const name of readdirSync(rootfs).sort()) {
+    if (SANDBOX_OWNED.has(name) || `/${name}` === repoMount) continue;
+    const host = join(rootfs, name);
+    const st = lstatSync(host);
+    if (st.isSymbolicLink()) args.push('--symlink', readlinkSync(host), `/${name}`);
+    else if (st.isDirectory() || st.isFile()) args.push('--ro-bind', host, `/${name}`);
+  }
+  // Image rootfs directories are content-addressed and never change: cache for good.
+  imageArgsCache.set(key, args);
+  return args;
+}
+
 /** bwrap argv (without the command) that runs in the repo with only the workspace writable. */
 export function bwrapArgs(bwrap: string, plan: BwrapPlan): string[] {
   const args = [
     bwrap,
-    ...rootFilesystemArgs(),
+    ...(plan.rootfs ? imageRootArgs(plan.rootfs, plan.repoMount) : rootFilesystemArgs()),
     '--dev',
     '/dev',
     '--proc',

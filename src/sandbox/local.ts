@@ -14,6 +14,7 @@ import {
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix, relative, resolve } from 'node:path';
+import { type PreparedImage, type PrepareImageOptions, prepareImage } from '../image/index.js';
 import { EnvironmentError, UsageError } from '../util/errors.js';
 import { type Bind, baseEnvironment, bwrapArgs } from './bwrap.js';
 import { detectCapabilities, type SandboxCapabilities } from './capabilities.js';
@@ -49,6 +50,18 @@ export interface SandboxHostOptions {
   warn?: (message: string) => void;
   /** Use these instead of probing the host (tests simulate hosts without bwrap or overlayfs). */
   capabilities?: SandboxCapabilities;
+}
+
+/**
+ * An original snapshot of the repository inside an image; sandboxes over it (and their forks
+ * and snapshots, through `root`) run with the image's root filesystem as `/`.
+ */
+export interface ImageSnapshot extends Snapshot {
+  readonly image: PreparedImage;
+}
+
+function imageOf(snapshot: Snapshot): PreparedImage | undefined {
+  return (snapshot.root as Partial<ImageSnapshot>).image;
 }
 
 export interface SandboxMode {
@@ -176,6 +189,25 @@ export class SandboxHost {
 
   /** The original state of a host directory. The directory is never written. */
   snapshotDir(dir: string): Snapshot {
+    return this.snapshotOf(dir);
+  }
+
+  /**
+   * The repository inside an image (`docker save` tarball, or OCI layout directory or tar),
+   * unpacked once into a shared cache. The image outside `repoPath` is read-only in sandboxes.
+   */
+  async snapshotImage(imagePath: string, opts: PrepareImageOptions = {}): Promise<ImageSnapshot> {
+    if (this.mode.isolation !== 'bwrap') {
+      throw new EnvironmentError(
+        'image environments need bubblewrap: without it there is no way to use the image as /',
+        'no-sandbox',
+      );
+    }
+    const image = await prepareImage(imagePath, opts);
+    return this.snapshotOf(join(image.rootfs, image.repoPath), image) as ImageSnapshot;
+  }
+
+  private snapshotOf(dir: string, image?: PreparedImage): Snapshot {
     const abs = resolve(dir);
     let st: ReturnType<typeof statSync>;
     try {
@@ -194,11 +226,18 @@ export class SandboxHost {
       sourceDir = join(this.dir, 'layers', `src-${++this.counter}`);
       copyTree(abs, sourceDir);
     }
-    const snap: { id: string; layers: Layer[]; root: Snapshot; sourceDir: string } = {
+    const snap: {
+      id: string;
+      layers: Layer[];
+      root: Snapshot;
+      sourceDir: string;
+      image?: PreparedImage;
+    } = {
       id: `snap-${++this.counter}`,
       layers: [{ dir: sourceDir, overlay: false }],
       root: undefined as unknown as Snapshot,
       sourceDir: abs,
+      ...(image ? { image } : {}),
     };
     snap.root = snap;
     return snap;
@@ -328,6 +367,7 @@ export class LocalSandbox implements Sandbox {
   /** For copy storage: the full private copy of the repo. */
   private readonly copyDir: string;
   private readonly binds: Bind[] = [];
+  private readonly image: PreparedImage | undefined;
   private readonly cgroup: SandboxCgroup;
   /** This sandbox's cgroup directories (empty where cgroups are unavailable). */
   readonly cgroupPaths: string[];
@@ -358,7 +398,9 @@ export class LocalSandbox implements Sandbox {
     } else {
       copyTree(this.lower[0]!.dir, this.copyDir);
     }
-    this.repoPath = this.isolation === 'bwrap' ? host.repoMount : this.copyDir;
+    this.image = imageOf(base);
+    this.repoPath =
+      this.isolation === 'bwrap' ? (this.image?.repoPath ?? host.repoMount) : this.copyDir;
     this.cgroup = warm.cgroup;
     this.spare = warm.launcher;
     this.cgroupPaths = warm.cgroup.procsFiles.map((f) => posix.dirname(f));
@@ -435,8 +477,11 @@ export class LocalSandbox implements Sandbox {
       repoMount: this.repoPath,
       tmpHostDir: this.tmpDir,
       cwd: posix.join(this.repoPath, cwdRel),
-      env: { ...baseEnvironment('/tmp'), ...env },
+      // The image's own variables (its PATH first of all), but HOME and TMPDIR stay on the
+      // writable /tmp: the image's home directory is read-only here.
+      env: { ...baseEnvironment('/tmp'), ...this.image?.env, HOME: '/tmp', TMPDIR: '/tmp', ...env },
       binds: this.binds,
+      ...(this.image ? { rootfs: this.image.rootfs } : {}),
     });
     const run = `exec ${q([...bw, '/bin/bash', '-c', command])}\n`;
     if (!overlay) return run;
