@@ -34,7 +34,11 @@ export interface SolverStart {
   specification: string;
 }
 
-const GIT_RESET = [
+/**
+ * Shell command run in /repo that replaces `.git` by one fresh commit. Exported so every
+ * solver start (self-play and natural-language eval tasks) hides history the same way.
+ */
+export const GIT_RESET = [
   // Hide the history and every trace of the artifact: one fresh commit, no reflog, no remotes.
   'rm -rf .git',
   'git init -q -b main',

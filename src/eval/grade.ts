@@ -1,0 +1,117 @@
+/**
+ * SWE-bench grading of one model patch: base state + model patch (test files of the task left
+ * alone) + test_patch, run the tests, and resolved iff every FAIL_TO_PASS and PASS_TO_PASS
+ * test passes.
+ */
+import { PatchError, parsePatch, touchedPaths } from '../artifact/patch.js';
+import { patchSafetyProblems, unsafePathReason } from '../artifact/safety.js';
+import type { SandboxHost } from '../sandbox/local.js';
+import type { Snapshot } from '../sandbox/types.js';
+import { didPass, type TestMap } from '../testing/results.js';
+import { runTests, stageHarness, type TestRunOptions } from '../testing/run-tests.js';
+
+export interface Grade {
+  resolved: boolean;
+  reason: string;
+  /** FAIL_TO_PASS tests that did not pass. */
+  failingF2P: string[];
+  /** PASS_TO_PASS tests that did not pass. */
+  failingP2P: string[];
+  /** Files of the model patch dropped because test_patch owns them. */
+  discarded: string[];
+  tests: TestMap | null;
+}
+
+export interface GradeInput {
+  base: Snapshot;
+  testScript: string;
+  testParser: string;
+  testPatch: string;
+  failToPass: string[];
+  passToPass: string[];
+}
+
+/**
+ * Splits a model patch into what is applied and what is dropped: sections touching a file of
+ * test_patch are dropped (test_patch replaces those files, as SWE-bench resets them).
+ */
+export function splitModelPatch(
+  patch: string,
+  protectedPaths: Set<string>,
+): { kept: string; discarded: string[] } | { error: string } {
+  if (!patch.trim()) return { kept: '', discarded: [] };
+  let files: ReturnType<typeof parsePatch>;
+  try {
+    files = parsePatch(patch, 'model patch');
+  } catch (err) {
+    return { error: err instanceof PatchError ? err.message : String(err) };
+  }
+  const problems = patchSafetyProblems(files, () => false, 'model patch');
+  if (problems.length) return { error: problems.join('; ') };
+  let kept = '';
+  const discarded: string[] = [];
+  for (const f of files) {
+    const paths = touchedPaths([f]);
+    const unsafe = paths.map(unsafePathReason).find(Boolean);
+    if (unsafe) return { error: `unsafe path in ${paths.join(', ')}: ${unsafe}` };
+    if (paths.some((p) => protectedPaths.has(p)))
+      discarded.push(...paths.filter((p) => protectedPaths.has(p)));
+    else kept += f.raw;
+  }
+  return { kept, discarded };
+}
+
+export function testPatchPaths(testPatch: string): string[] {
+  return touchedPaths(parsePatch(testPatch, 'test_patch'));
+}
+
+export async function gradePatch(
+  host: SandboxHost,
+  input: GradeInput,
+  patch: string,
+  testOptions?: TestRunOptions,
+): Promise<Grade> {
+  const fail = (reason: string, extra: Partial<Grade> = {}): Grade => ({
+    resolved: false,
+    reason,
+    failingF2P: [...input.failToPass],
+    failingP2P: [...input.passToPass],
+    discarded: [],
+    tests: null,
+    ...extra,
+  });
+  const split = splitModelPatch(patch, new Set(testPatchPaths(input.testPatch)));
+  if ('error' in split) return fail(split.error);
+  const { kept, discarded } = split;
+  const sb = host.create(input.base);
+  const harness = stageHarness(input.testScript, input.testParser);
+  try {
+    if (kept) {
+      const r = await sb.applyPatch(kept);
+      if (!r.ok) return fail(`the model patch does not apply: ${r.message}`, { discarded });
+    }
+    const t = await sb.applyPatch(input.testPatch);
+    if (!t.ok) {
+      return fail(`test_patch does not apply after the model patch: ${t.message}`, { discarded });
+    }
+    const run = await runTests(sb, harness, testOptions);
+    if (!run.ok && run.kind !== 'no-tests')
+      return fail(`test run failed: ${run.message}`, { discarded });
+    const tests = run.ok ? run.tests : {};
+    const failingF2P = input.failToPass.filter((id) => !didPass(tests, id));
+    const failingP2P = input.passToPass.filter((id) => !didPass(tests, id));
+    const resolved = failingF2P.length === 0 && failingP2P.length === 0;
+    const reason = resolved
+      ? 'every FAIL_TO_PASS and PASS_TO_PASS test passes'
+      : [
+          failingF2P.length ? `${failingF2P.length} FAIL_TO_PASS test(s) do not pass` : '',
+          failingP2P.length ? `${failingP2P.length} PASS_TO_PASS test(s) do not pass` : '',
+        ]
+          .filter(Boolean)
+          .join('; ');
+    return { resolved, reason, failingF2P, failingP2P, discarded, tests };
+  } finally {
+    harness.cleanup();
+    await sb.dispose();
+  }
+}
