@@ -1,6 +1,7 @@
 export { detectCapabilities, type SandboxCapabilities } from './capabilities.js';
 export { DEFAULT_LIMITS, type SandboxLimits } from './cgroup.js';
 export {
+  type ImageSnapshot,
   LocalSandbox,
   SandboxHost,
   type SandboxHostOptions,
