@@ -379,3 +379,39 @@ t.close()
     );
   });
 });
+
+describe('the CLI on an image', () => {
+  const cli = (args: string[]) =>
+    promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/main.ts'), ...args],
+      { cwd: PROJECT_ROOT, env: { ...process.env, SSR_CACHE_DIR: join(work, 'cli-cache') } },
+    );
+
+  test('ssr validate --image validates an artifact against the image repo', async () => {
+    const { stdout } = await cli([
+      'validate',
+      join(PROJECT_ROOT, 'examples/artifacts/textkit-wrap-width'),
+      '--image',
+      images.dockerSave,
+      '--json',
+    ]);
+    const report = JSON.parse(stdout);
+    assert.equal(report.valid, true, JSON.stringify(report.failedCheck));
+  });
+
+  test('--repo and --image together, or neither, is a usage error', async () => {
+    for (const extra of [[], ['--repo', TEXTKIT, '--image', images.oci]]) {
+      const err = await cli([
+        'validate',
+        join(PROJECT_ROOT, 'examples/artifacts/textkit-wrap-width'),
+        ...extra,
+      ]).then(
+        () => assert.fail('should fail'),
+        (e: { code: number; stderr: string }) => e,
+      );
+      assert.equal(err.code, 2);
+      assert.match(err.stderr, /--repo <dir> or --image <path>/);
+    }
+  });
+});

@@ -5,6 +5,7 @@ import { SandboxHost } from '../sandbox/local.js';
 import { SsrError } from '../util/errors.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
 import { registerDashboard } from './dashboard.js';
+import { environmentSnapshot } from './environment.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { formatReport } from './format.js';
@@ -72,7 +73,12 @@ export function buildProgram(): Command {
       '<artifact-dir>',
       'folder with test_script.sh, test_files.txt, test_parser.py, bug_inject.diff, test_weaken.diff',
     )
-    .requiredOption('--repo <repo-dir>', 'the original repository (never modified)')
+    .option('--repo <repo-dir>', 'the original repository (never modified)')
+    .option(
+      '--image <path>',
+      'instead of --repo: a docker-save tarball or OCI layout holding the repository',
+    )
+    .option('--repo-path <path>', 'with --image: where the repository is in the image', '/testbed')
     .option('--json', 'print the full report as one JSON object on stdout')
     .option(
       '--min-passing <n>',
@@ -127,7 +133,7 @@ export function buildProgram(): Command {
       const host = SandboxHost.open({ allowUnsandboxed: !!o.unsafeNoSandbox });
       activeHost = host;
       try {
-        const snapshot = host.snapshotDir(o.repo);
+        const snapshot = await environmentSnapshot(host, o);
         const tty = process.stderr.isTTY && !o.json;
         const report = await validateArtifact(artifact, {
           host,

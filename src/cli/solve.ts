@@ -6,6 +6,7 @@ import { readArtifact } from '../artifact/artifact.js';
 import { SandboxHost } from '../sandbox/local.js';
 import { BaselineCache } from '../validate/baseline.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
+import { environmentSnapshot } from './environment.js';
 import { modelFromFlags } from './model.js';
 import { Progress } from './progress.js';
 
@@ -31,7 +32,12 @@ export function registerSolve(program: Command, setHost: (h: SandboxHost | null)
         '1 artifact invalid, 2 usage error (bad flag, unreachable server).',
     )
     .argument('<artifact-dir>', 'the bug artifact')
-    .requiredOption('--repo <repo-dir>', 'the original repository (never modified)')
+    .option('--repo <repo-dir>', 'the original repository (never modified)')
+    .option(
+      '--image <path>',
+      'instead of --repo: a docker-save tarball or OCI layout holding the repository',
+    )
+    .option('--repo-path <path>', 'with --image: where the repository is in the image', '/testbed')
     .requiredOption(
       '--model <url-or-gguf>',
       'OpenAI-compatible base URL (e.g. http://127.0.0.1:8000/v1) or a local .gguf file',
@@ -73,7 +79,7 @@ export function registerSolve(program: Command, setHost: (h: SandboxHost | null)
       const host = SandboxHost.open({ allowUnsandboxed: !!o.unsafeNoSandbox });
       setHost(host);
       try {
-        const original = host.snapshotDir(o.repo);
+        const original = await environmentSnapshot(host, o);
         const cache = new BaselineCache();
         progress.line(`… validating ${artifact.metadata.id}`);
         const report = await validateArtifact(artifact, { host, snapshot: original, cache });
