@@ -1,8 +1,10 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readArtifact } from '../artifact/artifact.js';
 import { detectCapabilities } from '../sandbox/capabilities.js';
+import { DockerHost } from '../sandbox/docker.js';
 import { SandboxHost } from '../sandbox/local.js';
-import { SsrError } from '../util/errors.js';
+import type { SandboxProvider } from '../sandbox/types.js';
+import { SsrError, UsageError } from '../util/errors.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
 import { registerDashboard } from './dashboard.js';
 import { environmentSnapshot } from './environment.js';
@@ -34,7 +36,7 @@ function secondsToMs(value: string): number {
 }
 
 /** Where the current command's sandboxes live, so Ctrl-C can remove them before exiting. */
-let activeHost: SandboxHost | null = null;
+let activeHost: { close(): Promise<void> } | null = null;
 /** Long commands that stop gracefully on the first Ctrl-C (finished work is kept). */
 let activeAbort: AbortController | null = null;
 
@@ -78,7 +80,16 @@ export function buildProgram(): Command {
       '--image <path>',
       'instead of --repo: a docker-save tarball or OCI layout holding the repository',
     )
-    .option('--repo-path <path>', 'with --image: where the repository is in the image', '/testbed')
+    .option(
+      '--docker <image>',
+      'instead of --repo: an image already present in a Docker daemon; sandboxes are its containers',
+    )
+    .option('--docker-socket <path>', 'with --docker: the daemon socket (default: DOCKER_HOST)')
+    .option(
+      '--repo-path <path>',
+      'with --image or --docker: where the repository is in the image',
+      '/testbed',
+    )
     .option('--json', 'print the full report as one JSON object on stdout')
     .option(
       '--min-passing <n>',
@@ -126,14 +137,23 @@ export function buildProgram(): Command {
     )
     .addHelpText(
       'after',
-      '\nExample:\n  ssr validate examples/artifacts/textkit-wrap-width --repo examples/repos/textkit\n',
+      '\nExamples:\n  ssr validate examples/artifacts/textkit-wrap-width --repo examples/repos/textkit\n' +
+        '  ssr validate ./bug --docker swebench/sweb.eval.x86_64.astropy__astropy-12907 --repo-path /testbed\n',
     )
     .action(async (artifactDir: string, o) => {
       const artifact = readArtifact(artifactDir);
-      const host = SandboxHost.open({ allowUnsandboxed: !!o.unsafeNoSandbox });
+      if (o.docker && (o.repo || o.image)) {
+        throw new UsageError('name the repository once: --repo, --image or --docker');
+      }
+      const host: SandboxProvider & { close(): Promise<void> } = o.docker
+        ? await DockerHost.connect({ socketPath: o.dockerSocket })
+        : SandboxHost.open({ allowUnsandboxed: !!o.unsafeNoSandbox });
       activeHost = host;
       try {
-        const snapshot = await environmentSnapshot(host, o);
+        const snapshot =
+          host instanceof DockerHost
+            ? await host.snapshotImage(o.docker, { repoPath: o.repoPath })
+            : await environmentSnapshot(host as SandboxHost, o);
         const tty = process.stderr.isTTY && !o.json;
         const report = await validateArtifact(artifact, {
           host,

@@ -1,12 +1,25 @@
 export { detectCapabilities, type SandboxCapabilities } from './capabilities.js';
 export { DEFAULT_LIMITS, type SandboxLimits } from './cgroup.js';
 export {
+  DockerHost,
+  type DockerHostOptions,
+  DockerSandbox,
+  type DockerSnapshot,
+} from './docker.js';
+export {
   type ImageSnapshot,
   LocalSandbox,
+  type LocalSandboxMode,
   SandboxHost,
   type SandboxHostOptions,
-  type SandboxMode,
   shellQuote,
 } from './local.js';
 export type { ExecResult } from './spawn.js';
-export type { ApplyResult, ExecOptions, Sandbox, Snapshot } from './types.js';
+export type {
+  ApplyResult,
+  ExecOptions,
+  Sandbox,
+  SandboxMode,
+  SandboxProvider,
+  Snapshot,
+} from './types.js';

@@ -34,7 +34,14 @@ import {
 } from './layers.js';
 import { discard, type ExecResult, exited, type Launched, launch, supervise } from './spawn.js';
 import { diffStacks, isNoisePath } from './tree-diff.js';
-import type { ApplyResult, ExecOptions, Sandbox, Snapshot } from './types.js';
+import type {
+  ApplyResult,
+  ExecOptions,
+  Sandbox,
+  SandboxMode,
+  SandboxProvider,
+  Snapshot,
+} from './types.js';
 
 export interface SandboxHostOptions {
   /** Where sandbox layers live (default: $TMPDIR/ssr-sandboxes). Must not be inside a repo. */
@@ -64,11 +71,13 @@ function imageOf(snapshot: Snapshot): PreparedImage | undefined {
   return (snapshot.root as Partial<ImageSnapshot>).image;
 }
 
-export interface SandboxMode {
+export type { SandboxMode } from './types.js';
+
+/** The local backend's modes. */
+export type LocalSandboxMode = SandboxMode & {
   isolation: 'bwrap' | 'none';
   storage: 'overlay' | 'copy';
-  limits: { processes: boolean; memory: boolean };
-}
+};
 
 // A launcher is started before its command is known: it joins the sandbox's cgroups (on
 // cgroup v1 each join waits for an RCU grace period, ~10 ms) and, for overlay storage, enters
@@ -123,8 +132,8 @@ function isAlive(pid: number): boolean {
  * Owns every sandbox of one process: probes the host once, keeps their layers under one
  * state directory, removes them on close, and sweeps what a crashed process left behind.
  */
-export class SandboxHost {
-  readonly mode: SandboxMode;
+export class SandboxHost implements SandboxProvider {
+  readonly mode: LocalSandboxMode;
   readonly dir: string;
   readonly repoMount: string;
   readonly limits: SandboxLimits;

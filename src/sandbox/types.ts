@@ -33,7 +33,7 @@ export interface Sandbox {
   readonly id: string;
   /** The repo root as commands inside the sandbox see it (e.g. /repo). */
   readonly repoPath: string;
-  readonly isolation: 'bwrap' | 'none';
+  readonly isolation: SandboxMode['isolation'];
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   /** Makes a host file readable (not writable) inside the sandbox; returns its inside path. */
   exposeFile(hostPath: string, name: string): string;
@@ -66,4 +66,20 @@ export interface Snapshot {
   readonly root: Snapshot;
   /** The host directory the original snapshot was taken from. */
   readonly sourceDir: string;
+}
+
+/** How a backend isolates and stores sandboxes (shown in reports). */
+export interface SandboxMode {
+  /** bwrap: the local bubblewrap backend; none: unisolated (explicit opt-in); docker: containers. */
+  isolation: 'bwrap' | 'none' | 'docker';
+  /** overlay/copy: local layers; commit: container images committed by a Docker daemon. */
+  storage: 'overlay' | 'copy' | 'commit';
+  limits: { processes: boolean; memory: boolean };
+}
+
+/** What the validator, the test runner and the agents need of a backend: fresh sandboxes. */
+export interface SandboxProvider {
+  readonly mode: SandboxMode;
+  /** A new sandbox over `snapshot`, returned at once (a backend may finish starting it lazily). */
+  create(snapshot: Snapshot): Sandbox;
 }

@@ -1,6 +1,5 @@
 import pLimit from 'p-limit';
-import type { SandboxHost } from '../sandbox/local.js';
-import type { Sandbox, Snapshot } from '../sandbox/types.js';
+import type { Sandbox, SandboxProvider, Snapshot } from '../sandbox/types.js';
 import type { TestMap } from '../testing/results.js';
 import {
   runTests,
@@ -29,7 +28,7 @@ export interface Baseline {
  * test would turn into fake bug evidence or a fake failure for a solver.
  */
 export async function computeBaseline(
-  host: SandboxHost,
+  host: SandboxProvider,
   snapshot: Snapshot,
   harness: TestHarness,
   runs: number,

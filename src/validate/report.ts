@@ -1,4 +1,4 @@
-import type { SandboxMode } from '../sandbox/local.js';
+import type { SandboxMode } from '../sandbox/types.js';
 import type { TestMap } from '../testing/results.js';
 
 export const CHECKS = [

@@ -5,8 +5,7 @@ import { artifactHash } from '../artifact/artifact.js';
 import { type FilePatch, PatchError, parsePatch, touchedPaths } from '../artifact/patch.js';
 import { patchSafetyProblems, type SymlinkProbe, unsafePathReason } from '../artifact/safety.js';
 import { LayerStack } from '../sandbox/layers.js';
-import type { SandboxHost } from '../sandbox/local.js';
-import type { Snapshot } from '../sandbox/types.js';
+import type { SandboxProvider, Snapshot } from '../sandbox/types.js';
 import { didPass, failedIds, passedIds, type TestMap } from '../testing/results.js';
 import {
   runTests,
@@ -16,6 +15,7 @@ import {
 } from '../testing/run-tests.js';
 import { errorMessage } from '../util/errors.js';
 import { type Baseline, BaselineCache, computeBaseline, scaledTimeout } from './baseline.js';
+import { type PathKind, probePathKinds, withPrefixes } from './path-probe.js';
 import {
   CHECKS,
   type CheckKey,
@@ -37,7 +37,7 @@ export const DEFAULT_SETTINGS: ValidationSettings = {
 };
 
 export interface ValidateContext {
-  host: SandboxHost;
+  host: SandboxProvider;
   /** The original repository state the artifact's diffs are relative to. */
   snapshot: Snapshot;
   cache?: BaselineCache;
@@ -51,6 +51,19 @@ export interface ValidateContext {
 }
 
 class CheckFailed extends Error {}
+
+/** Safe paths both diffs touch, if they parse (errors are reported by check 1 in its turn). */
+function touchedIfParsable(artifact: Artifact): string[] {
+  try {
+    const files = [
+      ...parsePatch(artifact.bugDiff, 'bug_inject.diff'),
+      ...parsePatch(artifact.weakenDiff, 'test_weaken.diff'),
+    ];
+    return touchedPaths(files).filter((p) => !unsafePathReason(p));
+  } catch {
+    return [];
+  }
+}
 
 const defaultCache = new BaselineCache();
 
@@ -75,7 +88,10 @@ export async function validateArtifact(
   // Runs after the baseline get a limit scaled to it (set once the baseline is known).
   const testOpts = { ...baselineOpts };
   const original = new LayerStack([...snapshot.layers]);
-  const isSymlink: SymlinkProbe = (rel) => original.resolve(rel)?.kind === 'symlink';
+  // Path kinds in the original: read from the host layers, or (a backend whose snapshots are
+  // not host directories) asked of a sandbox once, in check 1.
+  let kindOf = (rel: string): PathKind | null => original.resolve(rel)?.kind ?? null;
+  const isSymlink: SymlinkProbe = (rel) => kindOf(rel) === 'symlink';
 
   const report: ValidationReport = {
     artifact: { id: artifact.metadata.id, hash: artifactHash(artifact) },
@@ -172,9 +188,19 @@ export async function validateArtifact(
         for (const f of artifact.testFiles) {
           const why = unsafePathReason(f);
           if (why) fail(`test_files.txt: ${why}`);
-          const e = original.resolve(f);
-          if (!e) fail(`test_files.txt: ${f} does not exist in the original repository`);
-          if (e!.kind !== 'file') fail(`test_files.txt: ${f} is a ${e!.kind}, not a regular file`);
+        }
+        if (snapshot.layers.length === 0) {
+          const kinds = await probePathKinds(
+            host,
+            snapshot,
+            withPrefixes([...artifact.testFiles, ...touchedIfParsable(artifact)]),
+          );
+          kindOf = (rel) => kinds.get(rel) ?? null;
+        }
+        for (const f of artifact.testFiles) {
+          const kind = kindOf(f);
+          if (!kind) fail(`test_files.txt: ${f} does not exist in the original repository`);
+          if (kind !== 'file') fail(`test_files.txt: ${f} is a ${kind}, not a regular file`);
         }
         bugFiles = parsePatch(artifact.bugDiff, 'bug_inject.diff');
         weakenFiles = parsePatch(artifact.weakenDiff, 'test_weaken.diff');
