@@ -414,6 +414,11 @@ test('ssr eval: bad inputs exit 2 with one clear line', async () => {
       /bad\.jsonl:1: FAIL_TO_PASS: expected a list of test ids/,
     ],
     [
+      'empty-f2p',
+      `${JSON.stringify({ ...base, FAIL_TO_PASS: [] })}\n`,
+      /bad\.jsonl:1: FAIL_TO_PASS: needs at least one test/,
+    ],
+    [
       'no-repo',
       `${JSON.stringify({ ...base, repo_dir: join(work, 'nope') })}\n`,
       /bad\.jsonl:1: repo_dir: not a directory: .*nope/,
@@ -448,4 +453,42 @@ test('pass@k: the unbiased estimator', () => {
   assert.equal(passAtK(2, 1, 2), 1);
   assert.equal(passAtK(4, 0, 2), 0);
   assert.ok(Math.abs(passAtK(4, 1, 2) - 0.5) < 1e-12);
+});
+
+test('grading: task ids the parser never reports, or no FAIL_TO_PASS at all, never resolve', async () => {
+  const { SandboxHost } = await import('../src/sandbox/local.js');
+  const { discoverTests } = await import('../src/discovery/discover.js');
+  const { gradePatch } = await import('../src/eval/grade.js');
+  const host = SandboxHost.open();
+  try {
+    const base = host.snapshotDir(repo);
+    const { suite } = await discoverTests(host, base, { runs: 1 });
+    assert.ok(suite, 'the calc suite is discovered');
+    const input = {
+      base,
+      testScript: suite.testScript,
+      testParser: suite.testParser,
+      testPatch:
+        'diff --git a/NOTES.md b/NOTES.md\nnew file mode 100644\n--- /dev/null\n+++ b/NOTES.md\n@@ -0,0 +1 @@\n+notes\n',
+      failToPass: F2P,
+      passToPass: P2P,
+    };
+    const right = await gradePatch(host, input, '');
+    assert.equal(right.resolved, true, right.reason);
+    const typo = await gradePatch(
+      host,
+      { ...input, failToPass: ['test/calc.test.js > clamp abov'] },
+      '',
+    );
+    assert.equal(typo.resolved, false);
+    assert.match(
+      typo.reason,
+      /1 of them not in the test output at all \(e\.g\. test\/calc\.test\.js > clamp abov\)/,
+    );
+    const none = await gradePatch(host, { ...input, failToPass: [] }, '');
+    assert.equal(none.resolved, false);
+    assert.match(none.reason, /names no FAIL_TO_PASS test/);
+  } finally {
+    await host.close();
+  }
 });

@@ -95,17 +95,24 @@ export async function gradePatch(
       return fail(`test_patch does not apply after the model patch: ${t.message}`, { discarded });
     }
     const run = await runTests(sb, harness, testOptions);
-    if (!run.ok && run.kind !== 'no-tests')
-      return fail(`test run failed: ${run.message}`, { discarded });
-    const tests = run.ok ? run.tests : {};
+    // No evidence that the suite ran is never a resolution.
+    if (!run.ok) return fail(`test run failed: ${run.message}`, { discarded });
+    const tests = run.tests;
     const failingF2P = input.failToPass.filter((id) => !didPass(tests, id));
     const failingP2P = input.passToPass.filter((id) => !didPass(tests, id));
-    const resolved = failingF2P.length === 0 && failingP2P.length === 0;
+    const resolved =
+      input.failToPass.length > 0 && failingF2P.length === 0 && failingP2P.length === 0;
+    // Ids the parser never reported usually mean the task's ids and the parser's disagree.
+    const absent = [...input.failToPass, ...input.passToPass].filter((id) => !(id in tests));
     const reason = resolved
       ? 'every FAIL_TO_PASS and PASS_TO_PASS test passes'
       : [
+          input.failToPass.length === 0 ? 'the task names no FAIL_TO_PASS test' : '',
           failingF2P.length ? `${failingF2P.length} FAIL_TO_PASS test(s) do not pass` : '',
           failingP2P.length ? `${failingP2P.length} PASS_TO_PASS test(s) do not pass` : '',
+          absent.length
+            ? `${absent.length} of them not in the test output at all (e.g. ${absent[0]}): do the task's ids match the parser's?`
+            : '',
         ]
           .filter(Boolean)
           .join('; ');

@@ -32,7 +32,11 @@ export const EvalTaskSchema = z
     test_patch: z.string().min(1),
     /** The gold patch: never shown to the solver, kept for reference. */
     patch: z.string().optional(),
-    FAIL_TO_PASS: testList,
+    // An empty list would make any patch, even none, resolve the task.
+    FAIL_TO_PASS: testList.refine((l) => l.length > 0, {
+      message:
+        'needs at least one test: with none, any patch (even an empty one) resolves the task',
+    }),
     PASS_TO_PASS: testList.default([]),
     /** An environment image (OCI layout dir or .tar); relative paths resolve against the file. */
     image: z.string().min(1).optional(),
