@@ -26,6 +26,7 @@ import { prepareImage } from '../src/image/index.js';
 import { type ImageSnapshot, SandboxHost } from '../src/sandbox/local.js';
 import { validateArtifact } from '../src/validate/validator.js';
 import {
+  IMAGE_NODE,
   IMAGE_PATH_ENV,
   readJson,
   type TestImages,
@@ -84,7 +85,7 @@ function manifestOf(oci: string): { config: { digest: string }; layers: { digest
 
 describe('image sandboxes', () => {
   test("the image's own node runs the repo's test suite, with the image's PATH", async () => {
-    assert.equal(existsSync('/usr/local/bin/node'), false, 'the host must not have this node');
+    assert.equal(existsSync(IMAGE_NODE), false, 'the host must not have this node');
     const sb = host.create(snap);
     try {
       assert.equal(sb.repoPath, '/testbed');
@@ -94,9 +95,9 @@ describe('image sandboxes', () => {
       );
       assert.equal(r.exitCode, 0, r.stderr);
       assert.deepEqual(r.stdout.trim().split('\n'), [
-        'image-textkit-v2',
-        '/usr/local/bin:/usr/bin:/bin|/tmp|textkit|1000|/testbed',
-        '/usr/local/bin/node',
+        'image-textkit-v3',
+        `${IMAGE_PATH_ENV.slice('PATH='.length)}|/tmp|textkit|1000|/testbed`,
+        IMAGE_NODE,
       ]);
       const t = await sb.exec('node --test test/ 2>&1');
       assert.equal(t.exitCode, 0, t.stdout);
@@ -143,7 +144,7 @@ describe('image sandboxes', () => {
       try {
         assert.equal(
           (await child.exec('cat README.new; cat /etc/ssr-image-marker')).stdout,
-          'patched\nimage-textkit-v2\n',
+          'patched\nimage-textkit-v3\n',
         );
         assert.equal(child.repoPath, '/testbed');
       } finally {

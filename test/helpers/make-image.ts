@@ -192,7 +192,8 @@ export async function tarDirectory(dir: string, outTar: string): Promise<void> {
 
 /** Copies a host file into `root` at the same path, through the host's top-level symlinks. */
 function copyIn(root: string, hostPath: string, asPath = hostPath): void {
-  const to = join(root, realpathSync(dirname(asPath)).slice(1), basename(asPath));
+  const dir = existsSync(dirname(asPath)) ? realpathSync(dirname(asPath)) : dirname(asPath);
+  const to = join(root, dir.slice(1), basename(asPath));
   if (existsSync(to)) return;
   mkdirSync(dirname(to), { recursive: true });
   copyFileSync(realpathSync(hostPath), to);
@@ -251,7 +252,7 @@ const COREUTILS = [
 ];
 
 export interface RootfsOptions {
-  /** node at /usr/local/bin/node (a path the host does not use), git, python3 + stdlib. */
+  /** node at IMAGE_NODE (a path the host does not use), git, python3 + stdlib. */
   toolchain?: boolean;
 }
 
@@ -276,21 +277,25 @@ export function buildMinimalRootfs(root: string, opts: RootfsOptions = {}): void
   symlinkSync('bash', join(root, 'usr/bin/sh'));
   const elfs = [...bins];
   if (opts.toolchain) {
-    copyIn(root, '/usr/bin/node', '/usr/local/bin/node');
+    // The node running the tests and the system python3, whatever their versions and paths.
+    const node = realpathSync(process.execPath);
+    copyIn(root, node, IMAGE_NODE);
     copyIn(root, '/usr/bin/git');
-    copyIn(root, '/usr/bin/python3.11');
-    symlinkSync('python3.11', join(root, 'usr/bin/python3'));
-    cpSync('/usr/lib/python3.11', join(root, 'usr/lib/python3.11'), {
+    const python = realpathSync('/usr/bin/python3');
+    const py = basename(python);
+    copyIn(root, python, `/usr/bin/${py}`);
+    symlinkSync(py, join(root, 'usr/bin/python3'));
+    cpSync(`/usr/lib/${py}`, join(root, `usr/lib/${py}`), {
       recursive: true,
       verbatimSymlinks: true,
-      filter: (src) => !/\/python3\.11\/(test|idlelib|tkinter|ensurepip|lib2to3)(\/|$)/.test(src),
+      filter: (src) => !/\/python3\.\d+\/(test|idlelib|tkinter|ensurepip|lib2to3)(\/|$)/.test(src),
     });
-    const dynload = join(root, 'usr/lib/python3.11/lib-dynload');
+    const dynload = join(root, `usr/lib/${py}/lib-dynload`);
     elfs.push(
-      '/usr/bin/node',
+      node,
       '/usr/bin/git',
-      '/usr/bin/python3.11',
-      ...readdirSync(dynload).map((f) => join('/usr/lib/python3.11/lib-dynload', f)),
+      python,
+      ...readdirSync(dynload).map((f) => join(`/usr/lib/${py}/lib-dynload`, f)),
     );
   }
   for (const lib of sharedLibs(elfs)) copyIn(root, lib);
@@ -305,7 +310,9 @@ export function buildMinimalRootfs(root: string, opts: RootfsOptions = {}): void
   }
 }
 
-export const IMAGE_PATH_ENV = 'PATH=/usr/local/bin:/usr/bin:/bin';
+/** Where images built here keep their node: a path no host uses, so a test can tell them apart. */
+export const IMAGE_NODE = '/opt/ssr-image/bin/node';
+export const IMAGE_PATH_ENV = 'PATH=/opt/ssr-image/bin:/usr/local/bin:/usr/bin:/bin';
 
 /** Builds `out` with `build(staging)` unless it exists; atomic, so reruns reuse it. */
 export async function cached(
@@ -340,13 +347,13 @@ export interface TestImages {
  * (only new.txt survives) and adds /etc/ssr-layer2.
  */
 export async function textkitImages(repoDir: string): Promise<TestImages> {
-  const dir = await cached(join(FIXTURES, 'image-textkit-v2'), async (staging) => {
+  const dir = await cached(join(FIXTURES, 'image-textkit-v3'), async (staging) => {
     const base = join(staging, 'src', 'base');
     const top = join(staging, 'src', 'top');
     buildMinimalRootfs(base, { toolchain: true });
     cpSync(repoDir, join(base, 'testbed'), { recursive: true });
     writeFileSync(join(base, 'testbed/DELETE_ME.txt'), 'deleted by the upper layer\n');
-    writeFileSync(join(base, 'etc/ssr-image-marker'), 'image-textkit-v2\n');
+    writeFileSync(join(base, 'etc/ssr-image-marker'), 'image-textkit-v3\n');
     mkdirSync(join(base, 'opt/gone'), { recursive: true });
     mkdirSync(join(base, 'opt/keep'), { recursive: true });
     writeFileSync(join(base, 'opt/gone/a.txt'), 'a\n');
