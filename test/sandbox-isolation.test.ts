@@ -6,7 +6,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SandboxHost } from '../src/sandbox/index.js';
+import { type LocalSandbox, SandboxHost } from '../src/sandbox/index.js';
+import { ExecKilledError } from '../src/sandbox/spawn.js';
 import {
   digitTag,
   eventually,
@@ -424,5 +425,112 @@ except OSError as e:
     } finally {
       rmSync(dir, { force: true });
     }
+  });
+});
+
+describe('dispose() kills what the sandbox runs', () => {
+  /** Disposes `sb` while `running` is in flight; returns how long dispose() took. */
+  async function disposeDuring(
+    sb: LocalSandbox,
+    running: Promise<unknown>,
+  ): Promise<{ ms: number; error: unknown }> {
+    const settled = running.then(
+      () => ({ error: null }),
+      (error: unknown) => ({ error }),
+    );
+    const started = Date.now();
+    await sb.dispose();
+    const { error } = await settled;
+    return { ms: Date.now() - started, error };
+  }
+
+  test('a running command is killed, its exec rejects at once, nothing is left', async () => {
+    const sb = sandbox();
+    const marker = digitTag();
+    const stateDir = join(host.dir, sb.id);
+    const groups = sb.cgroupPaths;
+    assert.ok(groups.length > 0, 'no cgroup to check');
+    const running = sb.exec(`echo begun; sleep 60.${marker}`, { timeoutMs: 60_000 });
+    // A queued operation behind it is refused, not run.
+    const queued = sb.exec(`touch /tmp/never; sleep 61.${marker}`, { timeoutMs: 60_000 });
+    // Positive control: the sleep runs on the host before dispose.
+    assert.ok(await eventually(() => processesWith(`60.${marker}`).length > 0, 10_000));
+    const { ms, error } = await disposeDuring(sb, running);
+    assert.ok(ms < 5000, `dispose took ${ms} ms (the command sleeps 60 s)`);
+    assert.ok(error instanceof ExecKilledError, `exec settled with ${String(error)}`);
+    assert.match(error.message, new RegExp(`sandbox ${sb.id} was disposed`));
+    assert.equal(error.result.exitCode, null);
+    assert.equal(error.result.signal, 'SIGKILL');
+    assert.equal(error.result.timedOut, false);
+    assert.equal(error.result.stdout, 'begun\n', 'output until the kill is kept');
+    await assert.rejects(queued, /disposed/);
+    assert.deepEqual(processesWith(marker), [], 'a process survived dispose()');
+    for (const g of groups) assert.equal(existsSync(g), false, `${g} outlived its sandbox`);
+    assert.equal(existsSync(stateDir), false);
+    await assert.rejects(async () => sb.exec('true'), /disposed/);
+  });
+
+  for (const isolated of [true, false]) {
+    test(`background processes of earlier commands are gone too (${isolated ? 'bwrap' : 'unsandboxed, cgroup only'})`, async () => {
+      // Without bubblewrap a setsid'd process escapes the command's process group and outlives
+      // the command; only the sandbox's cgroup still knows it, and dispose() kills from there.
+      const h = isolated
+        ? host
+        : SandboxHost.open({
+            capabilities: { ...host.capabilities, bwrap: null, overlay: false },
+            allowUnsandboxed: true,
+            warn: () => {},
+          });
+      try {
+        const sb = sandbox(h);
+        const marker = digitTag();
+        const first = await sb.exec(
+          [
+            `sleep 1000.${marker}1 &`,
+            `setsid sleep 1000.${marker}2 >/dev/null 2>&1 < /dev/null &`,
+            `(setsid sh -c 'sleep 1000.${marker}3' >/dev/null 2>&1 < /dev/null &) &`,
+            'echo started',
+          ].join('\n'),
+          { timeoutMs: 60_000 },
+        );
+        assert.equal(first.stdout, 'started\n', first.stderr);
+        if (!isolated) {
+          // Positive control: the escaped ones are still running after their command ended.
+          assert.ok(
+            await eventually(() => processesWith(`1000.${marker}`).length > 0, 2000),
+            'nothing escaped the command: the test proves nothing',
+          );
+        }
+        const running = sb.exec(`sleep 60.${marker}`, { timeoutMs: 60_000 });
+        assert.ok(await eventually(() => processesWith(`60.${marker}`).length > 0, 10_000));
+        const { ms, error } = await disposeDuring(sb, running);
+        assert.ok(ms < 5000, `dispose took ${ms} ms`);
+        assert.ok(error instanceof ExecKilledError, String(error));
+        assert.ok(
+          await eventually(() => processesWith(marker).length === 0, 2000),
+          `survived dispose(): ${processesWith(marker).join(' ')}`,
+        );
+        for (const g of sb.cgroupPaths) assert.equal(existsSync(g), false, `${g} is left`);
+      } finally {
+        if (!isolated) await h.close();
+      }
+    });
+  }
+
+  test('close() kills running commands of every sandbox at once', async () => {
+    const h = SandboxHost.open();
+    const marker = digitTag();
+    const a = sandbox(h);
+    const b = sandbox(h);
+    const runs = [a, b].map((sb, i) =>
+      sb.exec(`sleep 60.${marker}${i}`, { timeoutMs: 60_000 }).catch((e: unknown) => e),
+    );
+    assert.ok(await eventually(() => processesWith(marker).length >= 2, 10_000));
+    const started = Date.now();
+    await h.close();
+    const ms = Date.now() - started;
+    assert.ok(ms < 5000, `close took ${ms} ms`);
+    for (const r of await Promise.all(runs)) assert.ok(r instanceof ExecKilledError, String(r));
+    assert.deepEqual(processesWith(marker), []);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupSupport } from './capabilities.js';
 
@@ -18,6 +18,12 @@ export const DEFAULT_LIMITS: SandboxLimits = {
 export interface SandboxCgroup {
   procsFiles: string[];
   enforced: { processes: boolean; memory: boolean };
+  /**
+   * SIGKILLs every process in the groups, whatever its process group, session or PID
+   * namespace (`cgroup.kill` where the kernel has it, else each pid until none is left).
+   * Returns how many processes were signalled (0 where `cgroup.kill` did the work).
+   */
+  killAll(): number;
   /** Removes the groups, waiting (blocking) briefly for killed processes to leave. */
   remove(): void;
   /** The same without blocking the event loop. */
@@ -66,6 +72,7 @@ export function createSandboxCgroup(
   return {
     procsFiles,
     enforced,
+    killAll: () => killAllIn(dirs),
     async removeAsync() {
       for (const dir of dirs) {
         for (let i = 0; i < 200; i++) {
@@ -94,6 +101,42 @@ export function createSandboxCgroup(
       }
     },
   };
+}
+
+function killAllIn(dirs: string[]): number {
+  let signalled = 0;
+  for (const dir of dirs) {
+    try {
+      writeFileSync(join(dir, 'cgroup.kill'), '1');
+      continue;
+    } catch {
+      // cgroup v1, or a v2 kernel older than 5.14: kill pid by pid.
+    }
+    // A process may fork between reading the list and the kill; its child joins the group,
+    // so reading again finds it. The pids limit bounds how many rounds this can take.
+    for (let round = 0; round < 100; round++) {
+      let pids: number[];
+      try {
+        pids = readFileSync(join(dir, 'cgroup.procs'), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map(Number);
+      } catch {
+        break;
+      }
+      const alive = pids.filter((pid) => pid > 0 && pid !== process.pid);
+      if (alive.length === 0) break;
+      for (const pid of alive) {
+        try {
+          process.kill(pid, 'SIGKILL');
+          signalled++;
+        } catch {
+          // Gone already.
+        }
+      }
+    }
+  }
+  return signalled;
 }
 
 /**

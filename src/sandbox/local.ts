@@ -301,7 +301,8 @@ export class SandboxHost implements SandboxProvider {
   }
 
   async close(): Promise<void> {
-    for (const sb of [...this.live]) await sb.dispose();
+    // In parallel: each disposal kills first, so none waits for another's command.
+    await Promise.all([...this.live].map((sb) => sb.dispose()));
     for (const slot of this.warm.splice(0)) {
       discard(slot.launcher);
       await exited(slot.launcher);
@@ -381,7 +382,13 @@ export class LocalSandbox implements Sandbox {
   /** This sandbox's cgroup directories (empty where cgroups are unavailable). */
   readonly cgroupPaths: string[];
   private queue: Promise<unknown> = Promise.resolve();
+  /** Set as soon as dispose() starts: new operations are refused from then on. */
+  private disposing = false;
+  /** Set once the state is being removed (by dispose() or, at process exit, disposeSync()). */
   private disposed = false;
+  private disposal: Promise<void> | null = null;
+  /** Aborted by dispose(): kills the running command's process group. */
+  private readonly killSwitch = new AbortController();
   /** A launcher started ahead of the next exec (see LAUNCHER). */
   private spare: Launched | null = null;
   private execCount = 0;
@@ -417,13 +424,18 @@ export class LocalSandbox implements Sandbox {
 
   /** Runs `fn` after every earlier operation on this sandbox (one overlay mount at a time). */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
+    // An operation still queued when dispose() starts is refused, not run.
+    const guarded = () => {
+      this.assertLive();
+      return fn();
+    };
+    const run = this.queue.then(guarded, guarded);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
   private assertLive(): void {
-    if (this.disposed) throw new Error(`sandbox ${this.id} was disposed`);
+    if (this.disposing || this.disposed) throw new Error(`sandbox ${this.id} was disposed`);
   }
 
   exposeFile(hostPath: string, name: string): string {
@@ -527,6 +539,7 @@ export class LocalSandbox implements Sandbox {
         stdinFile: opts.stdinFile,
         stdoutFile: opts.stdoutFile,
         maxFileBytes: opts.maxFileBytes,
+        signal: this.killSwitch.signal,
       });
     } finally {
       rmSync(script, { force: true });
@@ -712,17 +725,36 @@ export class LocalSandbox implements Sandbox {
     return child;
   }
 
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    await this.queue;
-    if (this.disposed) return;
-    this.disposed = true;
+  /**
+   * Kills whatever runs in the sandbox, then removes its state. A command still running is
+   * killed with its whole process tree (process group, PID namespace and cgroup) and its
+   * exec() rejects at once with an `ExecKilledError` saying the sandbox was disposed;
+   * operations queued behind it are refused. Idempotent; concurrent calls share one disposal.
+   */
+  dispose(): Promise<void> {
+    if (this.disposed && !this.disposal) return Promise.resolve();
+    this.disposal ??= this.disposeNow();
+    return this.disposal;
+  }
+
+  private async disposeNow(): Promise<void> {
+    this.disposing = true;
+    // Kill first: the running command's group (its bwrap takes the PID namespace with it),
+    // the spare launcher, then anything else in the cgroup (e.g. setsid'd processes when
+    // there is no bubblewrap).
+    this.killSwitch.abort(
+      new Error(`sandbox ${this.id} was disposed: the running command was killed`),
+    );
     const spare = this.spare;
     this.spare = null;
-    if (spare) {
-      discard(spare);
-      await exited(spare);
-    }
+    if (spare) discard(spare);
+    this.cgroup.killAll();
+    // Then wait: the killed exec settles, queued operations are refused.
+    await this.queue;
+    if (spare) await exited(spare);
+    if (this.disposed) return; // disposeSync ran meanwhile (process exit)
+    this.disposed = true;
+    this.cgroup.killAll();
     // The cgroup can only go once its (killed) processes are gone: wait without blocking.
     await this.cgroup.removeAsync();
     await rm(this.dir, { recursive: true, force: true });
@@ -733,8 +765,11 @@ export class LocalSandbox implements Sandbox {
   disposeSync(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.disposing = true;
+    this.killSwitch.abort(new Error(`sandbox ${this.id} was disposed: the process is exiting`));
     if (this.spare) discard(this.spare);
     this.spare = null;
+    this.cgroup.killAll();
     this.cgroup.remove();
     rmSync(this.dir, { recursive: true, force: true });
     this.host.forget(this);

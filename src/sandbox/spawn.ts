@@ -14,6 +14,11 @@ export interface SpawnOptions {
   /** Send stdout to this host file instead of memory, keeping at most `maxFileBytes`. */
   stdoutFile?: string;
   maxFileBytes?: number;
+  /**
+   * Kills the whole process group when aborted; the promise then rejects with an
+   * `ExecKilledError` whose message is the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ExecResult {
@@ -28,6 +33,20 @@ export interface ExecResult {
   truncated: boolean;
   stdoutBytes: number;
   stderrBytes: number;
+}
+
+/**
+ * A command killed from outside before it ended (e.g. its sandbox was disposed). `result`
+ * holds what it printed until then; `exitCode` is null and `signal` SIGKILL.
+ */
+export class ExecKilledError extends Error {
+  constructor(
+    message: string,
+    readonly result: ExecResult,
+  ) {
+    super(message);
+    this.name = 'ExecKilledError';
+  }
 }
 
 // Once the main process has exited, how long stray holders of its pipes may keep them open.
@@ -157,6 +176,15 @@ export function supervise(
       timedOut = true;
       kill();
     }, opts.timeoutMs);
+    let killedBecause: string | null = null;
+    const onAbort = () => {
+      if (settled) return;
+      const reason = opts.signal?.reason;
+      killedBecause = reason instanceof Error ? reason.message : String(reason ?? 'aborted');
+      kill();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
 
     const onStdout = (chunk: Buffer) => {
       if (!file$) {
@@ -193,11 +221,12 @@ export function supervise(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       // Anything the command left behind in its group dies with it.
       kill();
       if (child.pid !== undefined) liveGroups.delete(child.pid);
       if (file$) await new Promise<void>((r) => file$!.end(r));
-      resolve({
+      const result: ExecResult = {
         exitCode: exit.code,
         signal: exit.signal,
         stdout: file$ ? '' : stdout.toString(),
@@ -207,7 +236,9 @@ export function supervise(
         truncated: stdout.truncated || stderr.truncated || fileTruncated,
         stdoutBytes: stdout.total,
         stderrBytes: stderr.total,
-      });
+      };
+      if (killedBecause !== null) reject(new ExecKilledError(killedBecause, result));
+      else resolve(result);
     };
     const onExit = () => {
       const exit = l.exit!;
@@ -225,6 +256,7 @@ export function supervise(
     });
     child.once('error', (err) => {
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       if (child.pid !== undefined) liveGroups.delete(child.pid);
       if (!settled) {
         settled = true;
