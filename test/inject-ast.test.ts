@@ -16,7 +16,7 @@ import {
   type SyntaxNode,
 } from '../src/inject/ast.js';
 import { incrementNumber, mutationCandidates } from '../src/inject/mutation.js';
-import { removalCandidates } from '../src/inject/removal.js';
+import { rawRemovals, removalCandidates } from '../src/inject/removal.js';
 import { finishCandidates, mulberry32, type RawCandidate } from '../src/inject/select.js';
 import type { BugCandidate } from '../src/inject/types.js';
 import { minimistRepo } from './helpers/fixtures.js';
@@ -82,6 +82,11 @@ export function load(path: string): Stats {
 }
 
 export const double = (x: number): number => x * 2;
+
+function halve(x: number): number {
+  return x / 2;
+}
+export const quarter = (x: number): number => halve(halve(x));
 `;
 
 const PY_FILE = 'inventory/core.py';
@@ -154,6 +159,7 @@ if __name__ == "__main__":
 
 const REMOVAL_OPERATORS = [
   'remove-else-branch',
+  'remove-function',
   'remove-function-body',
   'remove-if-statement',
   'remove-loop',
@@ -674,4 +680,48 @@ describe('targeting and sampling', () => {
     assert.ok(new Set(xs).size > 990);
     assert.notEqual(mulberry32(43)(), mulberry32(42)());
   });
+});
+
+test('remove-function takes only small helpers the file calls and does not export', async () => {
+  const js = [
+    'function helper(a) {\n  return a * 2;\n}',
+    'function unused() {\n  return 1;\n}',
+    'export function api(x) {\n  return helper(x) + listed(x) + cjs(x);\n}',
+    'function listed(y) {\n  return y;\n}',
+    'export { listed };',
+    'function cjs(y) {\n  return y;\n}',
+    'module.exports.cjs = cjs;',
+    `function long(x) {\n${'  x++;\n'.repeat(25)}  return x;\n}\nlong(1);`,
+  ].join('\n');
+  const py = [
+    'def _norm(s):\n    return s.strip().lower()\n',
+    'def api(s):\n    def inner(t):\n        return t + "!"\n    return inner(_norm(s))\n',
+    'class A:\n    def m(self):\n        return self.m2()\n\n    def m2(self):\n        return _norm("x")\n',
+    '@cache\ndef deco(x):\n    return x\n\nprint(deco(1))\n',
+    '__all__ = ["pub"]\n\ndef pub(x):\n    return x\n\npub(1)\n',
+  ].join('\n');
+  const removed = async (file: string, source: string) => {
+    const parsed = await parseFile(file, source, { keepTree: true });
+    assert.ok(parsed);
+    try {
+      return rawRemovals(parsed)
+        .filter((c) => c.operator === 'remove-function')
+        .map((c) => {
+          const after = source.slice(0, c.edit.start) + c.edit.text + source.slice(c.edit.end);
+          return { name: /helper (\w+)/.exec(c.description)![1], after };
+        });
+    } finally {
+      parsed.tree?.delete();
+    }
+  };
+  const jsOut = await removed('a.js', js);
+  assert.deepEqual(
+    jsOut.map((r) => r.name),
+    ['helper'],
+  );
+  assert.doesNotMatch(jsOut[0]!.after, /function helper/);
+  assert.match(jsOut[0]!.after, /return helper\(x\)/, 'call sites stay: the solver rebuilds it');
+  const pyOut = await removed('a.py', py);
+  assert.deepEqual(pyOut.map((r) => r.name).sort(), ['_norm', 'inner']);
+  for (const r of pyOut) assert.equal(await parsesCleanly('a.py', r.after), true, r.after);
 });

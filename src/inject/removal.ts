@@ -10,8 +10,10 @@
  * - remove-statement: one expression statement that acts: a call (`arr.push(x)`,
  *   `self.items.append(x)`), an assignment or an update (`i++`, `n += 1`)
  * - remove-loop: a whole `for` / `while` / `do` loop
- *
- * Whole top-level functions are never removed: something imports or calls them.
+ * - remove-function: a whole small helper (at most MAX_REMOVED_FUNCTION_LINES lines) that the
+ *   same file calls and does not export: the solver must write it again from its call sites
+ *   and the tests. Exported functions, methods and decorated functions stay (removing them
+ *   breaks imports and class interfaces rather than behaviour).
  */
 import {
   childByField,
@@ -216,6 +218,53 @@ function isMainGuard(source: string, node: SyntaxNode): boolean {
   return !!cond && /^__name__\s*==\s*['"]__main__['"]$/.test(textOf(source, cond).trim());
 }
 
+/** Helpers longer than this are not removed whole (their body removal covers them). */
+export const MAX_REMOVED_FUNCTION_LINES = 20;
+
+const JS_FUNCTION_DECLARATIONS = new Set([
+  'function_declaration',
+  'generator_function_declaration',
+]);
+
+/** A whole-helper removal for a function declaration, or null where it does not qualify. */
+function wholeFunctionCandidate(parsed: ParsedFile, node: SyntaxNode): RawCandidate | null {
+  const { source, language, file } = parsed;
+  const py = language === 'python';
+  if (py ? node.type !== 'function_definition' : !JS_FUNCTION_DECLARATIONS.has(node.type)) {
+    return null;
+  }
+  const parent = node.parent;
+  // Top-level or nested in a function body; not a method, not exported, not decorated.
+  if (!parent || !(py ? PY_STATEMENT_PARENTS : JS_STATEMENT_PARENTS).has(parent.type)) {
+    return null;
+  }
+  if (py && parent.type === 'block' && parent.parent?.type === 'class_definition') return null;
+  if (node.endLine - node.startLine + 1 > MAX_REMOVED_FUNCTION_LINES) return null;
+  const nameNode = childByField(node, 'name');
+  const body = childByField(node, 'body');
+  if (!nameNode || !body) return null;
+  const name = textOf(source, nameNode);
+  if (py && /^__\w+__$/.test(name)) return null;
+  // Used elsewhere in the file (a call site to rebuild it from), and not exported by name.
+  const escaped = name.replace(/[$]/g, '\\$');
+  const uses = source.match(new RegExp(`(?<![\\w$.])${escaped}(?![\\w$])`, 'g'))?.length ?? 0;
+  if (uses < 2) return null;
+  const exported = new RegExp(
+    `exports\\.${escaped}\\b|exports\\s*=\\s*\\{[^}]*\\b${escaped}\\b|export\\s*\\{[^}]*\\b${escaped}\\b|export\\s+default\\s+${escaped}\\b`,
+  );
+  if (!py && exported.test(source)) return null;
+  if (py && new RegExp(`__all__[^\\]]*['"]${escaped}['"]`).test(source)) return null;
+  const edit = deleteStatement(parsed, node);
+  if (!edit) return null;
+  return {
+    operator: 'remove-function',
+    description: `remove the helper ${name} entirely (${file}:${node.startLine})`,
+    edit,
+    line: node.startLine,
+    probeLines: namedChildren(body).flatMap(statementLines),
+  };
+}
+
 /** Candidates that remove code from one source file. */
 export async function removalCandidates(
   file: string,
@@ -244,6 +293,8 @@ export function rawRemovals(parsed: ParsedFile): RawCandidate[] {
   for (const node of descendants(parsed.root)) {
     if (!node.named) continue;
     const where = `${file}:${node.startLine}`;
+    const whole = wholeFunctionCandidate(parsed, node);
+    if (whole) out.push(whole);
     if (node.type === 'if_statement' && node.parent?.type !== 'else_clause') {
       if (py && isMainGuard(source, node)) continue;
       const edit = deleteStatement(parsed, node);
