@@ -60,7 +60,11 @@ export function buildProgram(): Command {
         'Every command that runs repository code does it inside a bubblewrap sandbox.',
     )
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
+    // Parse errors in one line, like every other usage error.
+    .configureOutput({
+      outputError: (str, write) =>
+        write(`ssr: ${str.replace(/^error: /, '').trimEnd()} (run with --help for usage)\n`),
+    })
     .exitOverride();
 
   program
