@@ -13,8 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { readArtifact } from '../src/artifact/artifact.js';
 import {
-  type DockerHost as DockerHostType,
   DockerHost,
+  type DockerHost as DockerHostType,
   firstTarEntry,
   muxFrame,
   StreamDemuxer,
@@ -311,4 +311,34 @@ test('ssr validate --docker validates the example artifact in containers', async
   assert.equal(report.sandbox.isolation, 'docker');
   const leftovers = [...engine.containers.values()].filter((c) => c.labels.ssr === '1');
   assert.equal(leftovers.length, 0, 'the CLI cleans up its containers');
+});
+
+// With a real daemon (not on this project's machines), the same operations against a real
+// image: SSR_TEST_DOCKER_IMAGE names one that has bash, coreutils, git and a repo at
+// SSR_TEST_DOCKER_REPO_PATH (default /testbed), e.g. a SWE-bench evaluation image.
+const realImage = process.env.SSR_TEST_DOCKER_IMAGE;
+const realSkip = !realImage
+  ? 'no real Docker daemon here: set SSR_TEST_DOCKER_IMAGE (and DOCKER_HOST) to run against one'
+  : false;
+
+test('a real daemon: exec, files, diff, fork and clean-up', { skip: realSkip }, async () => {
+  const h = await DockerHost.connect();
+  try {
+    const snap = await h.snapshotImage(realImage!, {
+      repoPath: process.env.SSR_TEST_DOCKER_REPO_PATH ?? '/testbed',
+    });
+    const sb = h.create(snap);
+    assert.equal((await sb.exec('echo hi; exit 4')).exitCode, 4);
+    assert.equal((await sb.exec('sleep 30', { timeoutMs: 1000 })).timedOut, true);
+    await sb.writeFile('SSR_PROBE.txt', 'probe\n');
+    assert.match(await sb.diff(), /\+probe/);
+    const child = await sb.fork();
+    assert.equal(String(await child.readFile('SSR_PROBE.txt')), 'probe\n');
+    assert.equal(
+      (await child.exec('getent hosts example.com || echo offline')).stdout.trim(),
+      'offline',
+    );
+  } finally {
+    await h.close();
+  }
 });
