@@ -5,8 +5,9 @@
  * through the page.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import {
+  appendFileSync,
   copyFileSync,
   existsSync,
   mkdirSync,
@@ -25,9 +26,12 @@ import { promisify } from 'node:util';
 import type { Trajectory, TurnRecord } from '../src/agent/loop.js';
 import {
   artifactDetail,
+  closeSource,
   episodeDetail,
   listArtifacts,
+  listInjections,
   openSource,
+  RunIndex,
   stepSeries,
   summary,
 } from '../src/dashboard/data.js';
@@ -157,6 +161,28 @@ function validation(): ValidationReport {
   };
 }
 
+/** What the validator reports for a bug no test notices (check 5), as a rejected injection has it. */
+function rejectedValidation(): ValidationReport {
+  const v = validation();
+  const message = 'no test that passed on the original fails with the bug';
+  return {
+    ...v,
+    artifact: { id: 'history-0123456789ab', hash: 'def' },
+    valid: false,
+    failedCheck: { id: 5, key: 'bug', name: 'bug validity', message },
+    checks: v.checks.map((c) =>
+      c.id < 5
+        ? c
+        : c.id === 5
+          ? { ...c, status: 'failed', message }
+          : { ...c, status: 'skipped', message: 'not run: an earlier check failed' },
+    ),
+    bug: { failing: [], tests: { ...v.baseline!.tests } },
+    weakened: null,
+    inverse: null,
+  };
+}
+
 function metrics(step: number): StepMetrics {
   const hist = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
   hist[0] = step % 2;
@@ -172,7 +198,15 @@ function metrics(step: number): StepMetrics {
     solveRateHistogram: hist,
     meanReward: { injector: -0.6 + 0.15 * step, solver: -0.4 + 0.1 * step },
     higherOrder: { made: 1, valid: 1, attempted: step > 2 ? 1 : 0 },
-    failures: {},
+    // As stepMetrics keys them: `<id> <name>` for a failed check, else the outcome.
+    failures:
+      step === 1
+        ? { '5 bug validity': 1 }
+        : {
+            ...(step % 2 ? { '5 bug validity': 1 } : { '6 weakening validity': 1 }),
+            ...(step > 3 ? { 'no artifact written': 1 } : {}),
+            ...(step === 5 ? { duplicate: 1 } : {}),
+          },
     tokens: { prompt: 40000 + 5000 * step, completion: 3000 + 400 * step },
     episodes: { injector: 4, solver: 8 },
     timeMs: 20000 + 3000 * step,
@@ -192,22 +226,33 @@ function episode(
     attempt?: number;
     strategy?: string;
     traj?: Trajectory;
+    /** Injector: the report its trajectory file carries (as the scheduler writes it). */
+    report?: ValidationReport;
+    failedCheck?: { id: number; name: string };
+    reason?: string;
   },
 ): void {
+  // The trajectory files as src/selfplay/scheduler.ts writes them, field for field.
   const path = e.traj
     ? store.writeFile(
         `trajectories/${e.id}.json`,
-        JSON.stringify({
-          episodeId: e.id,
-          role: e.role,
-          trajectory: e.traj,
-          ...(e.role === 'solver'
+        `${JSON.stringify(
+          e.role === 'solver'
             ? {
+                episodeId: e.id,
+                role: e.role,
+                trajectory: e.traj,
                 patch: '--- a/src/wrap.js\n+++ b/src/wrap.js\n@@ -1 +1 @@\n-x\n+y\n',
                 evaluation: { solved: e.reward === 1 },
               }
-            : {}),
-        }),
+            : {
+                episodeId: e.id,
+                role: e.role,
+                focus: 'src/wrap.js',
+                trajectory: e.traj,
+                validation: e.report ?? null,
+              },
+        )}\n`,
       )
     : null;
   store.append({
@@ -221,7 +266,8 @@ function episode(
     ...(e.attempt !== undefined ? { attempt: e.attempt } : {}),
     ...(e.strategy ? { strategy: e.strategy } : {}),
     outcome: e.outcome,
-    reason: '',
+    reason: e.reason ?? '',
+    ...(e.failedCheck ? { failedCheck: e.failedCheck } : {}),
     reward: e.reward,
     endReason: 'submitted',
     turns: e.traj?.turns.length ?? 0,
@@ -259,6 +305,8 @@ function buildRun(dir: string): void {
     artifactId: ART,
     strategy: 'removal',
     traj: trajectory(3, false),
+    report: validation(),
+    reason: 'valid',
   });
   store.append({
     kind: 'artifact',
@@ -272,6 +320,9 @@ function buildRun(dir: string): void {
     reason: '',
     episodeId: 's1-inj1',
   });
+  // A rejected injection, as the loop records it: an episode (artifactId null, the failed
+  // check) and its trajectory file with the validation report; no artifact record, no folder.
+  const rejected = rejectedValidation();
   episode(store, {
     id: 's1-inj2',
     step: 1,
@@ -281,19 +332,21 @@ function buildRun(dir: string): void {
     artifactId: null,
     strategy: 'history',
     traj: trajectory(2, false),
-  });
-  store.append({
-    kind: 'artifact',
-    id: 'textkit-bad',
-    step: 1,
-    repo: '/repos/textkit',
-    source: 'llm',
-    parent: null,
-    order: 1,
-    valid: false,
+    report: rejected,
     failedCheck: { id: 5, name: 'bug validity' },
-    reason: 'no test failed',
-    episodeId: 's1-inj2',
+    reason: `check 5 (bug validity): ${rejected.failedCheck!.message}`,
+  });
+  // And one that wrote nothing at all.
+  episode(store, {
+    id: 's1-inj3',
+    step: 1,
+    role: 'injector',
+    outcome: 'no-artifact',
+    reward: -1,
+    artifactId: null,
+    strategy: 'removal',
+    traj: trajectory(1, false),
+    reason: 'the injector did not write bug_inject.diff to /tmp/ssr_artifact',
   });
   for (let i = 0; i < 4; i++) {
     const solved = i < 2;
@@ -470,14 +523,16 @@ test('data: steps, artifact list with filters, artifact detail, trajectory', () 
     [row.strategy, row.solveRate, row.attempts, row.repo],
     ['removal', 0.5, 4, 'textkit'],
   );
+  // The rejected injection has no artifact record: its episode stands in for it.
   assert.deepEqual(
-    listArtifacts(src, { validation: 'invalid' }).rows.map((r) => r.id),
-    ['textkit-bad'],
+    listArtifacts(src, { validation: 'invalid' }).rows.map((r) => [r.id, r.kind, r.strategy]),
+    [['s1-inj2', 'rejected', 'history']],
   );
   assert.deepEqual(
     listArtifacts(src, { validation: 'bug validity' }).rows.map((r) => r.id),
-    ['textkit-bad'],
+    ['s1-inj2'],
   );
+  assert.ok(all.facets.validations.includes('bug validity'));
   assert.deepEqual(
     listArtifacts(src, { strategy: 'higher-order' }).rows.map((r) => r.id),
     [`${ART}-ho1`, 'textkit-s4-2', 'textkit-s5-2', 'textkit-s6-2'],
@@ -516,9 +571,89 @@ test('data: steps, artifact list with filters, artifact detail, trajectory', () 
   assert.equal(e.reward, 1);
   assert.equal(e.artifactId, ART);
   assert.match(e.patch!, /\+y/);
+  assert.equal(e.validation, null, 'solvers carry no validation report');
+
+  // The rejected injection: its trajectory, and the report its trajectory file carries.
+  const r = episodeDetail(src, 's1-inj2')!;
+  assert.deepEqual(
+    [r.role, r.outcome, r.artifactId, r.reward, r.focus, r.turns.length],
+    ['injector', 'invalid', null, -1, 'src/wrap.js', 2],
+  );
+  assert.match(r.reason!, /check 5 \(bug validity\)/);
+  assert.equal(r.validation!.valid, false);
+  assert.equal(r.validation!.failedCheck!.name, 'bug validity');
+  assert.deepEqual(
+    r.validation!.checks.map((c) => c.status),
+    ['passed', 'passed', 'passed', 'passed', 'failed', 'skipped', 'skipped'],
+  );
+  assert.equal(r.tests.length, 3);
+  assert.ok(r.tests.every((t) => t.baseline === 'passed' && t.bug === 'passed'));
+  assert.equal(episodeDetail(src, 's1-inj1')!.validation!.valid, true);
+  assert.equal(episodeDetail(src, 's1-inj1')!.reward, 0.1, 'reward from the solve rate');
+  assert.equal(episodeDetail(src, 's1-inj3')!.validation, null, 'wrote nothing to validate');
+
+  // Every injector episode, listed with its outcome; filters and sorting.
+  const inj = listInjections(src, {});
+  assert.deepEqual(
+    inj.rows.map((x) => [x.id, x.outcome, x.failedCheck, x.reward, x.artifactId]),
+    [
+      ['s1-inj1', 'valid', null, 0.1, ART],
+      ['s1-inj2', 'invalid', 'bug validity', -1, null],
+      ['s1-inj3', 'no-artifact', null, -1, null],
+    ],
+  );
+  assert.deepEqual(inj.facets.outcomes, ['invalid', 'no-artifact', 'valid']);
+  assert.deepEqual(inj.facets.checks, ['bug validity']);
+  assert.deepEqual(
+    listInjections(src, { check: 'bug validity' }).rows.map((x) => x.id),
+    ['s1-inj2'],
+  );
+  assert.deepEqual(
+    listInjections(src, { outcome: 'no-artifact' }).rows.map((x) => x.id),
+    ['s1-inj3'],
+  );
+  assert.deepEqual(
+    listInjections(src, { q: 'did not write' }).rows.map((x) => x.id),
+    ['s1-inj3'],
+  );
+  assert.deepEqual(
+    listInjections(src, { sort: 'reward', dir: 'desc' }).rows.map((x) => x.id),
+    ['s1-inj1', 's1-inj2', 's1-inj3'],
+  );
+  assert.deepEqual(summary(src).injections, {
+    total: 3,
+    byOutcome: { invalid: 1, 'no-artifact': 1, valid: 1 },
+  });
+
+  // Rejections per check, per step, from the step records.
+  assert.deepEqual(steps[0]!.failures, { '5 bug validity': 1 });
+  assert.deepEqual(steps[4]!.failures, {
+    '5 bug validity': 1,
+    'no artifact written': 1,
+    duplicate: 1,
+  });
+
+  // Sorting: by solve rate (rows without one last, either way), by step, by id.
+  const bySolve = listArtifacts(src, { sort: 'solveRate', dir: 'desc', pageSize: 500 }).rows;
+  const rates = bySolve.map((x) => x.solveRate);
+  const known = rates.filter((x): x is number => x !== null);
+  assert.deepEqual(
+    known,
+    [...known].sort((a, b) => b - a),
+  );
+  assert.ok(rates.indexOf(null) === known.length, 'no solve rate: last');
+  const asc = listArtifacts(src, { sort: 'solveRate', dir: 'asc', pageSize: 500 }).rows;
+  assert.equal(asc[0]!.solveRate, 0);
+  assert.equal(asc.at(-1)!.solveRate, null);
+  const byStep = listArtifacts(src, { sort: 'step', dir: 'desc' }).rows.map((x) => x.step);
+  assert.deepEqual(
+    byStep,
+    [...byStep].sort((a, b) => b! - a!),
+  );
+  assert.equal(listArtifacts(src, { sort: 'nonsense' }).sort, null, 'unknown sort: journal order');
   assert.equal(artifactDetail(src, 'nope'), null);
   assert.equal(episodeDetail(src, 'nope'), null);
-  if (src.kind === 'run') src.store.close();
+  closeSource(src);
 });
 
 test('data: 3000 artifacts are paged server-side', () => {
@@ -537,7 +672,132 @@ test('data: 3000 artifacts are paged server-side', () => {
   assert.equal(listArtifacts(src, { pageSize: 100000 }).rows.length, 500, 'page size capped');
   const repo1 = listArtifacts(src, { repo: 'repo1', pageSize: 10 });
   assert.equal(repo1.total, 1000);
-  if (src.kind === 'run') src.store.close();
+  closeSource(src);
+});
+
+test('data: a live run is read incrementally, only the appended bytes', () => {
+  const dir = join(tmp, 'live');
+  const writer = RunStore.openForWriting(dir, { live: true });
+  const journal = join(dir, 'journal.jsonl');
+  const art = (i: number, step = 1) =>
+    ({
+      kind: 'artifact',
+      id: `live-${i}`,
+      step,
+      repo: '/r/live',
+      source: 'llm',
+      parent: null,
+      order: 1,
+      valid: true,
+      reason: '',
+    }) as const;
+  for (let i = 0; i < 50; i++) writer.append(art(i));
+  const idx = new RunIndex(dir);
+  const size = () => statSync(journal).size;
+  assert.equal(idx.bytesRead, size());
+  assert.equal(idx.rows.length, 50);
+  const v0 = idx.version;
+
+  // Nothing new: a stat, no read.
+  assert.equal(idx.refresh(), false);
+  assert.equal(idx.bytesRead, size());
+  assert.equal(idx.version, v0);
+
+  // Appended by the writer: only those bytes are read, and the index follows.
+  const before = size();
+  writer.append(art(50, 2));
+  writer.append({
+    kind: 'solve-rate',
+    artifactId: 'live-50',
+    step: 2,
+    solved: 3,
+    attempts: 4,
+    solveRate: 0.75,
+  });
+  assert.equal(idx.refresh(), true);
+  assert.equal(idx.bytesRead - before, size() - before, 'read exactly the new tail');
+  assert.ok(idx.version > v0);
+  assert.equal(idx.rowById.get('live-50')!.solveRate, 0.75);
+
+  // A line being written is left for later; a line that never parses is skipped.
+  const line = JSON.stringify(art(51));
+  appendFileSync(journal, line.slice(0, 20));
+  assert.equal(idx.refresh(), false);
+  assert.ok(!idx.rowById.has('live-51'));
+  appendFileSync(journal, `${line.slice(20)}\n{"kind":"artif\n`);
+  assert.equal(idx.refresh(), true);
+  assert.ok(idx.rowById.has('live-51'));
+  writer.close();
+  // A writer reopening after a crash starts on a fresh line after a torn one.
+  appendFileSync(journal, '{"kind":"episode","id":"torn');
+  const again = RunStore.open(dir);
+  again.append(art(52, 3));
+  again.append({ kind: 'step', step: 3, metrics: metrics(3) });
+  again.close();
+  idx.refresh();
+  assert.ok(idx.rowById.has('live-52'));
+
+  // The same view as the run store's own full read.
+  const store = RunStore.open(dir);
+  assert.deepEqual(
+    idx.artifacts.map((a) => a.id),
+    store.artifacts().map((a) => a.id),
+  );
+  assert.equal(idx.records, store.all().length);
+  assert.deepEqual([...idx.steps.values()], store.steps());
+  store.close();
+
+  // An episode redone after an error: the later record with the same id supersedes the first.
+  const w2 = RunStore.open(dir);
+  const injector = (outcome: string) =>
+    ({
+      kind: 'episode',
+      id: 's3-inj0',
+      step: 3,
+      role: 'injector',
+      repo: '/r/live',
+      artifactId: null,
+      groupId: 's3-injector',
+      strategy: 'removal',
+      outcome,
+      reason: '',
+      ...(outcome === 'invalid' ? { failedCheck: { id: 6, name: 'weakening validity' } } : {}),
+      reward: outcome === 'error' ? null : -1,
+      endReason: outcome === 'error' ? 'model-error' : 'submitted',
+      turns: 1,
+      usage: { promptTokens: 1, completionTokens: 1 },
+      durationMs: 1,
+      trajectory: null,
+      model: 'm',
+      finishedAt: '',
+    }) as const;
+  w2.append(injector('error'));
+  idx.refresh();
+  assert.deepEqual(Object.keys(summary({ kind: 'run', dir, run: idx }).injections.byOutcome), [
+    'error',
+  ]);
+  w2.append(injector('invalid'));
+  w2.close();
+  idx.refresh();
+  assert.deepEqual(
+    idx.injectors.map((e) => [e.id, e.outcome]),
+    [['s3-inj0', 'invalid']],
+  );
+  assert.deepEqual(summary({ kind: 'run', dir, run: idx }).injections, {
+    total: 1,
+    byOutcome: { invalid: 1 },
+  });
+  assert.deepEqual(idx.yieldTally.get('removal'), { tried: 1, valid: 0 });
+  assert.equal(idx.rowById.get('s3-inj0')!.failedCheck, 'weakening validity');
+
+  // A journal replaced by a shorter one is read again from the start.
+  writeFileSync(journal, `${JSON.stringify(art(99))}\n`);
+  idx.refresh();
+  assert.deepEqual(
+    idx.rows.map((r) => r.id),
+    ['live-99'],
+  );
+  assert.equal(idx.steps.size, 0);
 });
 
 test('data: an ssr inject output folder is a simpler view', () => {
@@ -660,6 +920,21 @@ test('server: API, loopback by default, and paths outside the run refused', asyn
     assert.equal(art.status, 200);
     const ep = await fetch(`${d.url}api/episodes/s1-${ART}-a0`);
     assert.equal(ep.status, 200);
+    const inj = (await (
+      await fetch(`${d.url}api/injections?check=bug%20validity&sort=step&dir=desc`)
+    ).json()) as { rows: { id: string; outcome: string }[]; sort: string; dir: string };
+    assert.deepEqual(
+      [inj.rows.map((r) => [r.id, r.outcome]), inj.sort, inj.dir],
+      [[['s1-inj2', 'invalid']], 'step', 'desc'],
+    );
+    const rejected = (await (await fetch(`${d.url}api/episodes/s1-inj2`)).json()) as {
+      validation: { failedCheck: { name: string } };
+    };
+    assert.equal(rejected.validation.failedCheck.name, 'bug validity');
+    const sorted = (await (
+      await fetch(`${d.url}api/artifacts?sort=solveRate&dir=desc&pageSize=1`)
+    ).json()) as { rows: { solveRate: number }[] };
+    assert.equal(sorted.rows[0]!.solveRate, 1);
 
     const refused = [
       '/api/artifacts/..',
@@ -700,12 +975,16 @@ test('server: API, loopback by default, and paths outside the run refused', asyn
     );
 
     // Live: a step appended by another process shows up on the next poll.
+    const version = ((await (await fetch(`${d.url}api/summary`)).json()) as { version: string })
+      .version;
     const w = RunStore.open(hostileDir);
     w.append({ kind: 'step', step: 7, metrics: metrics(7) });
     w.close();
     await new Promise((r) => setTimeout(r, 1100));
     const after7 = (await (await fetch(`${d.url}api/steps`)).json()) as unknown[];
     assert.equal(after7.length, 7);
+    const s7 = (await (await fetch(`${d.url}api/summary`)).json()) as { version: string };
+    assert.notEqual(s7.version, version, 'the version the page polls moved');
   } finally {
     await d.close();
   }
@@ -716,6 +995,63 @@ test('server: a folder that is neither a run nor an inject output is a usage err
   mkdirSync(empty, { recursive: true });
   await assert.rejects(startDashboard({ dir: empty, port: 0 }), /neither an ssr run directory/);
   await assert.rejects(startDashboard({ dir: join(tmp, 'nowhere'), port: 0 }), /does not exist/);
+});
+
+test('cli: a port in use is a usage error with a hint; a non-loopback host warns', async () => {
+  const d = await startDashboard({ dir: runDir, port: 0 });
+  try {
+    const r = await cli(['dashboard', runDir, '--port', String(d.address.port)]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^ssr: cannot listen on 127\.0\.0\.1:\d+: the port is already in use; try --port 0 \(any free port\) or another --port\n$/,
+    );
+  } finally {
+    await d.close();
+  }
+
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      import.meta.resolve('tsx'),
+      join(ROOT, 'src/cli/main.ts'),
+      'dashboard',
+      runDir,
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '0',
+    ],
+    { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => {
+    stdout += c;
+  });
+  child.stderr.on('data', (c) => {
+    stderr += c;
+  });
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!stdout.includes('\n') && child.exitCode === null && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.match(stdout, /^ssr dashboard: http:\/\/0\.0\.0\.0:\d+\/\n$/, stderr);
+    assert.match(
+      stderr,
+      /^ssr dashboard: warning: listening on 0\.0\.0\.0, not loopback: the dashboard is reachable from the network/,
+    );
+    assert.equal(stderr.trim().split('\n').length, 1, 'one line');
+  } finally {
+    child.kill('SIGTERM');
+  }
+
+  // The library reports it through `warn`, and a loopback address does not warn.
+  const warnings: string[] = [];
+  const quiet = await startDashboard({ dir: runDir, port: 0, warn: (m) => warnings.push(m) });
+  await quiet.close();
+  assert.deepEqual(warnings, []);
 });
 
 test('report: one self-contained file with the data and the SVG plots', async () => {
@@ -763,8 +1099,21 @@ const CHROMIUM = '/usr/bin/chromium';
 test('browser: plots render, an artifact shows its diffs, a trajectory its turns', {
   skip: !existsSync(CHROMIUM) && 'no chromium',
 }, async () => {
+  // A validation.json written by a hostile run: every field it gives is shown as text.
+  const xss = join(runDir, 'artifacts', 'textkit-xss');
+  mkdirSync(xss, { recursive: true });
+  const bad = '<img src=x onerror="window.__xss=1">';
+  const v = validation();
+  writeFileSync(
+    join(xss, 'validation.json'),
+    JSON.stringify({
+      ...v,
+      checks: v.checks.map((c) => ({ ...c, id: bad, durationMs: bad, status: bad })),
+    }),
+  );
   const { chromium } = await import('playwright-core');
   const d = await startDashboard({ dir: runDir, port: 0 });
+  const big = await startDashboard({ dir: bigDir, port: 0 });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -776,10 +1125,15 @@ test('browser: plots render, an artifact shows its diffs, a trajectory its turns
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(d.url);
     await page.waitForSelector('svg.plot .pt');
-    assert.equal(await page.locator('svg.plot').count(), 8);
+    assert.equal(await page.locator('svg.plot').count(), 9);
     assert.ok((await page.locator('svg.plot circle.pt').count()) > 30);
+    const rejections = page.locator('svg.plot[aria-label="injections rejected, by check"]');
+    assert.ok((await rejections.locator('rect.bar').count()) >= 6, 'rejections per check');
+    assert.match((await rejections.textContent()) ?? '', /5 bug validity.*duplicate/s);
     await page.waitForSelector('#artifact-table a');
+    await page.waitForSelector('#injection-table a');
     assert.match((await page.locator('#pageinfo').textContent()) ?? '', /18 artifacts/);
+    assert.match((await page.locator('#inj-pageinfo').textContent()) ?? '', /3 injector episodes/);
     // The README's screenshot is refreshed on request only: tests must not dirty the checkout.
     const shotDir = process.env.SSR_UPDATE_SCREENSHOT
       ? join(ROOT, 'docs')
@@ -789,13 +1143,50 @@ test('browser: plots render, an artifact shows its diffs, a trajectory its turns
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(statSync(shot).size > 10_000, 'a real screenshot');
 
+    // The invalid filter shows the rejected injection; it opens on its trajectory and report.
     await page.selectOption('select[name=validation]', 'invalid');
     await page.waitForFunction(() =>
-      document.querySelector('#pageinfo')?.textContent?.includes('1 artifacts'),
+      document.querySelector('#pageinfo')?.textContent?.includes(' 1 artifacts'),
     );
+    await page.click('#artifact-table a.rejected-link[href="#/episode/s1-inj2"]');
+    await page.waitForSelector('#turns .turn');
+    assert.equal(await page.locator('#turns .turn').count(), 2);
+    assert.match((await page.locator('#episode-outcome').textContent()) ?? '', /invalid.*check 5/);
+    assert.equal(await page.locator('#checks tr').count(), 8);
+    assert.equal(
+      await page.locator('#checks tr:nth-child(6) td:nth-child(3)').textContent(),
+      'failed',
+    );
+    assert.equal(await page.locator('#tests tr').count(), 4);
+    await page.click('a[href="#/injections"]');
 
+    // The injector episodes: filter on the failed check, click into the trajectory.
+    await page.waitForSelector('#injection-table a.injection-link');
+    await page.selectOption('select[name=check]', 'bug validity');
+    await page.waitForFunction(() =>
+      document.querySelector('#inj-pageinfo')?.textContent?.includes(' 1 injector episodes'),
+    );
+    await page.click('#injection-table a.injection-link[href="#/episode/s1-inj2"]');
+    await page.waitForSelector('#report-h');
+    assert.match((await page.locator('main').textContent()) ?? '', /no test that passed/);
+
+    // Sorting by a column header: solve rate, highest first, then lowest first.
     await page.goto(d.url);
-    await page.click(`#artifact-table a[href="#/artifact/${ART}"]`);
+    await page.waitForSelector('#artifact-table a');
+    await page.selectOption('select[name=validation]', '');
+    await page.waitForFunction(() =>
+      document.querySelector('#pageinfo')?.textContent?.includes('18 artifacts'),
+    );
+    const firstRate = () =>
+      page.locator('#artifact-table tr:nth-child(2) td:nth-child(8)').textContent();
+    await page.click('#artifact-table th[data-sort=solveRate] a');
+    await page.waitForSelector('#artifact-table th[aria-sort=descending]');
+    assert.equal(await firstRate(), '1 (8)');
+    await page.click('#artifact-table th[data-sort=solveRate] a');
+    await page.waitForSelector('#artifact-table th[aria-sort=ascending]');
+    assert.equal(await firstRate(), '0 (8)');
+
+    await page.goto(`${d.url}#/artifact/${ART}`);
     await page.waitForSelector('#bug-diff .add');
     assert.match((await page.locator('#bug-diff').textContent()) ?? '', /word\.length < width/);
     assert.match((await page.locator('#weaken-diff').textContent()) ?? '', /assert\.ok\(wrapBlock/);
@@ -808,9 +1199,59 @@ test('browser: plots render, an artifact shows its diffs, a trajectory its turns
     const text = (await page.locator('main').textContent()) ?? '';
     assert.match(text, /cat src\/wrap\.js # 0/);
     assert.match(text, /<b>not bold<\/b>/, 'model text is shown as text, not HTML');
+
+    await page.goto(`${d.url}#/artifact/textkit-xss`);
+    await page.waitForSelector('#checks td');
+    assert.equal(await page.locator('#checks img').count(), 0, 'check fields are escaped');
+    assert.match((await page.locator('#checks').textContent()) ?? '', /<img src=x/);
+    assert.equal(await page.evaluate(() => (window as { __xss?: number }).__xss), undefined);
+
+    // Thousands of artifacts: go to a page by number, to the last one; live rows and filters.
+    await page.goto(big.url);
+    await page.waitForSelector('#artifact-table a');
+    await page.fill('#page-jump', '42');
+    await page.press('#page-jump', 'Enter');
+    await page.waitForFunction(() =>
+      document.querySelector('#pageinfo')?.textContent?.startsWith('page 42 / 60'),
+    );
+    assert.equal(
+      await page.locator('#artifact-table tr:nth-child(2) td:first-child').textContent(),
+      'big-2050',
+    );
+    await page.click('#last');
+    await page.waitForFunction(() =>
+      document.querySelector('#pageinfo')?.textContent?.startsWith('page 60 / 60'),
+    );
+    const w = RunStore.open(bigDir);
+    w.append({
+      kind: 'artifact',
+      id: 'big-live',
+      step: 11,
+      repo: '/r/repo-new',
+      source: 'llm',
+      parent: null,
+      order: 1,
+      valid: true,
+      reason: '',
+    });
+    w.close();
+    // The next poll (every 3 s) brings the new row onto the page and the new repo into the filter.
+    await page.waitForFunction(
+      () => document.querySelector('#pageinfo')?.textContent?.includes('3001 artifacts'),
+      undefined,
+      { timeout: 10_000 },
+    );
+    assert.equal(
+      await page.locator('#pageinfo').textContent(),
+      'page 60 / 61 · 3001 artifacts',
+      'the page shown stays put',
+    );
+    await page.waitForSelector('select[name=repo] option[value="repo-new"]', { state: 'attached' });
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
     await d.close();
+    await big.close();
+    rmSync(xss, { recursive: true, force: true });
   }
 });

@@ -1,6 +1,6 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { listArtifacts, openSource, reportData } from './data.js';
+import { closeSource, listArtifacts, openSource, reportData } from './data.js';
 import { renderPlots, STYLE } from './page.js';
 
 function esc(s: string): string {
@@ -46,8 +46,18 @@ export function renderReport(dir: string): string {
     const artRows = artifacts.rows
       .map(
         (r) =>
-          `<tr><td>${esc(r.id)}</td><td class="num">${r.step ?? '–'}</td><td>${esc(r.repo)}</td><td>${esc(r.source)}</td><td>${esc(r.strategy)}</td><td class="${r.valid ? 'ok' : 'bad'}">${r.valid ? 'valid' : esc(`invalid: ${r.failedCheck ?? '?'}`)}</td><td class="num">${r.solveRate === null ? '–' : `${r.solveRate.toFixed(2)} (${r.attempts})`}</td></tr>`,
+          `<tr><td>${esc(r.id)}${r.kind === 'rejected' ? ' <span class="muted">(rejected injection)</span>' : ''}</td><td class="num">${esc(String(r.step ?? '–'))}</td><td>${esc(r.repo)}</td><td>${esc(r.source)}</td><td>${esc(r.strategy)}</td><td class="${r.valid ? 'ok' : 'bad'}">${r.valid ? 'valid' : esc(`invalid: ${r.failedCheck ?? '?'}`)}</td><td class="num">${r.solveRate === null ? '–' : esc(`${r.solveRate.toFixed(2)} (${r.attempts})`)}</td></tr>`,
       )
+      .join('');
+    const outcomes = Object.entries(s.injections.byOutcome)
+      .map(([o, n]) => `<tr><td>${esc(o)}</td><td class="num">${n}</td></tr>`)
+      .join('');
+    const rejected = new Map<string, number>();
+    for (const p of steps)
+      for (const [k, n] of Object.entries(p.failures)) rejected.set(k, (rejected.get(k) ?? 0) + n);
+    const rejectedRows = [...rejected]
+      .sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }))
+      .map(([k, n]) => `<tr><td>${esc(k)}</td><td class="num">${n}</td></tr>`)
       .join('');
     const more =
       artifacts.total > artifacts.rows.length
@@ -64,6 +74,8 @@ export function renderReport(dir: string): string {
 <main>
 ${s.kind === 'run' ? `<h2>Steps</h2>${plots}` : ''}
 ${yieldRows ? `<h2>Yield</h2><table><tr><th>strategy</th><th class="num">tried</th><th class="num">valid</th><th class="num">yield</th></tr>${yieldRows}</table>` : ''}
+${outcomes ? `<h2>Injections</h2><table><tr><th>outcome</th><th class="num">episodes</th></tr>${outcomes}</table>` : ''}
+${rejectedRows ? `<h2>Rejections by check (finished steps)</h2><table><tr><th>check or reason</th><th class="num">injections</th></tr>${rejectedRows}</table>` : ''}
 <h2>Artifacts</h2>${more}
 <table><tr><th>id</th><th class="num">step</th><th>repo</th><th>source</th><th>strategy</th><th>validation</th><th class="num">solve rate (n)</th></tr>${artRows}</table>
 </main>
@@ -71,7 +83,7 @@ ${yieldRows ? `<h2>Yield</h2><table><tr><th>strategy</th><th class="num">tried</
 </body></html>
 `;
   } finally {
-    if (src.kind === 'run') src.store.close();
+    closeSource(src);
   }
 }
 

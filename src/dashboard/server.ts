@@ -2,13 +2,17 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { UsageError } from '../util/errors.js';
 import {
   type ArtifactQuery,
   artifactDetail,
+  closeSource,
   type DashboardSource,
   episodeDetail,
+  type InjectionQuery,
   isSafeId,
   listArtifacts,
+  listInjections,
   openSource,
   refreshSource,
   stepSeries,
@@ -23,6 +27,8 @@ export interface DashboardOptions {
   port?: number;
   /** Loopback by default: the page shows model outputs and repository code. */
   host?: string;
+  /** Where the warning about a non-loopback address goes (default: stderr). */
+  warn?: (message: string) => void;
 }
 
 export interface Dashboard {
@@ -31,8 +37,14 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-/** A live run is appended to by another process; re-reading at most this often is plenty. */
+/**
+ * A live run is appended to by another process. A refresh reads only what was appended (a
+ * stat when nothing was), and the page polls every 3 s; this bounds it under many clients.
+ */
 const REFRESH_MS = 1000;
+
+const direction = (v: string | undefined) =>
+  v === 'desc' ? 'desc' : v === 'asc' ? 'asc' : undefined;
 
 function num(v: string | undefined): number | undefined {
   if (v === undefined || v === '') return undefined;
@@ -99,10 +111,28 @@ export function createDashboardApp(
       q: q.q || undefined,
       minSolve: num(q.minSolve),
       maxSolve: num(q.maxSolve),
+      sort: q.sort || undefined,
+      dir: direction(q.dir),
       page: num(q.page),
       pageSize: num(q.pageSize),
     };
     return c.json(listArtifacts(src, query));
+  });
+  app.get('/api/injections', (c) => {
+    fresh();
+    const q = c.req.query();
+    const query: InjectionQuery = {
+      outcome: q.outcome || undefined,
+      check: q.check || undefined,
+      strategy: q.strategy || undefined,
+      repo: q.repo || undefined,
+      q: q.q || undefined,
+      sort: q.sort || undefined,
+      dir: direction(q.dir),
+      page: num(q.page),
+      pageSize: num(q.pageSize),
+    };
+    return c.json(listInjections(src, query));
   });
   app.get('/api/artifacts/:id', (c) => {
     const id = c.req.param('id');
@@ -121,17 +151,49 @@ export function createDashboardApp(
   return app;
 }
 
+/** Why a port could not be had, in one line, with what to do about it. */
+function listenError(err: unknown, hostname: string, port: number): Error {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const where = `${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
+  if (code === 'EADDRINUSE')
+    return new UsageError(
+      `cannot listen on ${where}: the port is already in use; try --port 0 (any free port) or another --port`,
+    );
+  if (code === 'EACCES')
+    return new UsageError(
+      `cannot listen on ${where}: permission denied; try a port above 1023 or --port 0`,
+    );
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return new UsageError(
+      `cannot listen on ${where}: ${hostname} is not an address of this machine; try --host 127.0.0.1`,
+    );
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 /** Serves the dashboard of `dir`; throws UsageError if it is neither a run nor an inject output. */
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
   const src = openSource(opts.dir);
   const hostname = opts.host ?? '127.0.0.1';
-  const app = createDashboardApp(src, { loopbackOnly: isLoopback(hostname) });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: opts.port ?? 8484, hostname }, () =>
-      resolve(s as Server),
-    ) as Server;
-    s.once('error', reject);
-  });
+  const port = opts.port ?? 8484;
+  const loopback = isLoopback(hostname);
+  const app = createDashboardApp(src, { loopbackOnly: loopback });
+  let server: Server;
+  try {
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port, hostname }, () => resolve(s as Server)) as Server;
+      s.once('error', reject);
+    });
+  } catch (err) {
+    closeSource(src);
+    throw listenError(err, hostname, port);
+  }
+  if (!loopback) {
+    (opts.warn ?? ((m: string) => process.stderr.write(`ssr dashboard: ${m}\n`)))(
+      `warning: listening on ${hostname}, not loopback: the dashboard is reachable from the ` +
+        'network, and whoever reaches this port can read the run (repository code, model ' +
+        'output); it has no authentication. Use it only on a trusted network.',
+    );
+  }
   const address = server.address() as AddressInfo;
   const urlHost = hostname.includes(':') ? `[${hostname}]` : hostname;
   return {
@@ -141,7 +203,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       new Promise<void>((resolve) => {
         server.closeAllConnections?.();
         server.close(() => resolve());
-        if (src.kind === 'run') src.store.close();
+        closeSource(src);
       }),
   };
 }
