@@ -28,16 +28,17 @@ export function registerDashboard(program: Command): void {
     .summary('browse a self-play run or an inject output in a web page')
     .description(
       'Serve a local web page over a self-play run directory (plots per step, artifacts with ' +
-        'their diffs, test maps and validation report, solver attempts and their ' +
-        'trajectories turn by turn) or over an `ssr inject` output folder (artifacts and ' +
-        'yield). A live run is re-read as it grows. Binds 127.0.0.1 unless --host is given. ' +
-        'Runs until Ctrl-C.',
+        'their diffs, test maps and validation report, every injector episode including the ' +
+        'rejected ones, solver attempts, trajectories turn by turn) or over an `ssr inject` ' +
+        'output folder (artifacts and yield). A live run is followed as it grows (only the ' +
+        'new journal records are read). Binds 127.0.0.1 unless --host is given. Runs until ' +
+        'Ctrl-C.',
     )
     .argument('<dir>', 'a self-play run directory (run.json) or an ssr inject --out folder')
     .option('--port <port>', 'port to listen on (0 picks a free one)', port, 8484)
     .option(
       '--host <host>',
-      'address to bind (others on the network can read the run if not loopback)',
+      'address to bind (not loopback, e.g. 0.0.0.0: anyone on the network can read the run)',
       '127.0.0.1',
     )
     .option('--open', 'open the page in a browser (xdg-open)')
