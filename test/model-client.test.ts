@@ -307,6 +307,17 @@ describe('OpenAIChatClient over HTTP', () => {
     assert.equal(s2.chatBodies.length, 2);
   });
 
+  test("a request's timeoutMs (the episode's time left) shortens the client's timeout", async () => {
+    const s = await serve([{ fault: 'hang' }]);
+    const started = Date.now();
+    const e = await rejectsWith(
+      client(s, { timeoutMs: 60_000, maxRetries: 0 }).complete({ ...request, timeoutMs: 300 }),
+      'server',
+    );
+    assert.match(e.message, /did not answer within 300 ms/);
+    assert.ok(Date.now() - started < 5000);
+  });
+
   test('malformed bodies and empty choices -> bad-response', async () => {
     const s = await serve([
       { fault: 'malformed' },

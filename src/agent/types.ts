@@ -2,6 +2,7 @@
  * The agent's vocabulary, shared by model clients, tools and the loop. Messages follow the
  * OpenAI chat-completions shape because that is what every server our users run speaks.
  */
+import { SsrError } from '../util/errors.js';
 
 export interface ToolCall {
   id: string;
@@ -51,6 +52,11 @@ export interface ModelRequest {
   temperature?: number;
   topP?: number;
   signal?: AbortSignal;
+  /**
+   * The most this call may take, in ms (the episode's remaining wall time). Clients use it as
+   * their request timeout; the agent loop also stops waiting when it passes.
+   */
+  timeoutMs?: number;
 }
 
 /** Why a model call ended an episode instead of answering. */
@@ -62,6 +68,17 @@ export class ModelError extends Error {
   ) {
     super(message);
     this.name = 'ModelError';
+  }
+}
+
+/**
+ * A command gave up because the model failed (server errors, unreachable, a model it does not
+ * serve), not because of anything the policy did. Exit status 4; finished work is kept.
+ */
+export class ModelFailure extends SsrError {
+  constructor(message: string) {
+    super(message, 'model-failure', 4);
+    this.name = 'ModelFailure';
   }
 }
 

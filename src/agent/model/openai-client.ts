@@ -82,7 +82,7 @@ export class OpenAIChatClient implements ModelClient {
         return { ...response, latencyMs: Date.now() - started };
       } catch (error) {
         if (this.downgradeLogprobs(error)) continue;
-        throw await this.toModelError(error);
+        throw await this.toModelError(error, this.timeoutFor(request));
       }
     }
   }
@@ -137,7 +137,11 @@ export class OpenAIChatClient implements ModelClient {
 
   private async attempt(request: ModelRequest): Promise<Omit<ModelResponse, 'latencyMs'>> {
     const body = this.buildBody(request);
-    const requestOptions = request.signal ? { signal: request.signal } : {};
+    const timeout = request.timeoutMs === undefined ? undefined : this.timeoutFor(request);
+    const requestOptions = {
+      ...(request.signal ? { signal: request.signal } : {}),
+      ...(timeout !== undefined ? { timeout } : {}),
+    };
     let result: Omit<ModelResponse, 'latencyMs'>;
     if (this.options.stream) {
       const stream = await this.sdk.chat.completions.create(
@@ -166,14 +170,20 @@ export class OpenAIChatClient implements ModelClient {
     return result;
   }
 
-  private async toModelError(error: unknown): Promise<unknown> {
+  /** Per attempt: the client's timeout, or less when the call has less time (the episode's). */
+  private timeoutFor(request: ModelRequest): number {
+    const own = this.options.timeoutMs ?? 600_000;
+    return request.timeoutMs === undefined ? own : Math.min(own, request.timeoutMs);
+  }
+
+  private async toModelError(error: unknown, timeoutMs: number): Promise<unknown> {
     if (error instanceof ModelError) return error;
     if (error instanceof APIUserAbortError) return error; // the caller aborted: not a model failure
     const where = `${this.options.baseURL} (model ${this.options.model})`;
     const attempts = (this.options.maxRetries ?? 3) + 1;
     if (error instanceof APIConnectionTimeoutError) {
       return new ModelError(
-        `model server ${where} did not answer within ${this.options.timeoutMs ?? 600_000} ms (${attempts} attempt(s))`,
+        `model server ${where} did not answer within ${timeoutMs} ms (${attempts} attempt(s))`,
         'server',
       );
     }

@@ -66,10 +66,15 @@ async function runBash(
   const args = validate('bash', schema, obj, SHAPE);
   if (isResult(args)) return args;
   const timeoutS = args.timeout ?? defaultTimeout;
+  // No command outlives the episode's wall time.
+  const asked = Math.round(timeoutS * 1000);
+  const left = ctx.timeLeftMs?.() ?? Number.POSITIVE_INFINITY;
+  const capped = left < asked;
+  const timeoutMs = capped ? Math.max(1, Math.floor(left)) : asked;
   try {
     // stderr joins stdout at the source, so the two stay in the order they were written.
     const r = await ctx.sandbox.exec(`exec 2>&1\n${args.command}`, {
-      timeoutMs: Math.round(timeoutS * 1000),
+      timeoutMs,
       maxOutputBytes: Math.max(4096, budget * 2),
     });
     let head = r.stdout;
@@ -85,7 +90,11 @@ async function runBash(
     if (r.stderr) tail += (tail || head ? '\n' : '') + r.stderr;
     const output = headTail(head, tail, dropped, budget);
     let status: string;
-    if (r.timedOut) {
+    if (r.timedOut && capped) {
+      status =
+        `[killed after ${(timeoutMs / 1000).toFixed(1)} s: the episode's wall time ran out, ` +
+        'and the command with every process it started was killed]';
+    } else if (r.timedOut) {
       status =
         `[timed out after ${timeoutS} s: the command and every process it started were ` +
         'killed. Run long jobs with a larger timeout, or in the background with their ' +

@@ -16,6 +16,8 @@ export interface ToolContext {
   sandbox: Sandbox;
   /** The editor's undo history; one per episode. Without it, one per sandbox is kept. */
   editor?: EditorState;
+  /** Ms left of the episode's wall time: commands are killed when it runs out. */
+  timeLeftMs?: () => number;
 }
 
 /** Never throws: every failure is a ToolResult with `isError`. */
