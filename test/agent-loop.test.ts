@@ -202,3 +202,135 @@ describe('episode endings', () => {
     assert.equal(cut.endReason, 'length');
   });
 });
+
+describe('budgets', () => {
+  const episode = (model: ModelClient, budget = {}, signal?: AbortSignal) =>
+    (async () => {
+      const sb = host.create(original);
+      try {
+        return await runEpisode({
+          model,
+          sandbox: sb,
+          system: 's',
+          user: 'u',
+          tools: defaultTools(),
+          budget,
+          signal,
+        });
+      } finally {
+        await sb.dispose();
+      }
+    })();
+
+  test('the token budget of the episode ends it with max-tokens; calls are capped by what is left', async () => {
+    // Each call reports 110 tokens (100 prompt + 10 completion).
+    const model = scripted([say(call('bash', { command: 'true' }))]);
+    const t = await episode(model, { maxTokens: 250, maxTokensPerTurn: 64 });
+    assert.equal(t.endReason, 'max-tokens');
+    assert.match(t.endDetail, /token budget of 250 used up \(330 tokens\)/);
+    assert.equal(t.turns.length, 3);
+    assert.deepEqual(
+      model.requests.map((r) => r.maxTokens),
+      [64, 64, 30],
+    );
+    const notice = model.requests[1]!.messages.at(-1) as { content: string };
+    assert.match(notice.content, /\[127 turn\(s\), 140 token\(s\) left\]$/);
+  });
+
+  test('a model call that hangs is abandoned when the wall time runs out', async () => {
+    let signal: AbortSignal | undefined;
+    let timeoutMs: number | undefined;
+    const hanging: ModelClient = {
+      description: 'hangs',
+      complete(req) {
+        signal = req.signal;
+        timeoutMs = req.timeoutMs;
+        return new Promise(() => {});
+      },
+    };
+    const started = performance.now();
+    const t = await episode(hanging, { wallTimeMs: 400 });
+    assert.equal(t.endReason, 'wall-time');
+    assert.match(t.endDetail, /waiting for the model/);
+    assert.ok(performance.now() - started < 3000, 'ended near the budget');
+    assert.ok(timeoutMs! <= 400 && timeoutMs! > 0, `timeout ${timeoutMs}`);
+    assert.equal(signal!.aborted, true, 'the request was cancelled');
+  });
+
+  test('a bash command is killed when the wall time runs out', async () => {
+    const started = performance.now();
+    const t = await episode(scripted([say(call('bash', { command: 'sleep 30', timeout: 60 }))]), {
+      wallTimeMs: 1500,
+    });
+    assert.equal(t.endReason, 'wall-time');
+    assert.match(t.turns[0]!.tools[0]!.output, /wall time ran out/);
+    assert.ok(performance.now() - started < 10_000);
+  });
+
+  test('stopping the caller during a model call ends the episode as aborted, not as a model error', async () => {
+    const stop = new AbortController();
+    const model: ModelClient = {
+      description: 'waits for the abort',
+      complete(req) {
+        setTimeout(() => stop.abort(), 50);
+        return new Promise((_, reject) =>
+          req.signal!.addEventListener('abort', () => reject(new Error('aborted'))),
+        );
+      },
+    };
+    const t = await episode(model, {}, stop.signal);
+    assert.equal(t.endReason, 'aborted');
+  });
+});
+
+describe('model errors in solver attempts', () => {
+  test('not graded, left out of the solve rate; three in a row stop the attempts', async () => {
+    const model = scripted([new ModelError('HTTP 500 x4', 'server')]);
+    const result = await solveArtifact({ host, original, artifact, baseline, model, attempts: 5 });
+    assert.equal(result.attempts.length, 3, 'the rest are not run');
+    assert.equal(result.errors, 3);
+    assert.equal(result.solved, 0);
+    assert.equal(result.solveRate, null);
+    for (const a of result.attempts) {
+      assert.equal(a.trajectory.endReason, 'model-error');
+      assert.match(a.error!, /HTTP 500/);
+      assert.equal(a.evaluation.tests, null, 'no test run');
+    }
+  });
+
+  test('an attempt that errs beside graded ones leaves the rate to the graded', async () => {
+    let n = 0;
+    const fix = [
+      say(
+        call('editor', {
+          command: 'str_replace',
+          path: 'src/wrap.js',
+          old_str: 'line.length + 1 + word.length < width',
+          new_str: 'line.length + 1 + word.length <= width',
+        }),
+      ),
+      say(call('submit', {})),
+    ];
+    const model: ModelClient = {
+      description: 'second episode fails',
+      async complete(req) {
+        const turn = req.messages.filter((m) => m.role === 'assistant').length;
+        if (turn === 0) n++;
+        if (n === 2) throw new ModelError('connection refused', 'unreachable');
+        const r = fix[Math.min(turn, 1)]!;
+        return {
+          message: { role: 'assistant', content: '' },
+          finishReason: 'stop',
+          latencyMs: 1,
+          ...r,
+        };
+      },
+    };
+    const result = await solveArtifact({ host, original, artifact, baseline, model, attempts: 3 });
+    assert.deepEqual(
+      result.attempts.map((a) => a.error === undefined),
+      [true, false, true],
+    );
+    assert.deepEqual([result.solved, result.errors, result.solveRate], [2, 1, 1]);
+  });
+});

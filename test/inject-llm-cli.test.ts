@@ -105,13 +105,59 @@ test('LLM injector: valid artifacts kept with trajectories, failures recorded, r
   }
 });
 
-test('LLM injector against a failing server: episodes end cleanly with the reason', async () => {
+async function fails(args: string[]) {
+  return ssr(args).then(
+    () => assert.fail('should exit non-zero'),
+    (e: { code: number; stdout: string; stderr: string }) => e,
+  );
+}
+
+test('LLM injector against a failing server: errors recorded without reward, exit 4, redone on rerun', async () => {
   const server = await startScriptedServer(
     Array.from({ length: 50 }, () => ({ fault: 'server-error', status: 500 }) as ScriptStep),
   );
   const out = mkdtempSync(join(tmpdir(), 'ssr-llm-inject-'));
+  const args = ['inject', REPO, '--out', out, '--max-episodes', '2', '--count', '1'];
   try {
-    const { stdout } = await ssr([
+    const err = await fails([...args, '--model', server.baseURL]);
+    assert.equal(err.code, 4, err.stderr);
+    assert.match(err.stdout, /model-error\s+2/);
+    assert.match(err.stdout, /\berror\s+2/);
+    assert.match(
+      err.stderr,
+      /^ssr: 2 episode\(s\) failed on model errors \(rerun to redo them\): .*500/m,
+    );
+    const journal = readFileSync(join(out, '.ssr/injector-episodes.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(journal.length, 2);
+    for (const r of journal) {
+      assert.deepEqual([r.outcome, r.reward, r.endReason], ['error', null, 'model-error']);
+    }
+  } finally {
+    await server.close();
+  }
+  // With the server fixed, the failed episodes are redone, not kept.
+  const good = await startScriptedServer(Array.from({ length: 200 }, () => injectorPolicy));
+  try {
+    const again = JSON.parse((await ssr([...args, '--model', good.baseURL, '--json'])).stdout);
+    assert.equal(again.resumed, 0);
+    assert.equal(again.errors, 0);
+    assert.ok(again.episodes >= 1);
+    assert.ok(good.chatBodies.length > 0);
+  } finally {
+    await good.close();
+  }
+});
+
+test('LLM injector: three model errors in a row stop the command with one line', async () => {
+  const server = await startScriptedServer(
+    Array.from({ length: 100 }, () => ({ fault: 'server-error', status: 503 }) as ScriptStep),
+  );
+  const out = mkdtempSync(join(tmpdir(), 'ssr-llm-inject-'));
+  try {
+    const err = await fails([
       'inject',
       REPO,
       '--out',
@@ -119,10 +165,45 @@ test('LLM injector against a failing server: episodes end cleanly with the reaso
       '--model',
       server.baseURL,
       '--max-episodes',
-      '2',
+      '8',
+      '--concurrency',
+      '1',
     ]);
-    assert.match(stdout, /model-error\s+2/);
-    assert.match(stdout, /no artifact written\s+2/);
+    assert.equal(err.code, 4, err.stderr);
+    assert.match(err.stderr, /^ssr: 3 injector episodes in a row failed on model errors; stopped/m);
+    assert.equal(
+      err.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('ssr:')).length,
+      1,
+    );
+    const journal = readFileSync(join(out, '.ssr/injector-episodes.jsonl'), 'utf8').trim();
+    assert.equal(journal.split('\n').length, 3, 'the rest were not run');
+  } finally {
+    await server.close();
+  }
+});
+
+test('--model-name the server does not serve: a usage error naming the served models', async () => {
+  const server = await startScriptedServer([], { models: ['qwen-a', 'qwen-b'] });
+  try {
+    const err = await fails([
+      'inject',
+      REPO,
+      '--out',
+      join(tmpdir(), 'unused'),
+      '--model',
+      server.baseURL,
+      '--model-name',
+      'nope',
+    ]);
+    assert.equal(err.code, 2, err.stderr);
+    assert.match(
+      err.stderr,
+      /^ssr: --model-name nope is not served by .*; it serves: qwen-a, qwen-b\n/,
+    );
+    assert.equal(server.chatBodies.length, 0);
   } finally {
     await server.close();
   }
@@ -131,6 +212,8 @@ test('LLM injector against a failing server: episodes end cleanly with the reaso
 test('inject usage errors: model-only flags without --model, unknown strategy, bad URL', async () => {
   const cases: [string[], RegExp][] = [
     [['--max-episodes', '3'], /--max-episodes needs --model/],
+    [['--wall-time', '30'], /--wall-time needs --model/],
+    [['--max-tokens', '9000'], /--max-tokens needs --model/],
     [
       ['--model', 'http://127.0.0.1:9/v1', '--strategy', 'mutation'],
       /unknown strategy "mutation" with --model/,

@@ -9,8 +9,8 @@ import { sha256 } from '../util/hash.js';
 import { BaselineCache } from '../validate/baseline.js';
 import type { ValidationSettings } from '../validate/report.js';
 import { type InjectorStrategy, injectWithModel } from './injector.js';
-import type { EndReason, EpisodeBudget } from './loop.js';
-import type { ModelClient } from './types.js';
+import { type EndReason, type EpisodeBudget, endedOnModelError } from './loop.js';
+import { type ModelClient, ModelFailure } from './types.js';
 
 export const LLM_STRATEGIES: InjectorStrategy[] = ['direct', 'removal', 'history'];
 /** The paper's mix: each injection picks the removal or the history-aware prompt 50/50. */
@@ -35,17 +35,29 @@ export interface ModelInjectOptions {
   signal?: AbortSignal;
   host?: SandboxHost;
   allowUnsandboxed?: boolean;
+  /**
+   * Episodes failing on model or infrastructure errors in a row after which the run stops
+   * with a ModelFailure (default 3; 0: never).
+   */
+  maxConsecutiveErrors?: number;
 }
 
 /** One line of the journal: what became of an injector episode. */
 export interface EpisodeRecord {
   index: number;
   strategy: InjectorStrategy;
+  /**
+   * 'error': the model or the machinery failed (endReason 'model-error', or an exception); no
+   * reward, and the episode is redone when the command is rerun.
+   */
   outcome: 'valid' | 'invalid' | 'no-artifact' | 'duplicate' | 'error';
   reason: string;
   failedCheck?: { id: number; name: string };
   artifactId?: string;
-  /** SSR-SPEC 5: -1 for a missing or invalid artifact; a valid one is rewarded by solvers. */
+  /**
+   * SSR-SPEC 5: -1 for a missing or invalid artifact; a valid one is rewarded by solvers; an
+   * error has none.
+   */
   reward: -1 | null;
   endReason?: EndReason;
   turns: number;
@@ -72,6 +84,10 @@ export interface ModelInjectSummary {
   /** Episodes without a valid artifact, per reason (a check, 'no artifact', 'error'). */
   failures: Record<string, number>;
   endReasons: Record<string, number>;
+  /** Episodes of this run that failed on model or infrastructure errors (redone on a rerun). */
+  errors: number;
+  /** The last such error, when there was one. */
+  lastError?: string;
   tokens: { prompt: number; completion: number };
   artifacts: string[];
   timeMs: number;
@@ -96,6 +112,15 @@ function slug(text: string): string {
       .replace(/[^a-z0-9]+/g, '-')
       .replace(/^-|-$/g, '') || 'repo'
   );
+}
+
+/** An episode that failed for reasons outside the policy: not done, to be redone. */
+export function isErrorRecord(r: Pick<EpisodeRecord, 'outcome' | 'endReason'>): boolean {
+  return r.outcome === 'error' || r.endReason === 'model-error';
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
 }
 
 function writeJsonAtomic(path: string, value: unknown): void {
@@ -137,8 +162,10 @@ export async function injectWithModelRun(opts: ModelInjectOptions): Promise<Mode
     const cache = new BaselineCache();
     const done = new Map<number, EpisodeRecord>();
     for (const r of journal.read()) {
-      // A valid episode whose artifact folder is gone (deleted by hand) is redone.
-      if (r.outcome !== 'valid' || existsSync(join(out, r.artifactId ?? '', 'metadata.json')))
+      // A valid episode whose artifact folder is gone (deleted by hand) is redone, and so is
+      // one that failed on a model error (a later record of the same index supersedes it).
+      if (isErrorRecord(r)) done.delete(r.index);
+      else if (r.outcome !== 'valid' || existsSync(join(out, r.artifactId ?? '', 'metadata.json')))
         done.set(r.index, r);
     }
     const records: EpisodeRecord[] = [];
@@ -151,6 +178,13 @@ export async function injectWithModelRun(opts: ModelInjectOptions): Promise<Mode
     const resumed = records.length;
     let valid = records.filter((r) => r.outcome === 'valid').length;
     const todo = Array.from({ length: maxEpisodes }, (_, i) => i).filter((i) => !done.has(i));
+    // A model that keeps failing stops the run: its episodes would all be errors.
+    const maxErrors = opts.maxConsecutiveErrors ?? 3;
+    let inARow = 0;
+    let failure: string | null = null;
+    const giveUp = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, giveUp.signal]) : giveUp.signal;
+    setMaxListeners(0, signal);
 
     const runOne = async (index: number): Promise<EpisodeRecord> => {
       const strategy = strategyFor(index, seed, strategies);
@@ -167,7 +201,7 @@ export async function injectWithModelRun(opts: ModelInjectOptions): Promise<Mode
           temperature: opts.temperature,
           cache,
           settings: opts.settings,
-          signal: opts.signal,
+          signal,
         });
         const trajectory = `.ssr/episodes/${index}.json`;
         writeJsonAtomic(join(out, trajectory), {
@@ -185,6 +219,9 @@ export async function injectWithModelRun(opts: ModelInjectOptions): Promise<Mode
           durationMs: Math.round(performance.now() - t0),
           trajectory,
         };
+        if (endedOnModelError(r.trajectory)) {
+          return { ...base, outcome: 'error', reason: r.reason, reward: null };
+        }
         if (!r.artifact) {
           return { ...base, outcome: 'no-artifact', reason: r.reason, reward: -1 };
         }
@@ -218,7 +255,7 @@ export async function injectWithModelRun(opts: ModelInjectOptions): Promise<Mode
           strategy,
           outcome: 'error',
           reason: errorMessage(err),
-          reward: -1,
+          reward: null,
           turns: 0,
           usage: { promptTokens: 0, completionTokens: 0 },
           durationMs: Math.round(performance.now() - t0),
@@ -231,13 +268,13 @@ export async function injectWithModelRun(opts: ModelInjectOptions): Promise<Mode
     let stoppedEarly = false;
     const worker = async () => {
       while (next < todo.length && valid < count) {
-        if (opts.signal?.aborted) {
+        if (signal.aborted) {
           stoppedEarly = true;
           return;
         }
         const index = todo[next++]!;
         const record = await runOne(index);
-        if (opts.signal?.aborted && record.endReason === 'aborted') {
+        if (signal.aborted && record.endReason === 'aborted') {
           stoppedEarly = true;
           return;
         }
@@ -245,6 +282,11 @@ export async function injectWithModelRun(opts: ModelInjectOptions): Promise<Mode
         journal.append(record);
         records.push(record);
         emit({ type: 'episode', done: records.length, total: maxEpisodes, record, valid });
+        inARow = isErrorRecord(record) ? inARow + 1 : 0;
+        if (maxErrors > 0 && inARow >= maxErrors && failure === null) {
+          failure = `${inARow} injector episodes in a row failed on model errors; stopped (finished episodes are kept, rerun to continue): ${oneLine(record.reason)}`;
+          giveUp.abort();
+        }
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
@@ -262,6 +304,7 @@ export async function injectWithModelRun(opts: ModelInjectOptions): Promise<Mode
       stoppedEarly,
     });
     writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    if (failure !== null) throw new ModelFailure(failure);
     return summary;
   } finally {
     journal.close();
@@ -303,6 +346,7 @@ function summarize(x: {
     failures[k] = (failures[k] ?? 0) + 1;
   }
   const valid = x.records.filter((r) => r.outcome === 'valid');
+  const errors = x.records.filter(isErrorRecord);
   return {
     repo: x.repo,
     out: x.out,
@@ -315,6 +359,8 @@ function summarize(x: {
     byStrategy,
     failures,
     endReasons,
+    errors: errors.length,
+    ...(errors.length ? { lastError: oneLine(errors.at(-1)!.reason) } : {}),
     tokens,
     artifacts: valid.map((r) => r.artifactId!),
     timeMs: Math.round(x.timeMs),

@@ -11,7 +11,7 @@ import type { Sandbox, Snapshot } from '../sandbox/types.js';
 import type { BaselineCache } from '../validate/baseline.js';
 import type { ValidationReport, ValidationSettings } from '../validate/report.js';
 import { validateArtifact } from '../validate/validator.js';
-import { type EpisodeBudget, runEpisode, type Trajectory } from './loop.js';
+import { type EpisodeBudget, endedOnModelError, runEpisode, type Trajectory } from './loop.js';
 import { defaultTools } from './tools/index.js';
 import type { ModelClient } from './types.js';
 
@@ -121,6 +121,16 @@ export async function injectWithModel(opts: {
     });
     if (trajectory.endReason === 'aborted') {
       return { trajectory, artifact: null, report: null, reason: 'stopped', rewardIfInvalid: null };
+    }
+    // The model failed, not the policy: whatever it left half-written is not its artifact.
+    if (endedOnModelError(trajectory)) {
+      return {
+        trajectory,
+        artifact: null,
+        report: null,
+        reason: `model error: ${trajectory.endDetail}`,
+        rewardIfInvalid: null,
+      };
     }
     const files = await collectArtifact(sb);
     if (typeof files === 'string') {

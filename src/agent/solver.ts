@@ -3,7 +3,7 @@ import type { SandboxHost } from '../sandbox/local.js';
 import type { Snapshot } from '../sandbox/types.js';
 import type { TestRunOptions } from '../testing/run-tests.js';
 import type { Baseline } from '../validate/baseline.js';
-import { type EpisodeBudget, runEpisode, type Trajectory } from './loop.js';
+import { type EpisodeBudget, endedOnModelError, runEpisode, type Trajectory } from './loop.js';
 import {
   type Evaluation,
   evaluateSolution,
@@ -39,13 +39,24 @@ export interface SolveAttempt {
   trajectory: Trajectory;
   patch: string;
   evaluation: Evaluation;
+  /**
+   * Set when the episode ended on a model error (see `endedOnModelError`): the attempt says
+   * nothing about the policy and counts toward no solve rate.
+   */
+  error?: string;
 }
 
 export interface SolveResult {
   attempts: SolveAttempt[];
+  /** Attempts that ended on a model error (left out of `solved` and `solveRate`). */
+  errors: number;
   solved: number;
-  /** s = solved / n (SSR-SPEC section 5). */
-  solveRate: number;
+  /** s = solved / n over the graded attempts (SSR-SPEC section 5); null when none was graded. */
+  solveRate: number | null;
+}
+
+function notGraded(reason: string): Evaluation {
+  return { solved: false, reward: -1, reason, failing: [], discarded: [], tests: null };
 }
 
 /** One solver episode from a prepared start state, graded (SSR-SPEC section 4). */
@@ -60,6 +71,8 @@ export async function runSolverAttempt(opts: {
   temperature?: number;
   signal?: AbortSignal;
   testOptions?: TestRunOptions;
+  /** Do not run the tests after an episode that ended on a model error (its evaluation is a stub). */
+  skipGradingOnModelError?: boolean;
 }): Promise<SolveAttempt> {
   const sb = opts.host.create(opts.start.snapshot);
   try {
@@ -74,6 +87,10 @@ export async function runSolverAttempt(opts: {
       signal: opts.signal,
     });
     const patch = await solverPatch(sb);
+    const error = endedOnModelError(trajectory) ? trajectory.endDetail : undefined;
+    if (error !== undefined && opts.skipGradingOnModelError) {
+      return { trajectory, patch, evaluation: notGraded(`not graded: ${error}`), error };
+    }
     const evaluation = await evaluateSolution(
       opts.host,
       opts.original,
@@ -82,7 +99,7 @@ export async function runSolverAttempt(opts: {
       patch,
       { testOptions: opts.testOptions },
     );
-    return { trajectory, patch, evaluation };
+    return { trajectory, patch, evaluation, ...(error !== undefined ? { error } : {}) };
   } finally {
     await sb.dispose();
   }
@@ -90,7 +107,9 @@ export async function runSolverAttempt(opts: {
 
 /**
  * `n` independent solver episodes on one artifact (SSR-SPEC section 4): each starts from the
- * same frozen start state, runs the agent, and is graded with the oracle tests reset.
+ * same frozen start state, runs the agent, and is graded with the oracle tests reset. Attempts
+ * that end on a model error are not graded and count toward no solve rate; after
+ * `maxConsecutiveErrors` of them in a row (default 3) the remaining attempts are not run.
  */
 export async function solveArtifact(opts: {
   host: SandboxHost;
@@ -101,15 +120,26 @@ export async function solveArtifact(opts: {
   attempts?: number;
   budget?: Partial<EpisodeBudget>;
   temperature?: number;
+  maxConsecutiveErrors?: number;
   onAttempt?: (attempt: SolveAttempt, index: number) => void;
 }): Promise<SolveResult> {
   const start = await prepareSolverStart(opts.host, opts.original, opts.artifact);
   const attempts: SolveAttempt[] = [];
+  const limit = opts.maxConsecutiveErrors ?? 3;
+  let inARow = 0;
   for (let i = 0; i < (opts.attempts ?? 1); i++) {
-    const attempt = await runSolverAttempt({ ...opts, start });
+    const attempt = await runSolverAttempt({ ...opts, start, skipGradingOnModelError: true });
     attempts.push(attempt);
     opts.onAttempt?.(attempt, i);
+    inARow = attempt.error === undefined ? 0 : inARow + 1;
+    if (limit > 0 && inARow >= limit) break;
   }
-  const solved = attempts.filter((a) => a.evaluation.solved).length;
-  return { attempts, solved, solveRate: attempts.length ? solved / attempts.length : 0 };
+  const graded = attempts.filter((a) => a.error === undefined);
+  const solved = graded.filter((a) => a.evaluation.solved).length;
+  return {
+    attempts,
+    errors: attempts.length - graded.length,
+    solved,
+    solveRate: graded.length ? solved / graded.length : null,
+  };
 }

@@ -5,10 +5,16 @@ import {
   LLM_STRATEGIES,
   type ModelInjectSummary,
 } from '../agent/inject-run.js';
-import { ALL_STRATEGIES, type InjectSummary, injectBugs } from '../inject/pipeline.js';
+import {
+  ALL_STRATEGIES,
+  type InjectSummary,
+  injectBugs,
+  prepareOutputDir,
+} from '../inject/pipeline.js';
 import { UsageError } from '../util/errors.js';
 import { type ModelFlags, modelFromFlags } from './model.js';
 import { Progress } from './progress.js';
+import { seconds } from './solve.js';
 
 function count(name: string) {
   return (value: string): number => {
@@ -116,8 +122,11 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
         'tests that catch each one, and keep the artifacts that pass all seven checks. With ' +
         '--model: run the LLM injector agent (removal or history-aware prompt, 50/50 by ' +
         'default), which writes the five files itself; valid artifacts are kept with their ' +
-        'trajectory, and every episode is recorded. Rerun the same command to resume. ' +
-        'Exit status: 0 done, 2 usage error, 130 stopped early (Ctrl-C).',
+        'trajectory, and every episode is recorded. Rerun the same command to resume. An ' +
+        'episode that ends on a model error (server errors, unreachable) is recorded as an ' +
+        'error, without reward, and redone on the rerun; 3 in a row stop the command. ' +
+        'Exit status: 0 done, 2 usage error, 4 episodes failed on model errors, 130 stopped ' +
+        'early (Ctrl-C).',
     )
     .argument('<repo-dir>', 'the repository (never modified)')
     .requiredOption(
@@ -179,6 +188,16 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
       count('--max-turns'),
     )
     .option(
+      '--max-tokens <n>',
+      'with --model: tokens per episode, prompt + completion summed over its model calls (default: no limit)',
+      count('--max-tokens'),
+    )
+    .option(
+      '--wall-time <seconds>',
+      'with --model: wall time per episode, model calls and commands included (default 3600)',
+      seconds('--wall-time'),
+    )
+    .option(
       '--temperature <t>',
       'with --model: sampling temperature (default: the server default)',
       number('--temperature', (n) => n >= 0 && n <= 2, 'between 0 and 2'),
@@ -196,12 +215,16 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
         '  ssr inject ./my-repo --out ./llm-bugs --model http://127.0.0.1:8000/v1 --count 5\n',
     )
     .action(async (repo: string, o) => {
+      // A bad --out (a file, inside the repository, unwritable) is a usage error up front.
+      prepareOutputDir(o.out, repo);
       if (o.model) return injectWithLlm(repo, o, setAbort);
       const modelOnly = [
         'modelName',
         'apiKeyEnv',
         'maxEpisodes',
         'maxTurns',
+        'maxTokens',
+        'wallTime',
         'temperature',
         'threads',
       ];
@@ -280,6 +303,8 @@ interface LlmInjectFlags extends ModelFlags {
   maxCandidates?: number;
   maxEpisodes?: number;
   maxTurns?: number;
+  maxTokens?: number;
+  wallTime?: number;
   concurrency?: number;
   temperature?: number;
   timeout?: number;
@@ -314,7 +339,11 @@ async function injectWithLlm(
     seed: o.seed,
     maxEpisodes: o.maxEpisodes,
     concurrency: o.concurrency,
-    budget: o.maxTurns ? { maxTurns: o.maxTurns } : undefined,
+    budget: {
+      ...(o.maxTurns ? { maxTurns: o.maxTurns } : {}),
+      ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
+      ...(o.wallTime ? { wallTimeMs: o.wallTime } : {}),
+    },
     temperature: o.temperature,
     settings: o.timeout ? { scriptTimeoutMs: o.timeout } : undefined,
     allowUnsandboxed: !!o.unsafeNoSandbox,
@@ -341,4 +370,10 @@ async function injectWithLlm(
   progress.done();
   process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : formatModelSummary(summary));
   process.exitCode = summary.stoppedEarly ? 130 : 0;
+  if (summary.errors > 0 && !summary.stoppedEarly) {
+    process.stderr.write(
+      `ssr: ${summary.errors} episode(s) failed on model errors (rerun to redo them): ${summary.lastError}\n`,
+    );
+    process.exitCode = 4;
+  }
 }

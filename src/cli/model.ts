@@ -3,8 +3,10 @@ import { OpenAIChatClient } from '../agent/model/openai-client.js';
 import type { ModelClient } from '../agent/types.js';
 import { UsageError } from '../util/errors.js';
 
-/** The model a server serves, when the user did not name one: the first of GET /models. */
-async function firstModel(baseURL: string, apiKey: string): Promise<string> {
+type Listing = { ids: string[] } | { problem: string; unreachable?: boolean };
+
+/** GET /models: the model ids the server serves, or why it could not say. */
+async function listModels(baseURL: string, apiKey: string): Promise<Listing> {
   let res: Response;
   try {
     res = await fetch(`${baseURL.replace(/\/$/, '')}/models`, {
@@ -13,12 +15,35 @@ async function firstModel(baseURL: string, apiKey: string): Promise<string> {
     });
   } catch (err) {
     const cause = (err as Error).cause ?? (err as Error).message;
-    throw new UsageError(`cannot reach the model server at ${baseURL}: ${cause}`);
+    return { problem: `cannot reach the model server at ${baseURL}: ${cause}`, unreachable: true };
   }
-  if (!res.ok)
-    throw new UsageError(`${baseURL}/models answered HTTP ${res.status}; pass --model-name`);
-  const body = (await res.json().catch(() => null)) as { data?: { id?: string }[] } | null;
-  const id = body?.data?.[0]?.id;
+  if (!res.ok) return { problem: `${baseURL}/models answered HTTP ${res.status}` };
+  const body = (await res.json().catch(() => null)) as { data?: { id?: unknown }[] } | null;
+  if (!Array.isArray(body?.data)) return { problem: `${baseURL}/models lists no models` };
+  return { ids: body.data.map((m) => m?.id).filter((id): id is string => typeof id === 'string') };
+}
+
+/**
+ * The model to request: the one named, checked against what the server lists (a name it does
+ * not serve would fail every episode); else the first the server lists.
+ */
+async function chooseModel(baseURL: string, apiKey: string, name?: string): Promise<string> {
+  const listing = await listModels(baseURL, apiKey);
+  if (name !== undefined) {
+    // A server that cannot list its models is taken at its word; episodes report failures.
+    if ('ids' in listing && listing.ids.length > 0 && !listing.ids.includes(name)) {
+      throw new UsageError(
+        `--model-name ${name} is not served by ${baseURL}; it serves: ${listing.ids.join(', ')}`,
+      );
+    }
+    return name;
+  }
+  if (!('ids' in listing)) {
+    throw new UsageError(
+      listing.unreachable ? listing.problem : `${listing.problem}; pass --model-name`,
+    );
+  }
+  const id = listing.ids[0];
   if (!id) throw new UsageError(`${baseURL}/models lists no model; pass --model-name`);
   return id;
 }
@@ -61,7 +86,7 @@ export async function modelFromFlags(o: ModelFlags): Promise<CliModel> {
   const apiKey = o.apiKeyEnv ? (process.env[o.apiKeyEnv] ?? '') : 'EMPTY';
   if (o.apiKeyEnv && !apiKey)
     throw new UsageError(`environment variable ${o.apiKeyEnv} is not set`);
-  const name = o.modelName ?? (await firstModel(o.model, apiKey));
+  const name = await chooseModel(o.model, apiKey, o.modelName);
   return new OpenAIChatClient({
     baseURL: o.model,
     model: name,

@@ -10,6 +10,19 @@ import { environmentSnapshot } from './environment.js';
 import { modelFromFlags } from './model.js';
 import { Progress } from './progress.js';
 
+/** Attempts failing on model errors in a row after which the rest are not run. */
+const CONSECUTIVE_ERRORS = 3;
+
+/** `--wall-time <seconds>` as ms. */
+export function seconds(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} must be a number of seconds > 0`);
+    return Math.round(n * 1000);
+  };
+}
+
 function positive(name: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -28,8 +41,11 @@ export function registerSolve(program: Command, setHost: (h: SandboxHost | null)
         'the OpenAI chat-completions API (vLLM, SGLang, llama.cpp server, Ollama, OpenAI). The ' +
         'artifact is validated first. Each attempt starts from the buggy repository with hidden ' +
         'history, gets the reversed test weakening as its issue, and is graded with the oracle ' +
-        'tests reset. Prints the solve rate; writes each trajectory to --out. Exit status: 0 done, ' +
-        '1 artifact invalid, 2 usage error (bad flag, unreachable server).',
+        'tests reset. Prints the solve rate; writes each trajectory to --out. An attempt that ' +
+        'ends on a model error (server errors, unreachable) is not graded and counts toward no ' +
+        'solve rate; after 3 in a row the rest are not run. Exit status: 0 done, 1 artifact ' +
+        'invalid, 2 usage error (bad flag, unreachable server, a --model-name the server does ' +
+        'not serve), 4 attempts failed on model errors.',
     )
     .argument('<artifact-dir>', 'the bug artifact')
     .option('--repo <repo-dir>', 'the original repository (never modified)')
@@ -51,6 +67,16 @@ export function registerSolve(program: Command, setHost: (h: SandboxHost | null)
     .option('--api-key-env <var>', 'environment variable holding the API key (default: none)')
     .option('--attempts <n>', 'independent solver attempts', positive('--attempts'), 1)
     .option('--max-turns <n>', 'model turns per attempt', positive('--max-turns'), 128)
+    .option(
+      '--max-tokens <n>',
+      'tokens per attempt: prompt + completion summed over its model calls (default: no limit)',
+      positive('--max-tokens'),
+    )
+    .option(
+      '--wall-time <seconds>',
+      'wall time per attempt, model calls and commands included (default 3600)',
+      seconds('--wall-time'),
+    )
     .option('--temperature <t>', 'sampling temperature', (v) => {
       const n = Number(v);
       if (!Number.isFinite(n) || n < 0)
@@ -109,30 +135,46 @@ export function registerSolve(program: Command, setHost: (h: SandboxHost | null)
           baseline,
           model,
           attempts: o.attempts,
-          budget: { maxTurns: o.maxTurns },
+          budget: {
+            maxTurns: o.maxTurns,
+            ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
+            ...(o.wallTime ? { wallTimeMs: o.wallTime } : {}),
+          },
           temperature: o.temperature,
+          maxConsecutiveErrors: CONSECUTIVE_ERRORS,
           onAttempt: (a, i) => {
             writeFileSync(join(out, `attempt-${i + 1}.json`), `${JSON.stringify(a, null, 1)}\n`);
             const t = a.trajectory;
+            const verdict =
+              a.error !== undefined
+                ? 'model error (not graded)'
+                : a.evaluation.solved
+                  ? 'solved (+1)'
+                  : 'unsolved (-1)';
             progress.line(
-              `attempt ${i + 1}/${o.attempts}: ${a.evaluation.solved ? 'solved (+1)' : 'unsolved (-1)'}` +
+              `attempt ${i + 1}/${o.attempts}: ${verdict}` +
                 ` after ${t.turns.length} turn(s), ended: ${t.endReason}` +
-                (a.evaluation.solved ? '' : `; ${a.evaluation.reason}`),
+                (a.evaluation.solved ? '' : `; ${a.error ?? a.evaluation.reason}`),
             );
           },
         });
+        const graded = result.attempts.length - result.errors;
         const summary = {
           artifact: artifact.metadata.id,
           model: model.description,
           attempts: result.attempts.length,
+          graded,
+          errors: result.errors,
           solved: result.solved,
           solveRate: result.solveRate,
           outcomes: result.attempts.map((a) => ({
+            outcome: a.error !== undefined ? 'error' : a.evaluation.solved ? 'solved' : 'unsolved',
             solved: a.evaluation.solved,
-            reward: a.evaluation.reward,
+            reward: a.error !== undefined ? null : a.evaluation.reward,
             endReason: a.trajectory.endReason,
+            endDetail: a.trajectory.endDetail,
             turns: a.trajectory.turns.length,
-            reason: a.evaluation.reason,
+            reason: a.error ?? a.evaluation.reason,
           })),
           out,
         };
@@ -140,8 +182,20 @@ export function registerSolve(program: Command, setHost: (h: SandboxHost | null)
         process.stdout.write(
           o.json
             ? `${JSON.stringify(summary)}\n`
-            : `solve rate ${result.solved}/${result.attempts.length} = ${result.solveRate}\ntrajectories: ${out}\n`,
+            : `solve rate ${result.solved}/${graded} = ${result.solveRate ?? '-'}` +
+                `${result.errors ? ` (${result.errors} attempt(s) failed on model errors, not counted)` : ''}` +
+                `\ntrajectories: ${out}\n`,
         );
+        if (result.errors > 0) {
+          const last = result.attempts.filter((a) => a.error !== undefined).at(-1)!;
+          const skipped = o.attempts - result.attempts.length;
+          process.stderr.write(
+            `ssr: ${result.errors} of ${result.attempts.length} attempt(s) failed on model errors` +
+              `${skipped ? ` (the other ${skipped} not run after ${CONSECUTIVE_ERRORS} in a row)` : ''}` +
+              `: ${last.error!.replace(/\s*\n\s*/g, ' ')}\n`,
+          );
+          process.exitCode = 4;
+        }
       } finally {
         await host.close();
         setHost(null);
