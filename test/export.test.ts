@@ -119,8 +119,10 @@ const solver = (step: number, art: string, i: number, reward: number, extra = {}
 
 /**
  * Step 1: injections valid (art-a, solve rate 1/4 -> reward 1 - 1.8 * 0.25 = 0.55) and
- * invalid (-1); four solver attempts on art-a. Step 2: art-b valid (1/2 -> 0.1), art-c valid
- * but pending (one of its attempts done), an injector error without trajectory (-1).
+ * invalid (-1); four solver attempts on art-a, one of them first failed on a model error and
+ * was redone. Step 2: art-b valid (1/2 -> 0.1), art-c valid but pending (one of its attempts
+ * done), an injector error without trajectory and one from an older run that recorded a model
+ * error as 'no-artifact' with -1 (both left out of the export).
  */
 function buildRun(dir: string): void {
   const store = RunStore.openForWriting(dir, { seed: 1 });
@@ -143,6 +145,15 @@ function buildRun(dir: string): void {
   addEpisode(store, solver(1, 'art-a', 0, 1, { traj: withIds }));
   addEpisode(store, solver(1, 'art-a', 1, -1, { traj: trajectory([{ ids: 'in-logprobs' }]) }));
   addEpisode(store, solver(1, 'art-a', 2, -1, { traj: 'lost' }));
+  addEpisode(
+    store,
+    solver(1, 'art-a', 3, -1, {
+      outcome: 'error',
+      reward: null,
+      endReason: 'model-error',
+      traj: 'none',
+    }),
+  );
   addEpisode(store, solver(1, 'art-a', 3, -1));
   store.append({
     kind: 'solve-rate',
@@ -156,7 +167,11 @@ function buildRun(dir: string): void {
   });
   addEpisode(store, inj(2, 1, { artifactId: 'art-b' }));
   addEpisode(store, inj(2, 2, { artifactId: 'art-c' }));
-  addEpisode(store, inj(2, 3, { outcome: 'error', reward: -1, endReason: 'error', traj: 'none' }));
+  addEpisode(
+    store,
+    inj(2, 3, { outcome: 'error', reward: null, endReason: 'error', traj: 'none' }),
+  );
+  addEpisode(store, inj(2, 4, { outcome: 'no-artifact', reward: -1, endReason: 'model-error' }));
   addEpisode(store, solver(2, 'art-b', 1, -1));
   addEpisode(store, solver(2, 'art-b', 0, 1));
   addEpisode(store, solver(2, 'art-c', 0, 1));
@@ -202,7 +217,6 @@ const ORDER = [
   's2-art-b-a1',
   's2-art-c-a0',
   's2-inj1',
-  's2-inj3',
 ];
 const SQRT_HALF = Math.SQRT1_2;
 /** GRPO advantages with the sample std: (r - mean) / std within each group. */
@@ -216,16 +230,21 @@ const ADVANTAGES: Record<string, [size: number, advantage: number]> = {
   's2-art-b-a0': [2, SQRT_HALF],
   's2-art-b-a1': [2, -SQRT_HALF],
   's2-art-c-a0': [1, 0],
-  's2-inj1': [2, SQRT_HALF],
-  's2-inj3': [2, -SQRT_HALF],
+  's2-inj1': [1, 0],
 };
 
-test('JSONL: one row per finished episode, final rewards, pending injection left out', async () => {
+test('JSONL: one row per finished episode, final rewards, pending injection and errors left out', async () => {
   const out = join(tmp, 'a.jsonl');
   const r = await exportRun(runDir, { format: 'jsonl', out });
   assert.deepEqual(
-    { rows: r.rows, pending: r.pending, missing: r.missingTrajectories, out: r.out },
-    { rows: 11, pending: 1, missing: 1, out },
+    {
+      rows: r.rows,
+      pending: r.pending,
+      missing: r.missingTrajectories,
+      errors: r.errors,
+      out: r.out,
+    },
+    { rows: 10, pending: 1, missing: 1, errors: 2, out },
   );
   assert.equal(r.bytes, readFileSync(out).length);
   const rows = readJsonl(out);
@@ -251,8 +270,8 @@ test('JSONL: one row per finished episode, final rewards, pending injection left
   );
   assert.equal(m.get('s1-art-a-a2')!.attempt, 2);
   assert.equal(m.get('s1-art-a-a2')!.messages, null, 'lost trajectory: metadata only');
-  assert.equal(m.get('s2-inj3')!.messages, null, 'episode without a trajectory');
-  assert.equal(m.get('s2-inj3')!.end_reason, 'error');
+  assert.equal(m.get('s1-art-a-a3')!.end_reason, 'submitted', 'the redone attempt, once');
+  assert.ok(!m.has('s2-inj3') && !m.has('s2-inj4'), 'model and infrastructure errors left out');
 });
 
 test('groups and GRPO advantages (pending rewards take no part)', async () => {
@@ -316,11 +335,12 @@ test('messages in OpenAI chat shape; token ids and logprobs aligned with assista
 test('--include-pending keeps the pending injection with a null reward', async () => {
   const out = join(tmp, 'd.jsonl');
   const r = await exportRun(runDir, { format: 'jsonl', out, includePending: true });
-  assert.deepEqual([r.rows, r.pending], [12, 1]);
+  assert.deepEqual([r.rows, r.pending, r.errors], [11, 1, 2]);
   const m = byId(readJsonl(out));
   const p = m.get('s2-inj2')!;
-  assert.deepEqual([p.reward, p.advantage, p.group_size], [null, null, 2]);
-  close(m.get('s2-inj1')!.advantage, SQRT_HALF);
+  assert.deepEqual([p.reward, p.advantage, p.group_size], [null, null, 1]);
+  close(m.get('s2-inj1')!.advantage, 0);
+  assert.ok(!m.has('s2-inj3'), 'errors are never exported');
 });
 
 test('trajectories are read while iterating, not up front', () => {
@@ -352,7 +372,7 @@ async function duck(sql: string): Promise<Record<string, unknown>[]> {
 test('Parquet: typed (nested) columns that DuckDB reads, same rows as JSONL', async () => {
   const out = join(tmp, 'e.parquet');
   const r = await exportRun(runDir, { format: 'parquet', out, includePending: true });
-  assert.equal(r.rows, 12);
+  assert.equal(r.rows, 11);
   const src = `read_parquet('${out}')`;
   const types = Object.fromEntries(
     (await duck(`describe select * from ${src}`)).map((x) => [x.column_name, x.column_type]),
@@ -397,7 +417,7 @@ test('Parquet: typed (nested) columns that DuckDB reads, same rows as JSONL', as
     { group_id: 's1-injector', n: 2, rewarded: 2, centred: true },
     { group_id: 's2-art-b', n: 2, rewarded: 2, centred: true },
     { group_id: 's2-art-c', n: 1, rewarded: 1, centred: true },
-    { group_id: 's2-injector', n: 3, rewarded: 2, centred: true },
+    { group_id: 's2-injector', n: 2, rewarded: 1, centred: true },
   ]);
 
   const [a0] = await duck(
@@ -421,7 +441,7 @@ test('Parquet: typed (nested) columns that DuckDB reads, same rows as JSONL', as
        count(*) filter (where completion_token_ids is null)::int as ids,
        count(*) filter (where tools is not null)::int as tools from ${src}`,
   );
-  assert.deepEqual(nulls, { reward: 1, attempt: 5, messages: 2, ids: 10, tools: 1 });
+  assert.deepEqual(nulls, { reward: 1, attempt: 4, messages: 1, ids: 9, tools: 1 });
 
   // Every row, every column, equal to the JSONL export (nested values included).
   const jsonl = join(tmp, 'e.jsonl');
@@ -487,7 +507,7 @@ test('CLI: default out path, one-line summary on stderr, --json on stdout', asyn
   assert.equal(r.stdout, '');
   assert.match(
     r.stderr,
-    /^exported 11 episode\(s\) to run-7\/export\/episodes\.parquet \(\d+\.\d KiB\); 1 with a pending reward left out \(--include-pending keeps them\); 1 trajectory file\(s\) missing \(messages null\)\n$/,
+    /^exported 10 episode\(s\) to run-7\/export\/episodes\.parquet \(\d+\.\d KiB\); 1 with a pending reward left out \(--include-pending keeps them\); 1 trajectory file\(s\) missing \(messages null\)\n$/,
   );
   const j = await cli(
     runDir,
@@ -502,9 +522,10 @@ test('CLI: default out path, one-line summary on stderr, --json on stdout', asyn
   const summary = JSON.parse(j.stdout);
   assert.deepEqual(
     [summary.format, summary.rows, summary.pending, summary.out],
-    ['jsonl', 12, 1, join(tmp, 'x.jsonl')],
+    ['jsonl', 11, 1, join(tmp, 'x.jsonl')],
   );
-  assert.equal(readJsonl(join(tmp, 'x.jsonl')).length, 12);
+  assert.equal(summary.errors, 2);
+  assert.equal(readJsonl(join(tmp, 'x.jsonl')).length, 11);
 });
 
 test('CLI: user mistakes exit 2 with one clear line and no stack trace', async () => {

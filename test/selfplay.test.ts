@@ -13,8 +13,9 @@ import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { exportRun } from '../src/export/index.js';
 import { injectBugs } from '../src/inject/pipeline.js';
+import { readSelfPlayFile, SelfPlayFileSchema, settingsFrom } from '../src/selfplay/config.js';
 import { RunStore } from '../src/store/run-store.js';
-import { startScriptedServer } from './helpers/scripted-openai-server.js';
+import { type ScriptStep, startScriptedServer } from './helpers/scripted-openai-server.js';
 import type { KnownBug } from './helpers/selfplay-policy.js';
 import { selfPlayPolicy } from './helpers/selfplay-policy.js';
 
@@ -265,4 +266,141 @@ test('selfplay usage errors are one clear line', async () => {
     assert.match(err.stderr, message);
     assert.doesNotMatch(err.stderr, /at .*\.ts:\d+/);
   }
+});
+
+async function selfplay(argv: string[]) {
+  return run(process.execPath, argv, { cwd: ROOT }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => e,
+  );
+}
+const SMALL = ['--steps', '1', '--injections-per-step', '2', '--no-higher-order'];
+const failingStep = (): ScriptStep => ({ fault: 'server-error', status: 500 });
+
+test('--model-name the server does not serve: usage error up front, nothing written', async () => {
+  const server = await startScriptedServer([], { models: ['policy-v1', 'policy-v2'] });
+  const out = join(mkdtempSync(join(tmpdir(), 'ssr-sp-name-')), 'run');
+  try {
+    const r = await selfplay(args(server.baseURL, out, ['--model-name', 'nope']));
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^ssr: --model-name nope is not served by .*; it serves: policy-v1, policy-v2\n$/,
+    );
+    assert.ok(!existsSync(out), 'no run directory');
+  } finally {
+    await server.close();
+  }
+});
+
+test('a failing model: episodes recorded as errors, run stopped after 3 in a row (exit 4), rerun redoes them', async () => {
+  const broken = await startScriptedServer(Array.from({ length: 400 }, failingStep));
+  const out = mkdtempSync(join(tmpdir(), 'ssr-sp-fail-'));
+  try {
+    const r = await selfplay(args(broken.baseURL, out, SMALL));
+    assert.equal(r.code, 4, r.stderr);
+    const errorLines = r.stderr.split('\n').filter((l) => l.startsWith('ssr:'));
+    assert.equal(errorLines.length, 1, r.stderr);
+    assert.match(
+      errorLines[0]!,
+      /^ssr: \d+ episodes in a row failed on model errors, the last: .*500.*; stopped/,
+    );
+    const store = RunStore.open(out);
+    const episodes = store.episodes();
+    assert.ok(episodes.length >= 2);
+    for (const e of episodes) {
+      assert.deepEqual([e.outcome, e.reward, e.endReason], ['error', null, 'model-error']);
+    }
+    assert.equal(store.steps().length, 0, 'the step is not finished');
+    assert.equal(store.artifacts().length, 0);
+    const exported = await exportRun(out, { format: 'jsonl', out: join(out, 'x.jsonl') });
+    assert.deepEqual([exported.rows, exported.errors], [0, 2], 'errors are never exported');
+  } finally {
+    await broken.close();
+  }
+
+  // The server fixed: the failed episodes are redone, and the run finishes.
+  const policy = selfPlayPolicy(bugs);
+  const good = await startScriptedServer(Array.from({ length: 4000 }, () => policy));
+  try {
+    const r = await selfplay(args(good.baseURL, out, SMALL));
+    assert.equal(r.code, 0, r.stderr);
+    const store = RunStore.open(out);
+    assert.equal(store.steps().length, 1);
+    const injectors = store.episodes().filter((e) => e.role === 'injector');
+    assert.equal(injectors.length, 2);
+    assert.ok(injectors.every((e) => e.outcome !== 'error' && e.endReason !== 'model-error'));
+    const rows = readFileSync((await exportRun(out, { format: 'jsonl' })).out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.ok(rows.length >= 2);
+    assert.ok(rows.every((row) => row.outcome !== 'error' && row.end_reason !== 'model-error'));
+  } finally {
+    await good.close();
+  }
+});
+
+test('an episode that fails on a model error mid-step is redone within the step', async () => {
+  const policy = selfPlayPolicy(bugs);
+  let n = 0;
+  // Requests 8-11 fail: one model call fails for good (the client tries 4 times), then the
+  // server is fine again.
+  const flaky = (body: Record<string, unknown>): ScriptStep => {
+    n++;
+    return n >= 8 && n <= 11 ? failingStep() : policy(body);
+  };
+  const server = await startScriptedServer(Array.from({ length: 4000 }, () => flaky));
+  const out = mkdtempSync(join(tmpdir(), 'ssr-sp-flaky-'));
+  try {
+    const r = await selfplay(args(server.baseURL, out, [...SMALL, '--concurrency', '1']));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /step 1: 1 episode\(s\) failed on model or infrastructure errors; redoing them/,
+    );
+    const store = RunStore.open(out);
+    const raw = store.all().filter((x) => x.kind === 'episode');
+    const failed = raw.filter((e) => e.kind === 'episode' && e.outcome === 'error');
+    assert.equal(failed.length, 1);
+    assert.equal(failed[0]!.kind === 'episode' && failed[0]!.reward, null);
+    const redone = store.episodes().find((e) => e.id === (failed[0] as { id: string }).id)!;
+    assert.notEqual(redone.outcome, 'error', 'the later record supersedes the failure');
+    assert.equal(store.steps().length, 1);
+    for (const rate of store.solveRates()) assert.equal(rate.attempts, 2);
+    assert.ok(store.episodes().every((e) => e.outcome !== 'error'));
+  } finally {
+    await server.close();
+  }
+});
+
+test('config: a YAML syntax error is one line with file:line:col; the help lists the real keys', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ssr-sp-yaml-'));
+  const bad = join(dir, 'broken.yaml');
+  writeFileSync(bad, 'steps: 2\nrepos: [a, b\nalpha: 0.5\n');
+  const r = await selfplay(['--import', 'tsx', ...CLI, 'selfplay', '--config', bad]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^ssr: --config .*broken\.yaml:\d+:\d+: not valid YAML: [^\n]+\n$/);
+
+  const good = join(dir, 'budgets.yaml');
+  writeFileSync(
+    good,
+    'repos: [r]\nmax_tokens: 5000\nwall_time: 30\nmax_tokens_per_turn: 512\nmax_consecutive_errors: 5\n',
+  );
+  const file = readSelfPlayFile(good);
+  assert.deepEqual(settingsFrom(file, {}).budget, {
+    maxTokens: 5000,
+    maxTokensPerTurn: 512,
+    wallTimeMs: 30_000,
+  });
+  assert.equal(file.max_consecutive_errors, 5);
+
+  const help = (await selfplay(['--import', 'tsx', ...CLI, 'selfplay', '--help'])).stdout;
+  assert.doesNotMatch(help, /the flags in snake_case\)/);
+  const keys = Object.keys(SelfPlayFileSchema.shape);
+  keys.push('enabled', 'max_order', 'per_artifact', 'per_step');
+  for (const key of keys) assert.match(help, new RegExp(`\\b${key}\\b`), `help names ${key}`);
+  assert.match(help, /repos: .*--repo/);
+  assert.match(help, /strategies: .*--strategy/);
+  assert.match(help, /--no-higher-order is enabled: false/);
 });

@@ -2,12 +2,13 @@ import { existsSync, statSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { LLM_STRATEGIES } from '../agent/inject-run.js';
 import type { InjectorStrategy } from '../agent/injector.js';
-import { readSelfPlayFile, settingsFrom } from '../selfplay/config.js';
+import { CONFIG_KEYS_HELP, readSelfPlayFile, settingsFrom } from '../selfplay/config.js';
 import { runSelfPlay, type SelfPlaySettings } from '../selfplay/scheduler.js';
 import type { StepMetrics } from '../store/run-store.js';
 import { UsageError } from '../util/errors.js';
 import { modelFromFlags } from './model.js';
 import { Progress } from './progress.js';
+import { seconds } from './solve.js';
 
 function int(name: string, min: number) {
   return (value: string): number => {
@@ -59,7 +60,11 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
         'per pooled higher-order bug, solve rates and rewards (solver +1/-1; injector -1, ' +
         '-alpha, or 1-(1+alpha)s), and new higher-order bugs from failed attempts. Everything ' +
         'goes to the run directory; kill it at any moment and rerun the same command to ' +
-        'continue. Flags override --config. Exit status: 0 done, 2 usage error, 130 stopped.',
+        'continue. An episode that ends on a model or infrastructure error gets no reward, ' +
+        'counts toward no solve rate and is not exported; it is redone (twice within the step, ' +
+        'then on the rerun), and --max-consecutive-errors failures in a row stop the run. ' +
+        'Flags override --config. Exit status: 0 done, 2 usage error (a --model-name the ' +
+        'server does not serve included), 4 stopped on model errors, 130 stopped.',
     )
     .option(
       '--repo <dir>',
@@ -80,7 +85,7 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
     .option('--api-key-env <var>', 'environment variable holding the API key')
     .option('--text-tool-calls', 'describe tools in the prompt, for models without tool calling')
     .option('--out <run-dir>', 'the run directory (created, or continued)')
-    .option('--config <file.yaml>', 'settings file (keys: the flags in snake_case)')
+    .option('--config <file.yaml>', 'settings file (keys below)')
     .option('--steps <n>', 'steps (default 10)', int('--steps', 1))
     .option(
       '--injections-per-step <k>',
@@ -102,6 +107,21 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
     .option('--strategy <list>', 'injector prompts: removal,history (default), direct', strategies)
     .option('--no-higher-order', 'do not recycle failed attempts into higher-order bugs')
     .option('--max-turns <n>', 'turns per episode (default 128)', int('--max-turns', 1))
+    .option(
+      '--max-tokens <n>',
+      'tokens per episode, prompt + completion summed over its model calls (default: no limit)',
+      int('--max-tokens', 1),
+    )
+    .option(
+      '--wall-time <seconds>',
+      'wall time per episode, model calls and commands included (default 3600)',
+      seconds('--wall-time'),
+    )
+    .option(
+      '--max-consecutive-errors <n>',
+      'stop after this many episodes in a row fail on model errors (default 3; 0: never)',
+      int('--max-consecutive-errors', 0),
+    )
     .option('--temperature <t>', 'sampling temperature', real('--temperature', 0, 2))
     .option('--seed <n>', 'seed for strategies and focus files (default 0)', int('--seed', 0))
     .option('--json', "print each step's metrics as one JSON line on stdout")
@@ -112,7 +132,8 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
         '  ssr selfplay --repo ./my-repo --model http://127.0.0.1:8000/v1 --out runs/r1 --steps 20\n' +
         '  ssr selfplay --config selfplay.yaml            # repos, model, out, steps... in YAML\n' +
         '\nThe run directory holds artifacts/, trajectories/, journal.jsonl and metrics.jsonl;\n' +
-        'hand it to `ssr export` (trainer rows) or `ssr dashboard`.\n',
+        'hand it to `ssr export` (trainer rows) or `ssr dashboard`.\n\n' +
+        CONFIG_KEYS_HELP,
     )
     .action(async (o) => {
       const file = o.config ? readSelfPlayFile(o.config) : {};
@@ -127,7 +148,11 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
         ...(o.higherOrder === false
           ? { higherOrder: { enabled: false } as SelfPlaySettings['higherOrder'] }
           : {}),
-        ...(o.maxTurns ? { budget: { maxTurns: o.maxTurns } } : {}),
+        budget: {
+          ...(o.maxTurns ? { maxTurns: o.maxTurns } : {}),
+          ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
+          ...(o.wallTime ? { wallTimeMs: o.wallTime } : {}),
+        },
         ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
         ...(o.seed !== undefined ? { seed: o.seed } : {}),
       };
@@ -166,6 +191,7 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
         model,
         out,
         concurrency: o.concurrency ?? file.concurrency,
+        maxConsecutiveErrors: o.maxConsecutiveErrors ?? file.max_consecutive_errors,
         allowUnsandboxed: !!o.unsafeNoSandbox,
         signal: abort.signal,
         onEvent: (e) => {
@@ -177,7 +203,9 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
           } else if (e.type === 'episode') {
             done++;
             const r = e.record;
-            if (!progress.tty)
+            if (r.outcome === 'error')
+              progress.line(`  ${r.id} ${r.role}: error (no reward, to be redone): ${r.reason}`);
+            else if (!progress.tty)
               progress.line(
                 `  ${r.id} ${r.role}: ${r.outcome}${r.reward !== null ? ` (reward ${r.reward})` : ''}`,
               );

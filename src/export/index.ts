@@ -29,6 +29,8 @@ export interface ExportResult {
   includePending: boolean;
   /** Rows exported without messages because their trajectory file was missing. */
   missingTrajectories: number;
+  /** Episodes left out because they failed on model or infrastructure errors (no reward). */
+  errors: number;
   bytes: number;
 }
 
@@ -73,6 +75,7 @@ export async function exportRun(runDir: string, opts: ExportOptions): Promise<Ex
         pending: rows.pending,
         includePending,
         missingTrajectories: rows.missingTrajectories,
+        errors: rows.errors,
         bytes: statSync(out).size,
       };
     } finally {

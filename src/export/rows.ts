@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import type { Trajectory } from '../agent/loop.js';
 import type { ToolSpec } from '../agent/types.js';
-import type { EpisodeRecordV1, RunStore } from '../store/run-store.js';
+import { type EpisodeRecordV1, isErrorEpisode, type RunStore } from '../store/run-store.js';
 import {
   type OpenAIMessage,
   type OpenAITool,
@@ -60,14 +60,15 @@ export interface GroupStats {
 }
 
 /**
- * GRPO-style statistics per group over the episodes that have a final reward. A
+ * GRPO-style statistics per group over the episodes that have a final reward (episodes that
+ * failed on model or infrastructure errors have none, whatever older runs recorded). A
  * convenience: trainers usually recompute advantages their own way (other baselines,
  * no std scaling), which is why the raw reward and group id are exported beside it.
  */
 export function groupAdvantages(episodes: readonly EpisodeRecordV1[]): Map<string, GroupStats> {
   const rewards = new Map<string, number[]>();
   for (const e of episodes) {
-    if (e.reward === null) continue;
+    if (e.reward === null || isErrorEpisode(e)) continue;
     const list = rewards.get(e.groupId) ?? [];
     list.push(e.reward);
     rewards.set(e.groupId, list);
@@ -110,15 +111,21 @@ export interface ExportRows extends Iterable<ExportRow> {
   pending: number;
   /** Grows while iterating: trajectory files named by the journal but absent or unreadable. */
   missingTrajectories: number;
+  /**
+   * Episodes that failed on model or infrastructure errors (see `isErrorEpisode`): never
+   * exported, since they say nothing about the policy; a continued run redoes them.
+   */
+  errors: number;
 }
 
 /**
- * The rows of a run, one per finished episode. The journal (small) is read up front to
+ * The rows of a run, one per finished episode (errors left out). The journal (small) is read up front to
  * know rewards and groups; trajectory files (large) are read one at a time as the iterator
  * advances, so a consumer that writes each row before pulling the next holds one in memory.
  */
 export function exportRows(store: RunStore, opts: { includePending?: boolean } = {}): ExportRows {
-  const episodes = store.episodesWithRewards();
+  const all = store.episodesWithRewards();
+  const episodes = all.filter((e) => !isErrorEpisode(e));
   const groups = groupAdvantages(episodes);
   const kept = episodes.filter((e) => opts.includePending || e.reward !== null).sort(byGroup);
   const run = basename(store.dir);
@@ -126,6 +133,7 @@ export function exportRows(store: RunStore, opts: { includePending?: boolean } =
     count: kept.length,
     pending: episodes.filter((e) => e.reward === null).length,
     missingTrajectories: 0,
+    errors: all.length - episodes.length,
     *[Symbol.iterator]() {
       for (const e of kept) {
         const file = e.trajectory ? readTrajectory(store, e.trajectory) : null;

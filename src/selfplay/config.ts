@@ -1,13 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from '../util/errors.js';
 import { DEFAULT_SELFPLAY, type SelfPlaySettings } from './scheduler.js';
 
 const positiveInt = z.number().int().min(1);
 
-/** `--config file.yaml`: the same settings as the flags, in snake_case; unknown keys refused. */
+/**
+ * `--config file.yaml`: the settings of the flags, in snake_case, except `repos` (--repo),
+ * `strategies` (--strategy) and `higher_order.enabled` (--no-higher-order), plus keys with no
+ * flag (`higher_order.*`, `max_tokens_per_turn`, `focus_files`, `test_timeout`). Unknown keys
+ * are refused. Keep CONFIG_KEYS_HELP in step.
+ */
 export const SelfPlayFileSchema = z.strictObject({
   repos: z.array(z.string().min(1)).min(1).optional(),
   model: z.string().min(1).optional(),
@@ -34,8 +39,10 @@ export const SelfPlayFileSchema = z.strictObject({
     })
     .optional(),
   max_turns: positiveInt.optional(),
+  max_tokens: positiveInt.optional(),
   max_tokens_per_turn: positiveInt.optional(),
   wall_time: z.number().positive().optional(),
+  max_consecutive_errors: z.number().int().min(0).optional(),
   temperature: z.number().min(0).max(2).optional(),
   seed: z.number().int().optional(),
   focus_files: z.boolean().optional(),
@@ -43,6 +50,25 @@ export const SelfPlayFileSchema = z.strictObject({
 });
 
 export type SelfPlayFile = z.infer<typeof SelfPlayFileSchema>;
+
+/** The keys of a --config file, for `ssr selfplay --help` (and the README). */
+export const CONFIG_KEYS_HELP = `Keys of --config (YAML); a flag given as well wins:
+  repos: [dir, ...]            --repo, once per repository (relative to the file)
+  model, model_name, api_key_env, text_tool_calls, out (relative to the file)
+  steps, injections_per_step, procedural_per_step, solver_attempts, alpha,
+  concurrency, seed, max_turns, max_tokens, temperature, max_consecutive_errors
+                               the flags of the same name, in snake_case
+  wall_time: <seconds>         --wall-time
+  strategies: [removal, ...]   --strategy removal,history
+  higher_order:                --no-higher-order is enabled: false
+    enabled: true
+    max_order: 2               order of the bugs made (2: the paper)
+    per_artifact: 2            failed attempts composed per artifact
+    per_step: 4                pooled higher-order bugs solved per step
+  max_tokens_per_turn          completion tokens per model call (no flag)
+  focus_files: true            hint each injection with a source file (no flag)
+  test_timeout: <seconds>      limit of one test-suite run (no flag)
+`;
 
 export function readSelfPlayFile(path: string): SelfPlayFile {
   let text: string;
@@ -55,7 +81,12 @@ export function readSelfPlayFile(path: string): SelfPlayFile {
   try {
     data = parseYaml(text) ?? {};
   } catch (err) {
-    throw new UsageError(`--config ${path} is not valid YAML: ${(err as Error).message}`);
+    // One line: where, and the first line of the message (the parser adds a code frame).
+    const first = (err as Error).message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    const at = err instanceof YAMLParseError && err.linePos ? err.linePos[0] : undefined;
+    throw new UsageError(
+      `--config ${path}${at ? `:${at.line}:${at.col}` : ''}: not valid YAML: ${first}`,
+    );
   }
   const parsed = SelfPlayFileSchema.safeParse(data);
   if (!parsed.success) {
@@ -84,6 +115,7 @@ export function settingsFrom(
   const ho = file.higher_order ?? {};
   const budget = {
     ...(file.max_turns ? { maxTurns: file.max_turns } : {}),
+    ...(file.max_tokens ? { maxTokens: file.max_tokens } : {}),
     ...(file.max_tokens_per_turn ? { maxTokensPerTurn: file.max_tokens_per_turn } : {}),
     ...(file.wall_time ? { wallTimeMs: file.wall_time * 1000 } : {}),
     ...flags.budget,

@@ -1,4 +1,9 @@
-import type { EpisodeRecordV1, RunStore, StepMetrics } from '../store/run-store.js';
+import {
+  type EpisodeRecordV1,
+  isErrorEpisode,
+  type RunStore,
+  type StepMetrics,
+} from '../store/run-store.js';
 import { solveRateHistogram } from './rewards.js';
 
 const mean = (xs: number[]): number | null =>
@@ -6,7 +11,10 @@ const mean = (xs: number[]): number | null =>
 
 /** A step's figures, from its records alone (so a resumed step reports the same). */
 export function stepMetrics(store: RunStore, step: number, timeMs: number): StepMetrics {
-  const episodes = store.episodesWithRewards().filter((e) => e.step === step);
+  const all = store.episodesWithRewards().filter((e) => e.step === step);
+  // Model and infrastructure failures say nothing about the policy: left out of every figure.
+  const episodes = all.filter((e) => !isErrorEpisode(e));
+  const errors = all.length - episodes.length;
   const injections = episodes.filter((e) => e.role === 'injector');
   const solvers = episodes.filter((e) => e.role === 'solver');
   const artifacts = store.artifacts().filter((a) => a.step === step);
@@ -47,6 +55,7 @@ export function stepMetrics(store: RunStore, step: number, timeMs: number): Step
       attempted: rates.filter((r) => hoIds.has(r.artifactId)).length,
     },
     failures,
+    ...(errors ? { errors } : {}),
     tokens: {
       prompt: episodes.reduce((n, e) => n + e.usage.promptTokens, 0),
       completion: episodes.reduce((n, e) => n + e.usage.completionTokens, 0),

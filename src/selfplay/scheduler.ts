@@ -4,10 +4,10 @@ import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import pLimit from 'p-limit';
 import { type InjectorStrategy, injectWithModel } from '../agent/injector.js';
-import type { EpisodeBudget } from '../agent/loop.js';
+import { type EpisodeBudget, endedOnModelError } from '../agent/loop.js';
 import { runSolverAttempt, type SolveAttempt } from '../agent/solver.js';
 import { prepareSolverStart, type SolverStart } from '../agent/solver-env.js';
-import type { ModelClient } from '../agent/types.js';
+import { type ModelClient, ModelFailure } from '../agent/types.js';
 import { type Artifact, artifactHash, readArtifact, writeArtifact } from '../artifact/artifact.js';
 import { injectBugs, listSourceFiles } from '../inject/pipeline.js';
 import { LayerStack } from '../sandbox/layers.js';
@@ -16,6 +16,7 @@ import type { Snapshot } from '../sandbox/types.js';
 import {
   type ArtifactRecordV1,
   type EpisodeRecordV1,
+  isErrorEpisode,
   RunStore,
   type StepMetrics,
 } from '../store/run-store.js';
@@ -81,7 +82,15 @@ export interface SelfPlayOptions {
   signal?: AbortSignal;
   host?: SandboxHost;
   allowUnsandboxed?: boolean;
+  /**
+   * Episodes failing on model or infrastructure errors in a row after which the run stops with
+   * a ModelFailure (default 3; 0: never). Finished work is kept; a rerun redoes the failed ones.
+   */
+  maxConsecutiveErrors?: number;
 }
+
+/** Passes over a step's work: a step whose episodes failed on errors redoes just those. */
+const STEP_PASSES = 3;
 
 export type SelfPlayEvent =
   | { type: 'step-start'; step: number; resumed: number }
@@ -131,8 +140,15 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
   const s = opts.settings;
   const emit = opts.onEvent ?? (() => {});
   const store = RunStore.openForWriting(opts.out, s as unknown as Record<string, unknown>);
-  // Every episode and model request listens on the one stop signal.
+  // Every episode and model request listens on the one stop signal: the caller's, or ours
+  // when the model keeps failing.
+  const giveUp = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, giveUp.signal]) : giveUp.signal;
+  setMaxListeners(0, signal);
   if (opts.signal) setMaxListeners(0, opts.signal);
+  const maxErrors = opts.maxConsecutiveErrors ?? 3;
+  let errorsInARow = 0;
+  let failure: string | null = null;
   const ownHost = !opts.host;
   const host = opts.host ?? SandboxHost.open({ allowUnsandboxed: opts.allowUnsandboxed });
   const limit = pLimit(Math.max(1, opts.concurrency ?? 4));
@@ -158,7 +174,25 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
     });
     const repoOf = (dir: string) => repos.find((r) => r.dir === dir) ?? repos[0]!;
     const stopIfAsked = () => {
-      if (opts.signal?.aborted) throw new Stopped();
+      if (signal.aborted) throw new Stopped();
+    };
+
+    /** Journals a finished (or failed) episode; enough failures in a row stop the run. */
+    const recordEpisode = (record: EpisodeRecordV1) => {
+      store.append(record);
+      emit({ type: 'episode', record });
+      if (!isErrorEpisode(record)) {
+        errorsInARow = 0;
+        return;
+      }
+      errorsInARow++;
+      if (maxErrors > 0 && errorsInARow >= maxErrors && failure === null) {
+        failure =
+          `${errorsInARow} episodes in a row failed on model errors, the last: ` +
+          `${record.reason.replace(/\s*\n\s*/g, ' ')}; stopped (finished work is kept: fix the ` +
+          'model server and rerun the same command to continue)';
+        giveUp.abort();
+      }
     };
 
     const baselineFor = (repo: RepoState, a: Artifact): Promise<Baseline> => {
@@ -190,13 +224,20 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
         ...extra,
       });
 
-    const episodeIds = () => new Set(store.episodes().map((e) => e.id));
+    /** Episodes with a final record (an error is not one: it is redone). */
+    const finishedEpisodeIds = () =>
+      new Set(
+        store
+          .episodes()
+          .filter((e) => !isErrorEpisode(e))
+          .map((e) => e.id),
+      );
     const artifactRecord = (id: string) => store.artifacts().find((a) => a.id === id);
 
     // ---- one injector episode --------------------------------------------------------------
     const injection = async (step: number, k: number): Promise<string | null> => {
       const id = `s${step}-inj${k}`;
-      const done = store.episodes().find((e) => e.id === id);
+      const done = store.episodes().find((e) => e.id === id && !isErrorEpisode(e));
       if (done) {
         if (done.outcome === 'valid' && done.artifactId && !artifactRecord(done.artifactId)) {
           // Crashed between the episode record and the artifact record: finish the pair.
@@ -250,7 +291,7 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
           temperature: s.temperature,
           cache,
           settings: validation,
-          signal: opts.signal,
+          signal,
           focus,
         });
         if (r.trajectory.endReason === 'aborted') throw new Stopped();
@@ -267,7 +308,16 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
           trajectory,
           finishedAt: new Date().toISOString(),
         };
-        if (!r.artifact) {
+        if (endedOnModelError(r.trajectory)) {
+          // The model failed, not the policy: no reward, redone on the next pass or rerun.
+          record = {
+            ...common,
+            artifactId: null,
+            outcome: 'error',
+            reason: r.reason,
+            reward: null,
+          };
+        } else if (!r.artifact) {
           record = {
             ...common,
             artifactId: null,
@@ -323,13 +373,13 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
           }
         }
       } catch (err) {
-        if (err instanceof Stopped || opts.signal?.aborted) throw new Stopped();
+        if (err instanceof Stopped || signal.aborted) throw new Stopped();
         record = {
           ...base,
           artifactId: null,
           outcome: 'error',
           reason: errorMessage(err),
-          reward: -1,
+          reward: null,
           endReason: 'error',
           turns: 0,
           usage: { promptTokens: 0, completionTokens: 0 },
@@ -338,8 +388,7 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
           finishedAt: new Date().toISOString(),
         };
       }
-      store.append(record);
-      emit({ type: 'episode', record });
+      recordEpisode(record);
       if (artifactToAdd) appendArtifact(artifactToAdd);
       return record.outcome === 'valid' ? record.artifactId : null;
     };
@@ -366,7 +415,7 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
         count: fromRepo + s.proceduralPerStep - thisStep.length,
         seed: s.seed,
         host,
-        signal: opts.signal,
+        signal,
         settings: s.testTimeoutMs ? { scriptTimeoutMs: s.testTimeoutMs } : undefined,
       });
       ids.push(...thisStep);
@@ -408,7 +457,7 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
         p.catch(() => starts.delete(startKey));
         starts.set(startKey, p);
       }
-      const done = episodeIds();
+      const done = finishedEpisodeIds();
       const groupId = `s${step}-${artifactId}`;
       const attempt = async (i: number): Promise<void> => {
         const id = `${groupId}-a${i}`;
@@ -438,7 +487,8 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
             model: opts.model,
             budget: s.budget,
             temperature: s.temperature,
-            signal: opts.signal,
+            signal,
+            skipGradingOnModelError: true,
           });
           if (a.trajectory.endReason === 'aborted') throw new Stopped();
           const trajectory = store.writeFile(
@@ -446,11 +496,12 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
             `${JSON.stringify({ episodeId: id, role: 'solver', trajectory: a.trajectory, patch: a.patch, evaluation: a.evaluation })}\n`,
           );
           const patch = a.patch ? store.writeFile(`patches/${id}.diff`, a.patch) : null;
+          const graded = a.error === undefined;
           record = {
             ...base,
-            outcome: a.evaluation.solved ? 'solved' : 'unsolved',
-            reason: a.evaluation.reason,
-            reward: solverReward(a.evaluation.solved),
+            outcome: !graded ? 'error' : a.evaluation.solved ? 'solved' : 'unsolved',
+            reason: a.error ?? a.evaluation.reason,
+            reward: graded ? solverReward(a.evaluation.solved) : null,
             endReason: a.trajectory.endReason,
             turns: a.trajectory.turns.length,
             usage: a.trajectory.usage,
@@ -460,12 +511,12 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
             finishedAt: new Date().toISOString(),
           };
         } catch (err) {
-          if (err instanceof Stopped || opts.signal?.aborted) throw new Stopped();
+          if (err instanceof Stopped || signal.aborted) throw new Stopped();
           record = {
             ...base,
             outcome: 'error',
             reason: errorMessage(err),
-            reward: -1,
+            reward: null,
             endReason: 'error',
             turns: 0,
             usage: { promptTokens: 0, completionTokens: 0 },
@@ -475,14 +526,15 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
             finishedAt: new Date().toISOString(),
           };
         }
-        store.append(record);
-        emit({ type: 'episode', record });
+        recordEpisode(record);
       };
       await Promise.all(
         Array.from({ length: s.solverAttempts }, (_, i) => limit(() => attempt(i))),
       );
       stopIfAsked();
       const attempts = store.episodes().filter((e) => e.groupId === groupId);
+      // A group with a failed attempt has no solve rate yet: the attempt is redone first.
+      if (attempts.length < s.solverAttempts || attempts.some(isErrorEpisode)) return;
       if (!store.solveRates().some((r) => r.artifactId === artifactId && r.step === step)) {
         const solved = attempts.filter((e) => e.outcome === 'solved').length;
         const solveRate = solved / attempts.length;
@@ -587,43 +639,68 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
     };
 
     // ---- the steps ---------------------------------------------------------------------------
+    const runStep = async (step: number): Promise<void> => {
+      const jobs: Promise<void>[] = [];
+      for (let k = 0; k < s.injectionsPerStep; k++) {
+        jobs.push(limit(() => injection(step, k)).then((id) => (id ? solve(step, id) : undefined)));
+      }
+      jobs.push(
+        procedural(step).then((ids) =>
+          Promise.all(ids.map((id) => solve(step, id))).then(() => {}),
+        ),
+      );
+      for (const id of pooled(step)) jobs.push(solve(step, id));
+      const results = await Promise.allSettled(jobs);
+      const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (rejected) throw rejected.reason;
+    };
+    const failedEpisodes = (step: number) =>
+      store.episodes().filter((e) => e.step === step && isErrorEpisode(e));
+
     const finished = new Set(store.steps().map((m) => m.step));
     for (let step = 0; step < s.steps; step++) {
       if (finished.has(step)) continue;
-      if (opts.signal?.aborted) {
+      if (signal.aborted) {
         stoppedEarly = true;
         break;
       }
       const t0 = performance.now();
       const resumed = store.all().filter((r) => 'step' in r && r.step === step).length;
       emit({ type: 'step-start', step, resumed });
+      let failed: EpisodeRecordV1[] = [];
       try {
-        const jobs: Promise<void>[] = [];
-        for (let k = 0; k < s.injectionsPerStep; k++) {
-          jobs.push(
-            limit(() => injection(step, k)).then((id) => (id ? solve(step, id) : undefined)),
-          );
+        // Work is skipped when its record exists, so a pass after the first redoes just the
+        // episodes that failed on errors (and what depends on them).
+        for (let pass = 1; pass <= STEP_PASSES; pass++) {
+          await runStep(step);
+          failed = failedEpisodes(step);
+          if (failed.length === 0 || pass === STEP_PASSES) break;
+          emit({
+            type: 'note',
+            message: `step ${step + 1}: ${failed.length} episode(s) failed on model or infrastructure errors; redoing them`,
+          });
         }
-        jobs.push(
-          procedural(step).then((ids) =>
-            Promise.all(ids.map((id) => solve(step, id))).then(() => {}),
-          ),
-        );
-        for (const id of pooled(step)) jobs.push(solve(step, id));
-        const results = await Promise.allSettled(jobs);
-        const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failure) throw failure.reason;
       } catch (err) {
-        if (err instanceof Stopped || opts.signal?.aborted) {
+        if (err instanceof Stopped || signal.aborted) {
           stoppedEarly = true;
           break;
         }
         throw err;
       }
+      if (failed.length > 0) {
+        // The step is not finished: its metrics would count the failures as the policy's.
+        failure ??=
+          `step ${step + 1}: ${failed.length} episode(s) still failed on model or infrastructure ` +
+          `errors after ${STEP_PASSES} tries, the last: ${failed.at(-1)!.reason.replace(/\s*\n\s*/g, ' ')}; ` +
+          'stopped (finished work is kept: rerun the same command to redo them)';
+        stoppedEarly = true;
+        break;
+      }
       const metrics = stepMetrics(store, step, performance.now() - t0);
       store.append({ kind: 'step', step, metrics });
       emit({ type: 'step', metrics });
     }
+    if (failure !== null) throw new ModelFailure(failure);
     return { out: store.dir, steps: store.steps(), stoppedEarly };
   } finally {
     store.close();

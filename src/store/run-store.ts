@@ -14,8 +14,10 @@ import { Journal } from './journal.js';
  *   metrics.jsonl            one line per finished step (also in the journal, as kind 'step')
  *
  * Records are written after the files they point to, so a crash leaves at worst an orphan
- * file that a rerun overwrites; a record is never written twice because work is identified by
- * deterministic ids (`s3-inj1`, `s3-<artifact>-a5`) and skipped when its record exists.
+ * file that a rerun overwrites; finished work is identified by deterministic ids (`s3-inj1`,
+ * `s3-<artifact>-a5`) and skipped when its record exists. The one exception is an episode that
+ * failed on a model or infrastructure error (`isErrorEpisode`): it is recorded, but not as
+ * finished, and redoing it appends a record with the same id that supersedes it.
  */
 export const RUN_FORMAT_VERSION = 1;
 
@@ -38,14 +40,19 @@ export interface EpisodeRecordV1 {
   attempt?: number;
   /** Injector: the prompt strategy ('removal', 'history', 'direct'). */
   strategy?: string;
-  /** Injector: valid | invalid | no-artifact | duplicate | error. Solver: solved | unsolved | error. */
+  /**
+   * Injector: valid | invalid | no-artifact | duplicate | error. Solver: solved | unsolved |
+   * error. 'error': the model or the machinery failed (endReason 'model-error' or 'error'), see
+   * {@link isErrorEpisode}.
+   */
   outcome: string;
   reason: string;
   /** Injector: the validation check that rejected the artifact. */
   failedCheck?: { id: number; name: string };
   /**
    * Final for solvers and invalid injections. A valid injection's reward depends on its solve
-   * rate: null here, then given by the artifact's 'solve-rate' record.
+   * rate: null here, then given by the artifact's 'solve-rate' record. Errors have none (null;
+   * runs written before this rule have -1 there, which readers ignore).
    */
   reward: number | null;
   endReason: EndReason | 'error';
@@ -58,6 +65,16 @@ export interface EpisodeRecordV1 {
   patch?: string | null;
   model: string;
   finishedAt: string;
+}
+
+/**
+ * An episode that ended on a model or infrastructure failure (server errors, an unreachable or
+ * misnamed model, a sandbox that broke) rather than through the policy: it has no reward, takes
+ * no part in solve rates, groups or exports, and is redone when the run is continued. Records
+ * of older runs that ended on 'model-error' with another outcome count too.
+ */
+export function isErrorEpisode(e: Pick<EpisodeRecordV1, 'outcome' | 'endReason'>): boolean {
+  return e.outcome === 'error' || e.endReason === 'model-error' || e.endReason === 'error';
 }
 
 export interface ArtifactRecordV1 {
@@ -105,6 +122,8 @@ export interface StepMetrics {
   meanReward: { injector: number | null; solver: number | null };
   higherOrder: { made: number; valid: number; attempted: number };
   failures: Record<string, number>;
+  /** Episodes of the step that failed on model or infrastructure errors (none in a finished step). */
+  errors?: number;
   tokens: { prompt: number; completion: number };
   episodes: { injector: number; solver: number };
   timeMs: number;
@@ -203,8 +222,15 @@ export class RunStore {
     this.records = this.journal.read();
   }
 
+  /**
+   * One record per episode id: the latest, since a redone error episode supersedes the record
+   * of its failure. Error episodes still in the list are the ones not (yet) redone.
+   */
   episodes(): EpisodeRecordV1[] {
-    return this.records.filter((r): r is EpisodeRecordV1 => r.kind === 'episode');
+    const all = this.records.filter((r): r is EpisodeRecordV1 => r.kind === 'episode');
+    const last = new Map<string, number>();
+    for (const [i, e] of all.entries()) last.set(e.id, i);
+    return all.filter((e, i) => last.get(e.id) === i);
   }
 
   artifacts(): ArtifactRecordV1[] {
