@@ -179,7 +179,8 @@ export async function runEpisode(opts: EpisodeOptions): Promise<Trajectory> {
         timeoutMs: left,
       });
       const timeUp = new Promise<typeof WALL_TIME>((resolve) => {
-        timer = setTimeout(() => resolve(WALL_TIME), left);
+        // setTimeout takes at most 2^31 - 1 ms; a budget beyond that never fires here.
+        if (left < 2 ** 31) timer = setTimeout(() => resolve(WALL_TIME), left);
       });
       const first = await Promise.race([answer, timeUp]);
       if (first === WALL_TIME) {

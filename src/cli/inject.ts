@@ -366,6 +366,9 @@ async function injectWithLlm(
       );
       progress.bar(e.done, e.total, `episodes, ${e.valid} valid`);
     },
+  }).catch((err: unknown) => {
+    progress.done(); // the error goes on its own line, not after the bar
+    throw err;
   });
   progress.done();
   process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : formatModelSummary(summary));

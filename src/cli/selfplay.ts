@@ -217,6 +217,9 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
             progress.line(`note: ${e.message}`);
           }
         },
+      }).catch((err: unknown) => {
+        progress.done(); // the error goes on its own line, not after the bar
+        throw err;
       });
       progress.done();
       if (summary.stoppedEarly) {
