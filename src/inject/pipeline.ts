@@ -1,6 +1,15 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Artifact } from '../artifact/artifact.js';
 import { writeArtifact } from '../artifact/artifact.js';
 import { discoverTests } from '../discovery/index.js';
@@ -191,14 +200,8 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
   const concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
   const maxCandidates = opts.maxCandidates ?? Math.max(50, count * 25);
   const settings: ValidationSettings = { ...DEFAULT_SETTINGS, ...opts.settings, concurrency: 1 };
-  const out = resolve(opts.out);
-  const repoAbs = resolve(opts.repo);
-  if (out === repoAbs || out.startsWith(`${repoAbs}/`)) {
-    // The repository is the sandboxes' read-only lower layer: it must not change during a run.
-    throw new UsageError(`--out ${opts.out} is inside the repository; choose a folder outside it`);
-  }
+  const out = prepareOutputDir(opts.out, opts.repo);
   const stateDir = join(out, '.ssr');
-  mkdirSync(stateDir, { recursive: true });
   const ownHost = !opts.host;
   const host = opts.host ?? SandboxHost.open({ allowUnsandboxed: opts.allowUnsandboxed });
   const notes: string[] = [];
@@ -350,6 +353,89 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
     harness?.cleanup();
     if (ownHost) await host.close();
   }
+}
+
+/** "EACCES: permission denied, mkdir '/x'" -> "permission denied". */
+function reasonOf(err: unknown): string {
+  const m = errorMessage(err);
+  return /^[A-Z]+: ([^,]+)/.exec(m)?.[1] ?? m;
+}
+
+/**
+ * Checks `--out` and creates it with its `.ssr` state folder; returns its absolute path.
+ * Every way it can be unusable is a UsageError naming the problem: empty, an existing file
+ * (or a path under one), inside the repository (also through symlinks: the repository is
+ * the sandboxes' read-only lower layer and must not change during a run), or a place that
+ * cannot be written.
+ */
+export function prepareOutputDir(outArg: string, repoArg: string): string {
+  if (!outArg.trim()) throw new UsageError('--out is empty: name the output folder');
+  const out = resolve(outArg);
+  // The nearest part of the path that exists; the rest is created below it.
+  let existing = out;
+  const missing: string[] = [];
+  for (;;) {
+    try {
+      statSync(existing);
+      break;
+    } catch {
+      if (existing === dirname(existing)) break;
+      missing.unshift(basename(existing));
+      existing = dirname(existing);
+    }
+  }
+  let isDir = false;
+  try {
+    isDir = statSync(existing).isDirectory();
+  } catch {}
+  if (!isDir) {
+    throw new UsageError(
+      existing === out
+        ? `--out ${outArg} exists and is not a directory; name a folder (new or from an earlier run)`
+        : `--out ${outArg}: ${existing} is not a directory`,
+    );
+  }
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  const outReal = join(real(existing), ...missing);
+  const repoReal = real(resolve(repoArg));
+  if (outReal === repoReal || outReal.startsWith(`${repoReal}/`)) {
+    throw new UsageError(`--out ${outArg} is inside the repository; choose a folder outside it`);
+  }
+  try {
+    accessSync(existing, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new UsageError(`--out ${outArg}: cannot write in ${existing}: ${reasonOf(err)}`);
+  }
+  // One level at a time: a recursive mkdir can spin forever under /proc.
+  let dir = existing;
+  for (const part of [...missing, '.ssr']) {
+    dir = join(dir, part);
+    try {
+      mkdirSync(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      let ok = false;
+      try {
+        ok = code === 'EEXIST' && statSync(dir).isDirectory();
+      } catch {}
+      if (!ok) {
+        const at = dir === out ? '' : ` (at ${dir})`;
+        throw new UsageError(`cannot create --out ${outArg}${at}: ${reasonOf(err)}`);
+      }
+    }
+  }
+  try {
+    accessSync(join(out, '.ssr'), constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new UsageError(`--out ${outArg} cannot be written: ${reasonOf(err)}`);
+  }
+  return out;
 }
 
 function writeSuite(
