@@ -296,22 +296,17 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
 
     // A window of `concurrency` candidates in flight, committed in candidate order, so the
     // artifacts kept for a seed do not depend on which test run finished first.
+    // Once `opts.signal` aborts (Ctrl-C), no new candidate starts, but those already running
+    // finish and are committed as usual: their work is kept, and a rerun skips them.
     const inflight: Promise<Processed>[] = [];
     let head = 0;
-    let stoppedEarly = false;
     while (head < queue.length && valid < count) {
-      if (opts.signal?.aborted) {
-        stoppedEarly = true;
-        break;
-      }
-      while (inflight.length < queue.length && inflight.length - head < concurrency) {
+      const stopping = !!opts.signal?.aborted;
+      if (stopping && head >= inflight.length) break;
+      while (!stopping && inflight.length < queue.length && inflight.length - head < concurrency) {
         inflight.push(process1(queue[inflight.length]!));
       }
       const result = await inflight[head]!;
-      if (opts.signal?.aborted) {
-        stoppedEarly = true;
-        break;
-      }
       if (result.record.outcome === 'valid' && result.artifact && result.report) {
         writeArtifact(join(out, result.record.artifactId!), result.artifact, {
           'validation.json': `${JSON.stringify(result.report, null, 1)}\n`,
@@ -329,8 +324,10 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
         valid,
       });
     }
+    const stoppedEarly = !!opts.signal?.aborted && head < queue.length && valid < count;
     stop.abort();
-    // Let candidates still running release their sandboxes; their results are not kept.
+    // Candidates still running once --count is reached stop at their next step and release
+    // their sandboxes; their results are not kept.
     await Promise.allSettled(inflight.slice(head));
 
     const summary = summarize({
