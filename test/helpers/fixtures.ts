@@ -6,8 +6,9 @@
  * place and renamed into it, so a reader sees a complete fixture or none, and two processes
  * building at once both succeed (the second rename loses and its copy is discarded).
  *
- * Third-party code (minimist, tape) is fetched from the npm registry at test time; nothing of
- * it is kept in this repository. The Python package is original and written out from here.
+ * Third-party code (minimist, shell-quote, tape; gyp from node-gyp) is fetched from the npm
+ * registry at test time; nothing of it is kept in this repository. The Python package mathkit
+ * is original and written out from here.
  *
  * Tests must never write into a fixture: diffs are made in a throwaway clone (`makeDiff`).
  */
@@ -242,6 +243,66 @@ export function gypRepo(): string {
         for (const name of readdirSync(gyp)) renameSync(join(gyp, name), join(dir, name));
         commitAll(dir, `gyp from node-gyp ${version}`, `2024-0${i + 1}-01T00:00:00Z`);
       });
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+}
+
+/**
+ * shell-quote releases whose source change (index.js only) is a bug fix with a test:
+ * 1.7.1 (a "$" followed by no name parses as "$"), 1.7.2 (quote() no longer unescapes
+ * backslashes), 1.7.3 (quote()'s drive-letter class [A-z] also matched "`", so "`:" stayed
+ * unescaped: CVE-2021-42740). 1.7.4 rewrote every file, so 1.7.3 is the last.
+ */
+export const SHELL_QUOTE_HISTORY = ['1.6.1', '1.7.0', '1.7.1', '1.7.2', '1.7.3'];
+
+/**
+ * shell-quote (quote and parse shell command lines) with a real git history: one commit per
+ * release in SHELL_QUOTE_HISTORY, each the package exactly as npm ships it (index.js and
+ * seven tape files under test/), plus tape 5 in node_modules (git-ignored).
+ */
+export function shellQuoteRepo(): string {
+  return buildOnce(`shell-quote-history-${SHELL_QUOTE_HISTORY.at(-1)}-v1`, (dir) => {
+    const scratch = mkdtempSync(join(tmpdir(), 'ssr-fixture-npm-'));
+    const npm = (args: string[], cwd: string) =>
+      execFileSync('npm', [...args, ...NPM_FLAGS], {
+        cwd,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, npm_config_update_notifier: 'false' },
+      });
+    try {
+      git(dir, ['init', '-q']);
+      writeFileSync(join(dir, '.git', 'info', 'exclude'), 'node_modules/\n');
+      SHELL_QUOTE_HISTORY.forEach((version, i) => {
+        const tgz = npm(['pack', `shell-quote@${version}`, '--pack-destination', scratch], scratch)
+          .trim()
+          .split('\n')
+          .at(-1)!
+          .trim();
+        const unpacked = join(scratch, version);
+        mkdirSync(unpacked);
+        // stdio piped: GNU tar warns about npm's extended header keywords.
+        execFileSync('tar', ['xzf', join(scratch, tgz), '--no-same-owner', '-C', unpacked], {
+          stdio: 'pipe',
+        });
+        for (const name of readdirSync(dir)) {
+          if (name !== '.git' && name !== 'node_modules')
+            rmSync(join(dir, name), { recursive: true, force: true });
+        }
+        const pkg = join(unpacked, 'package');
+        for (const name of readdirSync(pkg)) renameSync(join(pkg, name), join(dir, name));
+        commitAll(dir, `shell-quote ${version}`, `2021-0${i + 1}-01T00:00:00Z`);
+      });
+      const deps = join(scratch, 'deps');
+      mkdirSync(deps);
+      writeFileSync(
+        join(deps, 'package.json'),
+        '{"name":"deps","version":"0.0.0","private":true}\n',
+      );
+      npm(['install', '--no-save', '--ignore-scripts', 'tape@5'], deps);
+      renameSync(join(deps, 'node_modules'), join(dir, 'node_modules'));
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
