@@ -492,3 +492,36 @@ test('grading: task ids the parser never reports, or no FAIL_TO_PASS at all, nev
     await host.close();
   }
 });
+
+test('ssr eval: attempts lost to model errors are not graded, exit 4, and --resume redoes them', async () => {
+  assert.ok(mined, 'needs the mined task');
+  const tasksFile = join(work, 'eval-errors.jsonl');
+  writeFileSync(
+    tasksFile,
+    `${JSON.stringify({ ...mined, instance_id: 'calc-err', problem_statement: `[right] ${mined.problem_statement}` })}\n`,
+  );
+  const out = join(work, 'eval-errors-out');
+  const down = await startScriptedServer(
+    Array.from({ length: 50 }, () => ({ fault: 'server-error' as const })),
+  );
+  try {
+    const r = await ssr(['eval', tasksFile, '--model', down.baseURL, '--out', out]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stdout, /ERR {2}calc-err {2}0\/0 resolved \(1 not graded: error\): model error/);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    assert.equal(report.tasks.errors, 1);
+    assert.equal(report.tasks.graded, 0);
+  } finally {
+    await down.close();
+  }
+  const up = await startScriptedServer(
+    Array.from({ length: 50 }, () => policy(String(mined.patch))),
+  );
+  try {
+    const r = await ssr(['eval', tasksFile, '--model', up.baseURL, '--out', out, '--resume']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /PASS calc-err {2}1\/1 resolved/);
+  } finally {
+    await up.close();
+  }
+});

@@ -105,15 +105,19 @@ function pct(x: number): string {
 function formatSet(title: string, s: SetSummary, records: AttemptRecord[]): string {
   const lines = [`${title}: ${s.tasks} task(s), ${s.attemptsPerTask} attempt(s) each`];
   for (const t of s.perTask) {
-    const mark = t.resolved > 0 ? 'PASS' : 'FAIL';
-    const first = records.find((r) => r.id === t.id && !r.resolved);
-    const why = t.resolved === t.attempts || !first ? '' : `: ${first.reason}`;
-    lines.push(`  ${mark} ${t.id}  ${t.resolved}/${t.attempts} resolved${why}`);
+    const mark = t.attempts === 0 ? 'ERR ' : t.resolved > 0 ? 'PASS' : 'FAIL';
+    const first =
+      records.find((r) => r.id === t.id && !r.resolved && !r.error) ??
+      records.find((r) => r.id === t.id && r.error);
+    const why = !first || (t.attempts > 0 && t.resolved === t.attempts) ? '' : `: ${first.reason}`;
+    const errs = t.errors ? ` (${t.errors} not graded: error)` : '';
+    lines.push(`  ${mark} ${t.id}  ${t.resolved}/${t.attempts} resolved${errs}${why}`);
   }
   const k = s.attemptsPerTask;
   lines.push(
-    `  resolve rate ${pct(s.resolveRate)} (mean over attempts)` +
-      (k > 1 ? `, pass@${k} ${pct(s.passAtK)}` : ''),
+    `  resolve rate ${pct(s.resolveRate)} (mean over graded attempts)` +
+      (k > 1 ? `, pass@${k} ${pct(s.passAtK)}` : '') +
+      (s.errors ? `; ${s.errors} attempt(s) ended on an error, redone by --resume` : ''),
   );
   return lines.join('\n');
 }
@@ -256,6 +260,9 @@ export function registerEval(program: Command, setHost: (h: SandboxHost | null) 
             parts.push(formatSet('held-out artifacts', artifactSummary, artifactRecords));
           process.stdout.write(`${parts.join('\n')}\nresults: ${out}\n`);
         }
+        // As `ssr solve`: attempts lost to errors (model unreachable, sandbox failures) make
+        // the figures partial, which a script must notice.
+        if ((taskSummary?.errors ?? 0) + (artifactSummary?.errors ?? 0) > 0) process.exitCode = 4;
       } finally {
         await host.close();
         setHost(null);

@@ -3,7 +3,12 @@
  * held-out self-play artifacts, graded, with resolve rate and pass@k.
  */
 import pLimit from 'p-limit';
-import { type EpisodeBudget, runEpisode, type Trajectory } from '../agent/loop.js';
+import {
+  type EpisodeBudget,
+  endedOnModelError,
+  runEpisode,
+  type Trajectory,
+} from '../agent/loop.js';
 import { runSolverAttempt, SOLVER_SYSTEM, solverIssuePrompt } from '../agent/solver.js';
 import { prepareSolverStart, type SolverStart, solverPatch } from '../agent/solver-env.js';
 import { defaultTools } from '../agent/tools/index.js';
@@ -160,6 +165,22 @@ export async function evaluateTasks(tasks: EvalTask[], opts: RunOptions): Promis
         } finally {
           await sb.dispose();
         }
+        // A model that could not be reached is not a failed attempt: not graded, redone on
+        // resume, and left out of the rates.
+        if (endedOnModelError(trajectory)) {
+          return {
+            ...errorRecord(
+              task.instance_id,
+              'task',
+              i + 1,
+              `model error: ${trajectory.endDetail}`,
+              started,
+            ),
+            patch,
+            trajectory,
+            ...fromTrajectory(trajectory),
+          };
+        }
         let grade: Grade;
         try {
           grade = await gradePatch(
@@ -284,9 +305,18 @@ export async function evaluateArtifacts(
             temperature: opts.temperature,
             signal: opts.signal,
             testOptions: opts.testOptions,
+            skipGradingOnModelError: true,
           });
         } catch (err) {
           return errorRecord(id, 'artifact', i + 1, errorMessage(err), started);
+        }
+        if (a.error !== undefined) {
+          return {
+            ...errorRecord(id, 'artifact', i + 1, `model error: ${a.error}`, started),
+            patch: a.patch,
+            trajectory: a.trajectory,
+            ...fromTrajectory(a.trajectory),
+          };
         }
         return {
           id,
@@ -329,6 +359,10 @@ export interface TaskSummary {
 
 export interface SetSummary {
   tasks: number;
+  /** Tasks with at least one graded attempt: the rates are over these. */
+  graded: number;
+  /** Attempts that ended on an error and were not graded. */
+  errors: number;
   attemptsPerTask: number;
   /** Mean over every attempt of every task. */
   resolveRate: number;
@@ -342,22 +376,27 @@ export interface SetSummary {
 export function summarize(records: AttemptRecord[], attempts: number): SetSummary {
   const byId = new Map<string, AttemptRecord[]>();
   for (const r of records) byId.set(r.id, [...(byId.get(r.id) ?? []), r]);
+  // Attempts that ended on an error (environment, model) were never graded: they count in
+  // `errors`, not in `attempts`, and a task with no graded attempt is left out of the rates.
   const perTask: TaskSummary[] = [...byId.entries()].map(([id, rs]) => ({
     id,
     kind: rs[0]!.kind,
-    attempts: rs.length,
+    attempts: rs.filter((r) => !r.error).length,
     resolved: rs.filter((r) => r.resolved).length,
     errors: rs.filter((r) => r.error).length,
     reasons: rs.map((r) => r.reason),
   }));
-  const n = perTask.length;
+  const graded = perTask.filter((t) => t.attempts > 0);
+  const n = graded.length;
   const mean = (f: (t: TaskSummary) => number) =>
-    n ? perTask.reduce((s, t) => s + f(t), 0) / n : 0;
+    n ? graded.reduce((s, t) => s + f(t), 0) / n : 0;
   const passAt: Record<string, number> = {};
   for (let k = 1; k <= attempts; k++)
     passAt[String(k)] = mean((t) => passAtK(t.attempts, t.resolved, k));
   return {
-    tasks: n,
+    tasks: perTask.length,
+    graded: n,
+    errors: perTask.reduce((s, t) => s + t.errors, 0),
     attemptsPerTask: attempts,
     resolveRate: mean((t) => (t.attempts ? t.resolved / t.attempts : 0)),
     passAtK: mean((t) => (t.resolved > 0 ? 1 : 0)),

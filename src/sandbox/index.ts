@@ -14,7 +14,7 @@ export {
   type SandboxHostOptions,
   shellQuote,
 } from './local.js';
-export type { ExecResult } from './spawn.js';
+export { ExecKilledError, type ExecResult } from './spawn.js';
 export type {
   ApplyResult,
   ExecOptions,
