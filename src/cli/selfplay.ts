@@ -104,6 +104,11 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
     )
     .option('--alpha <a>', 'injector reward alpha (default 0.8)', real('--alpha', 0, 1))
     .option('--concurrency <c>', 'episodes in flight (default 4)', int('--concurrency', 1))
+    .option(
+      '--test-concurrency <n>',
+      'commands running in sandboxes at once, across episodes (default: cores)',
+      int('--test-concurrency', 1),
+    )
     .option('--strategy <list>', 'injector prompts: removal,history (default), direct', strategies)
     .option('--no-higher-order', 'do not recycle failed attempts into higher-order bugs')
     .option('--max-turns <n>', 'turns per episode (default 128)', int('--max-turns', 1))
@@ -191,6 +196,7 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
         model,
         out,
         concurrency: o.concurrency ?? file.concurrency,
+        testConcurrency: o.testConcurrency ?? file.test_concurrency,
         maxConsecutiveErrors: o.maxConsecutiveErrors ?? file.max_consecutive_errors,
         allowUnsandboxed: !!o.unsafeNoSandbox,
         signal: abort.signal,

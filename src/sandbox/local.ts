@@ -14,6 +14,7 @@ import {
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix, relative, resolve } from 'node:path';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { type PreparedImage, type PrepareImageOptions, prepareImage } from '../image/index.js';
 import { EnvironmentError, UsageError } from '../util/errors.js';
 import { type Bind, baseEnvironment, bwrapArgs } from './bwrap.js';
@@ -57,6 +58,12 @@ export interface SandboxHostOptions {
   warn?: (message: string) => void;
   /** Use these instead of probing the host (tests simulate hosts without bwrap or overlayfs). */
   capabilities?: SandboxCapabilities;
+  /**
+   * Commands running at once across every sandbox of this host (default: unbounded). Callers
+   * that run many episodes, each fanning out into test runs, set it to the cores they may use
+   * so the machine is not oversubscribed; a command's timeout starts when it gets its slot.
+   */
+  maxConcurrentCommands?: number;
 }
 
 /**
@@ -142,6 +149,8 @@ export class SandboxHost implements SandboxProvider {
   private refillScheduled = false;
   private counter = 0;
   private closed = false;
+  /** @internal Bounds commands across sandboxes (null: unbounded). */
+  readonly commandSlots: LimitFunction | null;
 
   private constructor(
     readonly capabilities: SandboxCapabilities,
@@ -155,6 +164,10 @@ export class SandboxHost implements SandboxProvider {
     mkdirSync(join(this.dir, 'layers'), { recursive: true });
     this.repoMount = opts.repoMount ?? '/repo';
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.commandSlots =
+      opts.maxConcurrentCommands && Number.isFinite(opts.maxConcurrentCommands)
+        ? pLimit(Math.max(1, opts.maxConcurrentCommands))
+        : null;
     const warn = opts.warn ?? defaultWarn;
     const warnOnce = (m: string) => {
       const seen = warnedOnce.get(warn) ?? new Set<string>();
@@ -450,7 +463,10 @@ export class LocalSandbox implements Sandbox {
 
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     this.assertLive();
-    return this.serial(() => this.execNow(command, opts));
+    const slots = this.host.commandSlots;
+    return this.serial(() =>
+      slots ? slots(() => this.execNow(command, opts)) : this.execNow(command, opts),
+    );
   }
 
   private launcherArgv(): string[] {

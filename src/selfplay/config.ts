@@ -26,6 +26,7 @@ export const SelfPlayFileSchema = z.strictObject({
   solver_attempts: positiveInt.optional(),
   alpha: z.number().min(0).max(1).optional(),
   concurrency: positiveInt.optional(),
+  test_concurrency: positiveInt.optional(),
   strategies: z
     .array(z.enum(['direct', 'removal', 'history']))
     .min(1)
@@ -56,7 +57,8 @@ export const CONFIG_KEYS_HELP = `Keys of --config (YAML); a flag given as well w
   repos: [dir, ...]            --repo, once per repository (relative to the file)
   model, model_name, api_key_env, text_tool_calls, out (relative to the file)
   steps, injections_per_step, procedural_per_step, solver_attempts, alpha,
-  concurrency, seed, max_turns, max_tokens, temperature, max_consecutive_errors
+  concurrency, test_concurrency, seed, max_turns, max_tokens, temperature,
+  max_consecutive_errors
                                the flags of the same name, in snake_case
   wall_time: <seconds>         --wall-time
   strategies: [removal, ...]   --strategy removal,history

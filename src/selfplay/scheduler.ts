@@ -78,6 +78,12 @@ export interface SelfPlayOptions {
   out: string;
   /** Episodes in flight at once (model conversations, each with a sandbox). Default 4. */
   concurrency?: number;
+  /**
+   * Commands running in sandboxes at once, across all episodes (test runs of validations and
+   * grading, the agents' commands). Default: the number of cores. Applies to the host the run
+   * opens itself, not to `host`.
+   */
+  testConcurrency?: number;
   onEvent?: (e: SelfPlayEvent) => void;
   signal?: AbortSignal;
   host?: SandboxHost;
@@ -150,7 +156,12 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
   let errorsInARow = 0;
   let failure: string | null = null;
   const ownHost = !opts.host;
-  const host = opts.host ?? SandboxHost.open({ allowUnsandboxed: opts.allowUnsandboxed });
+  const host =
+    opts.host ??
+    SandboxHost.open({
+      allowUnsandboxed: opts.allowUnsandboxed,
+      maxConcurrentCommands: opts.testConcurrency ?? availableParallelism(),
+    });
   const limit = pLimit(Math.max(1, opts.concurrency ?? 4));
   const cache = new BaselineCache();
   const validation: Partial<ValidationSettings> = {
