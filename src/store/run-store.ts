@@ -195,7 +195,9 @@ export class RunStore {
             'use the same settings to continue it, or another --out for a new run',
         );
       }
-      return RunStore.open(root);
+      const store = RunStore.open(root);
+      store.reconcileMetrics();
+      return store;
     }
     mkdirSync(join(root, 'artifacts'), { recursive: true });
     mkdirSync(join(root, 'trajectories'), { recursive: true });
@@ -263,6 +265,19 @@ export class RunStore {
         ? { ...e, reward: injectorRewards.get(e.id)! }
         : e,
     );
+  }
+
+  /**
+   * metrics.jsonl is a copy of the journal's step records, written after them: a kill between
+   * the two writes leaves it a line short. The journal is the truth, so a reopened run
+   * rewrites the copy from it (before anything is appended to it).
+   */
+  private reconcileMetrics(): void {
+    const want = this.steps();
+    const path = join(this.dir, 'metrics.jsonl');
+    const have = this.metricsLog.read();
+    if (JSON.stringify(have) === JSON.stringify(want)) return;
+    writeAtomic(path, want.map((m) => `${JSON.stringify(m)}\n`).join(''));
   }
 
   append(record: RunRecord): void {
