@@ -11,6 +11,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { discoverTests } from '../src/discovery/discover.js';
@@ -22,7 +26,10 @@ import {
   SUREFIRE_PARSER,
   UNITTEST_PARSER,
 } from '../src/discovery/parsers.js';
+import { MOCHA_REPORTER } from '../src/discovery/reporters.js';
 import { globToRegExp, RepoScan } from '../src/discovery/scan.js';
+import { weakenAssertionAt } from '../src/inject/assertions.js';
+import { failureLocations } from '../src/inject/failure-locations.js';
 import { SandboxHost } from '../src/sandbox/local.js';
 import type { Snapshot } from '../src/sandbox/types.js';
 import type { TestMap } from '../src/testing/results.js';
@@ -201,6 +208,107 @@ describe("discovery on each supported framework matches the framework's own coun
       r.baseline.tests['test/calc.spec.js > calc > add > is wrong on purpose'],
       'failed',
     );
+    // Failures carry their error: the log names the failing assertion's line (what the
+    // weakening of ssr inject looks for), and the hook's throw; parsed results are unchanged.
+    const harness = stageHarness(r.suite.testScript, r.suite.testParser);
+    const sb = host.create(r.snapshot);
+    try {
+      const o = await runTests(sb, harness, { keepLogBytes: 1 << 20 });
+      assert.ok(o.ok, o.ok ? '' : o.message);
+      assert.deepEqual(o.tests, r.baseline.tests);
+      const log = o.log ?? '';
+      assert.match(
+        log,
+        /^failed: calc > add > is wrong on purpose\n {2}AssertionError: Expected values to be strictly equal:\n\n {2}4 !== 5\n {4}at /m,
+      );
+      assert.match(log, /^ {4}at .*test\/calc\.spec\.js:8:\d+\)?$/m);
+      assert.match(log, /"error":\{"message":"AssertionError: Expected[^"]*4 !== 5/);
+      assert.match(log, /setup failed\n {4}at .*test\/nested\/clamp\.spec\.js:9:/);
+      const locations = failureLocations(log, r.suite.testFiles);
+      assert.deepEqual(
+        locations.map((l) => `${l.file}:${l.line}`),
+        ['test/calc.spec.js:8', 'test/nested/clamp.spec.js:9'],
+      );
+      // The column points into the call: weakening drops exactly that assertion.
+      const at = locations[0]!;
+      const source = readFileSync(join(await projects.mocha!, at.file), 'utf8');
+      const weakened = await weakenAssertionAt(at.file, source, at.line, at.column);
+      assert.ok(weakened);
+      assert.doesNotMatch(weakened, /add\(2, 2\), 5/);
+      assert.match(weakened, /add\(2, 3\), 5/);
+    } finally {
+      await sb.dispose();
+      harness.cleanup();
+    }
+  });
+
+  test("mocha reporter: a failure's message and stack are bounded in size", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ssr-mocha-reporter-'));
+    try {
+      const reporter = join(dir, 'reporter.cjs');
+      const out = join(dir, 'out.jsonl');
+      writeFileSync(reporter, MOCHA_REPORTER);
+      writeFileSync(out, '');
+      const previous = process.env.SSR_MOCHA_OUT;
+      process.env.SSR_MOCHA_OUT = out;
+      const written: string[] = [];
+      const write = process.stdout.write;
+      try {
+        const Reporter = createRequire(import.meta.url)(reporter) as new (
+          r: EventEmitter,
+        ) => object;
+        const runner = new EventEmitter();
+        new Reporter(runner);
+        process.stdout.write = ((chunk: string) => written.push(String(chunk))) as never;
+        const huge = new Error('x'.repeat(100_000));
+        huge.stack = `Error: ${'x'.repeat(100_000)}\n${Array.from(
+          { length: 500 },
+          (_, i) => `    at f${i} (/repo/test/a.js:${i + 1}:${'9'.repeat(1000)})`,
+        ).join('\n')}`;
+        const test = { title: 'big', file: '/repo/test/a.js', type: 'test', parent: null };
+        runner.emit('fail', test, huge);
+        runner.emit('fail', { ...test, title: 'odd' }, 'a string, not an Error');
+        runner.emit('pass', { ...test, title: 'fine' });
+      } finally {
+        process.stdout.write = write;
+        if (previous === undefined) delete process.env.SSR_MOCHA_OUT;
+        else process.env.SSR_MOCHA_OUT = previous;
+      }
+      const lines = readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.equal(lines.length, 3);
+      const [big, odd, fine] = lines;
+      assert.ok(JSON.stringify(big).length < 20_000, `${JSON.stringify(big).length} bytes`);
+      assert.match(big.error.message, /^Error: x{1990}/);
+      assert.match(big.error.message, /\.\.\. \(98007 more characters\)$/);
+      const frames = big.error.stack.split('\n');
+      assert.equal(frames.length, 41);
+      assert.ok(frames[0].startsWith('    at f0 (/repo/test/a.js:1:999'), frames[0]);
+      assert.ok(frames[0].length < 330, frames[0]);
+      assert.match(frames[0], /9\.\.\. \(730 more characters\)$/);
+      assert.equal(frames[40], '    ... 460 more frames');
+      assert.deepEqual(odd.error, { message: 'a string, not an Error', stack: '' });
+      assert.equal(fine.error, undefined);
+      assert.deepEqual(
+        lines.map((l) => [l.key, l.status, l.titles]),
+        [
+          [1, 'failed', ['big']],
+          [2, 'failed', ['odd']],
+          [3, 'passed', ['fine']],
+        ],
+      );
+      const printed = written.join('');
+      assert.ok(printed.length < 20_000, `${printed.length} bytes printed`);
+      assert.match(
+        printed,
+        /^failed: big\n {2}Error: x+\.\.\. \(98007 more characters\)\n {4}at f0 /,
+      );
+      assert.match(printed, /^failed: odd\n {2}a string, not an Error\npassed: fine\n$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('jest (--json report; same title twice stays two tests)', async () => {
