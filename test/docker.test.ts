@@ -170,6 +170,22 @@ describe('sandboxes as containers', () => {
     }
   });
 
+  test('dispose kills a running command instead of waiting for it', async () => {
+    const sb = host.create(snapshot);
+    await sb.exec('true');
+    const running = sb.exec('sleep 60', { timeoutMs: 120_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    await sb.dispose();
+    assert.ok(performance.now() - t0 < 10_000, 'dispose did not wait for the sleep');
+    await assert.rejects(running, (err: Error) => {
+      assert.equal(err.name, 'ExecKilledError');
+      assert.match(err.message, /was disposed/);
+      return true;
+    });
+    await assert.rejects(sb.exec('true'), /disposed/);
+  });
+
   test('huge output is kept head and tail, and counted', async () => {
     const sb = host.create(snapshot);
     try {

@@ -10,7 +10,7 @@ import type Dockerode from 'dockerode';
 import { HeadTailBuffer } from '../util/bounded-buffer.js';
 import { EnvironmentError, errorMessage, UsageError } from '../util/errors.js';
 import { DEFAULT_LIMITS, type SandboxLimits } from './cgroup.js';
-import type { ExecResult } from './spawn.js';
+import { ExecKilledError, type ExecResult } from './spawn.js';
 import type {
   ApplyResult,
   ExecOptions,
@@ -63,6 +63,18 @@ const TMP_DIR = `${STATE}/tmp`;
 // the container's processes itself: the in-container `timeout` should always fire first.
 const HOST_GRACE_MS = 5_000;
 const MiB = 1024 * 1024;
+
+const KILLED: ExecResult = {
+  exitCode: null,
+  signal: 'SIGKILL',
+  stdout: '',
+  stderr: '',
+  durationMs: 0,
+  timedOut: false,
+  truncated: false,
+  stdoutBytes: 0,
+  stderrBytes: 0,
+};
 
 /** The same paths the local backend's diff leaves out (see tree-diff.ts isNoisePath). */
 const NOISE_PATHSPECS = [
@@ -721,6 +733,7 @@ export class DockerSandbox implements Sandbox {
 
   private started: Dockerode.Container | undefined;
   private startError: unknown;
+  private readonly ready: Promise<Dockerode.Container>;
 
   constructor(
     private readonly host: DockerHost,
@@ -731,6 +744,7 @@ export class DockerSandbox implements Sandbox {
   ) {
     this.repoPath = base.repoPath;
     this.id = id;
+    this.ready = ready;
     // Every operation queues behind the container's start.
     this.queue = ready.then(
       (c) => {
@@ -791,6 +805,24 @@ export class DockerSandbox implements Sandbox {
   private async execNow(command: string, opts: ExecOptions): Promise<ExecResult> {
     this.assertLive();
     await this.syncExposed();
+    let r: ExecResult;
+    try {
+      r = await this.runCommand(command, opts);
+    } catch (err) {
+      if (!this.disposed) throw err;
+      r = { ...KILLED, stderr: errorMessage(err) };
+    }
+    // The container went away under the command: report it as killed, never as a result.
+    if (this.disposed) {
+      throw new ExecKilledError(
+        `sandbox ${this.id} was disposed: the running command was killed`,
+        r,
+      );
+    }
+    return r;
+  }
+
+  private runCommand(command: string, opts: ExecOptions): Promise<ExecResult> {
     return runExec(this.host, this.container, command, {
       user: this.user,
       env: Object.entries({ TMPDIR: '/tmp', ...opts.env }).map(([k, v]) => `${k}=${v}`),
@@ -1021,11 +1053,13 @@ export class DockerSandbox implements Sandbox {
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
-    await this.queue;
-    if (this.disposed) return;
     this.disposed = true;
     try {
+      // Not behind the queue: a running command dies with its container (forced removal)
+      // instead of being waited for; what was queued behind it is refused.
+      await this.ready.catch(() => undefined);
       if (this.started) await this.host.removeContainer(this.started);
+      await this.queue.catch(() => undefined);
       for (const image of this.ownedImages.splice(0)) {
         // An image a later fork descends from stays until the host closes.
         await this.host.removeImage(image).catch(() => undefined);
