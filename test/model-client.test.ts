@@ -424,6 +424,27 @@ describe('OpenAIChatClient over HTTP', () => {
   });
 });
 
+test('native mode: tool calls the server returned as text are taken when they name real tools', async () => {
+  const s = await serve([
+    {
+      content: 'Listing.\n<tool_call>{"name": "bash", "arguments": {"command": "ls"}}</tool_call>',
+    },
+    { content: 'Try <tool_call>{"name": "browser", "arguments": {"url": "x"}}</tool_call>' },
+    { content: 'Plain prose with ```json\n{"a": 1}\n``` in it.' },
+  ]);
+  const c = client(s);
+  const taken = await c.complete(request);
+  assert.deepEqual(taken.message.toolCalls, [
+    { id: 'call_text_0', name: 'bash', arguments: '{"command":"ls"}' },
+  ]);
+  assert.equal(taken.message.content, 'Listing.');
+  assert.ok(s.chatBodies[0]!.tools, 'native mode still sends the tools');
+  const unknown = await c.complete(request);
+  assert.equal(unknown.message.toolCalls, undefined, 'a tool that does not exist is prose');
+  const prose = await c.complete(request);
+  assert.equal(prose.message.toolCalls, undefined);
+});
+
 describe('parseTextToolCalls', () => {
   test('Hermes/Qwen <tool_call> with prose around, several calls', () => {
     const r = parseTextToolCalls(

@@ -156,9 +156,16 @@ export class OpenAIChatClient implements ModelClient {
       );
       result = fromCompletion(completion);
     }
-    if (this.options.textToolCalls && result.message.content) {
-      const parsed = parseTextToolCalls(result.message.content);
-      if (parsed.calls.length > 0) {
+    const content = result.message.content;
+    if (content && !result.message.toolCalls?.length) {
+      const parsed = parseTextToolCalls(content);
+      // Natively, a server without a tool-call parser (vLLM without --tool-call-parser, say)
+      // hands the model's tool calls back as text: taken when every call names a real tool.
+      const known = new Set(request.tools?.map((t) => t.name) ?? []);
+      const usable = this.options.textToolCalls
+        ? parsed.calls.length > 0
+        : parsed.calls.length > 0 && parsed.calls.every((c) => known.has(c.name));
+      if (usable) {
         result.message = {
           role: 'assistant',
           content: parsed.prose === '' ? null : parsed.prose,
