@@ -52,3 +52,19 @@ test('non-test files, line 0 and unrelated numbers are ignored', () => {
   const log = 'src/wrap.js:10:2 version 1.2:3 test/wrap.test.js:0 took 12.5:7s';
   assert.deepEqual(failureLocations(log, files), []);
 });
+
+test("mocha (discovery's reporter): cwd-relative frames, printed and JSON-escaped", () => {
+  const log = `failed: wrap > pads
+  AssertionError: Expected values to be strictly equal:
+
+  'ab' !== 'a b'
+
+    at Context.<anonymous> (test/wrap.test.js:8:52)
+    at process.processImmediate (node:internal/timers:483:21)
+### ssr-report-begin 0123456789abcdef mocha
+{"key":1,"status":"failed","file":"/repo/test/wrap.test.js","titles":["wrap","pads"],"type":"test","error":{"message":"AssertionError: Expected values to be strictly equal:\\n\\n'ab' !== 'a b'\\n","stack":"    at Context.<anonymous> (test/wrap.test.js:8:52)\\n    at process.processImmediate (node:internal/timers:483:21)"}}
+### ssr-report-end 0123456789abcdef`;
+  assert.deepEqual(failureLocations(log, files), [
+    { file: 'test/wrap.test.js', line: 8, column: 52 },
+  ]);
+});
