@@ -842,3 +842,83 @@ export function treeHash(dir: string): string {
   walk('');
   return h.digest('hex');
 }
+
+// ---------------------------------------------------------------------------------------------
+// One published npm package as a one-commit repository, with its test runner installed
+
+/**
+ * `spec` (e.g. `entities@1.1.1`) exactly as npm ships it, as a git repository with one commit,
+ * plus `runners` (npm specs) in node_modules, installed in a scratch project and moved in
+ * (git-ignored through .git/info/exclude, so the commit is exactly the package).
+ */
+function npmPackageRepo(name: string, spec: string, runners: string[], date: string): string {
+  return buildOnce(name, (dir) => {
+    const scratch = mkdtempSync(join(tmpdir(), 'ssr-fixture-npm-'));
+    const npm = (args: string[], cwd: string) =>
+      execFileSync('npm', [...args, ...NPM_FLAGS], {
+        cwd,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, npm_config_update_notifier: 'false' },
+      });
+    try {
+      const tgz = npm(['pack', spec, '--pack-destination', scratch], scratch)
+        .trim()
+        .split('\n')
+        .at(-1)!
+        .trim();
+      // stdio piped: GNU tar warns about npm's extended header keywords.
+      execFileSync('tar', ['xzf', join(scratch, tgz), '--no-same-owner', '-C', scratch], {
+        stdio: 'pipe',
+      });
+      const pkg = join(scratch, 'package');
+      for (const entry of readdirSync(pkg)) renameSync(join(pkg, entry), join(dir, entry));
+      if (runners.length) {
+        const deps = join(scratch, 'deps');
+        mkdirSync(deps);
+        writeFileSync(
+          join(deps, 'package.json'),
+          '{"name":"deps","version":"0.0.0","private":true}\n',
+        );
+        npm(['install', '--no-save', '--ignore-scripts', ...runners], deps);
+        renameSync(join(deps, 'node_modules'), join(dir, 'node_modules'));
+      }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+    git(dir, ['init', '-q']);
+    writeFileSync(join(dir, '.git', 'info', 'exclude'), 'node_modules/\n');
+    commitAll(dir, `${spec} as published on npm`, date);
+  });
+}
+
+export const ENTITIES_VERSION = '1.1.1';
+
+/**
+ * entities (HTML/XML entity encoding) 1.1.1 from npm: index.js and lib/, one mocha file
+ * (test/test.js, `describe`/`it` with node:assert), plus mocha 10 in node_modules. Its own
+ * devDependency is mocha 1; mocha 10 ignores the old test/mocha.opts and runs ./test.
+ */
+export function entitiesRepo(): string {
+  return npmPackageRepo(
+    `entities-${ENTITIES_VERSION}-v1`,
+    `entities@${ENTITIES_VERSION}`,
+    ['mocha@10.8.2'],
+    '2017-07-01T00:00:00Z',
+  );
+}
+
+export const FASTIFY_ERROR_VERSION = '4.3.0';
+
+/**
+ * @fastify/error 4.3.0 from npm: index.js and three node:test files whose tests plan their
+ * assertions (`t.plan(n)` with `t.assert.*`). Nothing to install: `node --test` runs them.
+ */
+export function fastifyErrorRepo(): string {
+  return npmPackageRepo(
+    `fastify-error-${FASTIFY_ERROR_VERSION}-v1`,
+    `@fastify/error@${FASTIFY_ERROR_VERSION}`,
+    [],
+    '2025-01-01T00:00:00Z',
+  );
+}
