@@ -5,10 +5,8 @@
  * artifact must pass `ssr validate` run on its own through the CLI, and the repository must be
  * byte-for-byte unchanged.
  *
- * Why tape again rather than another framework: the mocha packages tried (entities 1.x) yield
- * no artifact, because discovery's mocha reporter records no failure stack, so no assertion
- * can be located for weakening; @fastify/error (node:test) plans its assertions (t.plan),
- * which blanking an assertion breaks.
+ * Other frameworks on real packages (entities with mocha, @fastify/error with node:test and
+ * t.plan) are in test/inject-frameworks.test.ts.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
