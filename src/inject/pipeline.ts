@@ -27,7 +27,7 @@ import { BaselineCache, scaledTimeout } from '../validate/baseline.js';
 import type { ValidationReport, ValidationSettings } from '../validate/report.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
 import { languageOf } from './ast.js';
-import { collectCoverage, targetFilter } from './coverage.js';
+import { type Coverage, collectCoverage, targetFilter } from './coverage.js';
 import { historyCandidates } from './history.js';
 import { mutationCandidates } from './mutation.js';
 import { removalCandidates } from './removal.js';
@@ -467,12 +467,13 @@ interface ProposeContext {
 async function proposeCandidates(ctx: ProposeContext): Promise<BugCandidate[]> {
   const out: BugCandidate[] = [];
   const testFiles = new Set(ctx.suite.testFiles);
-  if (ctx.strategies.includes('removal') || ctx.strategies.includes('mutation')) {
+  let covered: ((file: string, line: number) => boolean) | undefined;
+  let coverage: Coverage | undefined;
+  if (ctx.strategies.some((st) => st === 'removal' || st === 'mutation' || st === 'history')) {
     ctx.emit({ type: 'phase', message: 'measuring which code the tests execute' });
     const sb = ctx.host.create(ctx.snapshot);
-    let covered: ((file: string, line: number) => boolean) | undefined;
     try {
-      const coverage = await collectCoverage(sb, ctx.harness.scriptPath, {
+      coverage = await collectCoverage(sb, ctx.harness.scriptPath, {
         timeoutMs: ctx.scriptTimeoutMs,
       });
       // A language no test process reported on is not filtered (its coverage is unknown).
@@ -484,6 +485,8 @@ async function proposeCandidates(ctx: ProposeContext): Promise<BugCandidate[]> {
     } finally {
       await sb.dispose();
     }
+  }
+  if (ctx.strategies.includes('removal') || ctx.strategies.includes('mutation')) {
     const sources = listSourceFiles(ctx.original, testFiles);
     for (const strategy of ['removal', 'mutation'] as const) {
       if (!ctx.strategies.includes(strategy)) continue;
@@ -509,7 +512,11 @@ async function proposeCandidates(ctx: ProposeContext): Promise<BugCandidate[]> {
       const rank = (c: BugCandidate) => (c.operator === 'revert-commit-files' ? 1 : 0);
       const ranked = found.map((c, i) => ({ c, i }));
       ranked.sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i);
-      out.push(...ranked.map((x) => x.c));
+      for (const { c } of ranked) {
+        const tested = coverage ? testedPart(c, coverage) : null;
+        if (tested) out.push(tested);
+        out.push(c);
+      }
     } catch (err) {
       ctx.notes.push(`history strategy unavailable: ${errorMessage(err)}`);
     } finally {
@@ -517,6 +524,33 @@ async function proposeCandidates(ctx: ProposeContext): Promise<BugCandidate[]> {
     }
   }
   return out;
+}
+
+/**
+ * The part of a multi-file revert that the tests execute, tried before the whole revert: a
+ * release commit often also changes files no test loads (a bundled `dist/`, docs code, a
+ * Windows-only module), and reverting those makes check 7 fail (a file that no test needs).
+ * Null when every file is executed, none is, or coverage says nothing of the language.
+ */
+export function testedPart(c: BugCandidate, coverage: Coverage): BugCandidate | null {
+  const files = Object.keys(c.edits);
+  if (files.length < 2) return null;
+  const known = (f: string) =>
+    languageOf(f) === 'python' ? coverage.processes.python > 0 : coverage.processes.node > 0;
+  const executed = (f: string) =>
+    !known(f) || coverage.lines(f).length > 0 || coverage.unmapped.includes(f);
+  const keep = files.filter(executed);
+  if (keep.length === 0 || keep.length === files.length) return null;
+  const sha = c.key.split(':')[1] ?? '';
+  const edits = Object.fromEntries(keep.map((f) => [f, c.edits[f]!]));
+  return {
+    ...c,
+    key: `history:${sha}:${sha256(...keep).slice(0, 12)}`,
+    operator: 'revert-commit-tested',
+    description: `${c.description}, only the ${keep.length} file(s) the tests execute`,
+    edits,
+    location: keep.includes(c.location.file) ? c.location : { file: keep[0]!, line: 1 },
+  };
 }
 
 interface CandidateContext {
