@@ -68,3 +68,25 @@ test("mocha (discovery's reporter): cwd-relative frames, printed and JSON-escape
     { file: 'test/wrap.test.js', line: 8, column: 52 },
   ]);
 });
+
+test("node:test one-line tests: the stack frame's column wins over location's column 1", async () => {
+  const log = [
+    'not ok 1 - add',
+    '  ---',
+    "  location: '/repo/test/a.test.js:4:1'",
+    '  stack: |-',
+    '    TestContext.<anonymous> (/repo/test/a.test.js:4:26)',
+    '    Test.runInAsyncScope (node:async_hooks:206:9)',
+  ].join('\n');
+  const locs = failureLocations(log, ['test/a.test.js']);
+  assert.deepEqual(locs, [{ file: 'test/a.test.js', line: 4, column: 26 }]);
+  // And that column is the assertion, which the weakening can neutralise.
+  const { weakenAssertionAt } = await import('../src/inject/assertions.js');
+  const source =
+    "const test = require('node:test');\nconst assert = require('node:assert/strict');\n\ntest('add', () => assert.equal(1 + 1, 3));\n";
+  assert.equal(await weakenAssertionAt('test/a.test.js', source, 4, 1), null);
+  assert.match(
+    (await weakenAssertionAt('test/a.test.js', source, 4, locs[0]!.column)) ?? '',
+    /test\('add', \(\) => undefined\);/,
+  );
+});

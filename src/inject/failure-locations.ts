@@ -37,13 +37,20 @@ export function failureLocations(
     return null;
   };
   const out: FailureLocation[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, FailureLocation>();
   const add = (file: string | null, line: number, column?: number) => {
     if (!file || !Number.isFinite(line) || line < 1) return;
     const key = `${file}:${line}`;
-    if (seen.has(key)) return;
-    seen.add(key);
-    out.push(column ? { file, line, column } : { file, line });
+    const known = seen.get(key);
+    if (known) {
+      // node:test's `location: file:L:1` names where the test starts; its stack frame on the
+      // same line (a one-line test) names the assertion: the frame's column is the one to use.
+      if (column && column > 1 && (known.column ?? 1) === 1) known.column = column;
+      return;
+    }
+    const loc: FailureLocation = column ? { file, line, column } : { file, line };
+    seen.set(key, loc);
+    out.push(loc);
   };
   for (const m of log.matchAll(COLON_REF)) {
     add(normalize(m[1]!), Number(m[2]), m[3] ? Number(m[3]) : undefined);
