@@ -358,3 +358,61 @@ test('a real daemon: exec, files, diff, fork and clean-up', { skip: realSkip }, 
     await h.close();
   }
 });
+
+test('ssr solve --docker: a scripted solver fixes the bug in a container and is graded solved', async () => {
+  const { startScriptedServer } = await import('./helpers/scripted-openai-server.js');
+  const call = (name: string, args: unknown) => ({
+    toolCalls: [{ name, arguments: JSON.stringify(args) }],
+  });
+  const fix = call('editor', {
+    command: 'str_replace',
+    path: 'src/wrap.js',
+    old_str: 'line.length + 1 + word.length < width',
+    new_str: 'line.length + 1 + word.length <= width',
+  });
+  const server = await startScriptedServer([
+    // What a cheating solver would look for: history, or the original code anywhere it can read.
+    call('bash', {
+      command:
+        "git log --oneline | wc -l; ls -A /.ssr | tr '\\n' ' '; echo; " +
+        'grep -rlF "word.length <= width" / --exclude-dir=proc --exclude-dir=sys --exclude-dir=usr --exclude-dir=etc 2>/dev/null | wc -l',
+    }),
+    fix,
+    call('submit', {}),
+  ]);
+  const out = join(work, 'solve-out');
+  try {
+    const r = await runCli([
+      'solve',
+      ARTIFACT,
+      '--docker',
+      'textkit',
+      '--docker-socket',
+      engine.socketPath,
+      '--model',
+      server.baseURL,
+      '--out',
+      out,
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.solved, 1);
+    assert.equal(summary.solveRate, 1);
+    const attempt = JSON.parse(readFileSync(join(out, 'attempt-1.json'), 'utf8'));
+    const first = attempt.trajectory.turns[0].tools[0].output as string;
+    assert.match(
+      first,
+      /^\[exit code 0\]\n1\nfiles tmp \n0\n/,
+      'one fresh commit; nothing of the original kept where the solver can read it',
+    );
+    assert.match(
+      attempt.patch,
+      /^\+ {4}\} else if \(line\.length \+ 1 \+ word\.length <= width\) \{$/m,
+    );
+  } finally {
+    await server.close();
+  }
+  const leftovers = [...engine.containers.values()].filter((c) => c.labels.ssr === '1');
+  assert.equal(leftovers.length, 0, 'the CLI cleans up its containers');
+});

@@ -1,7 +1,7 @@
 import type { Artifact } from '../artifact/artifact.js';
 import { PatchError, parsePatch, touchedPaths } from '../artifact/patch.js';
 import { patchSafetyProblems, unsafePathReason } from '../artifact/safety.js';
-import type { SandboxHost } from '../sandbox/local.js';
+import type { SandboxProvider } from '../sandbox/types.js';
 import type { Sandbox, Snapshot } from '../sandbox/types.js';
 import { didPass, passedIds, type TestMap } from '../testing/results.js';
 import { runTests, stageHarness, type TestRunOptions } from '../testing/run-tests.js';
@@ -52,7 +52,7 @@ export const GIT_RESET = [
  * by a single fresh commit so neither history nor the artifact leaks.
  */
 export async function prepareSolverStart(
-  host: SandboxHost,
+  host: SandboxProvider,
   original: Snapshot,
   artifact: Pick<Artifact, 'bugDiff' | 'weakenDiff'>,
   extraPatch?: string,
@@ -95,7 +95,7 @@ export interface Evaluation {
  * excluded. Nothing the solver wrote can change the test script, the parser or the log.
  */
 export async function evaluateSolution(
-  host: SandboxHost,
+  host: SandboxProvider,
   original: Snapshot,
   artifact: Pick<Artifact, 'bugDiff' | 'testScript' | 'testParser' | 'testFiles'>,
   baseline: Baseline,

@@ -1,5 +1,5 @@
 import type { Artifact } from '../artifact/artifact.js';
-import type { SandboxHost } from '../sandbox/local.js';
+import type { SandboxProvider } from '../sandbox/types.js';
 import type { Snapshot } from '../sandbox/types.js';
 import type { TestRunOptions } from '../testing/run-tests.js';
 import type { Baseline } from '../validate/baseline.js';
@@ -61,7 +61,7 @@ function notGraded(reason: string): Evaluation {
 
 /** One solver episode from a prepared start state, graded (SSR-SPEC section 4). */
 export async function runSolverAttempt(opts: {
-  host: SandboxHost;
+  host: SandboxProvider;
   original: Snapshot;
   start: SolverStart;
   artifact: Artifact;
@@ -112,7 +112,7 @@ export async function runSolverAttempt(opts: {
  * `maxConsecutiveErrors` of them in a row (default 3) the remaining attempts are not run.
  */
 export async function solveArtifact(opts: {
-  host: SandboxHost;
+  host: SandboxProvider;
   original: Snapshot;
   artifact: Artifact;
   baseline: Baseline;

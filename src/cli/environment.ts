@@ -1,10 +1,13 @@
-import type { SandboxHost } from '../sandbox/local.js';
-import type { Snapshot } from '../sandbox/types.js';
+import { DockerHost } from '../sandbox/docker.js';
+import { SandboxHost } from '../sandbox/local.js';
+import type { SandboxProvider, Snapshot } from '../sandbox/types.js';
 import { UsageError } from '../util/errors.js';
 
 export interface EnvironmentFlags {
   repo?: string;
   image?: string;
+  docker?: string;
+  dockerSocket?: string;
   repoPath?: string;
 }
 
@@ -17,4 +20,41 @@ export async function environmentSnapshot(
     throw new UsageError('name the repository with --repo <dir> or --image <path>');
   if (o.image) return host.snapshotImage(o.image, { repoPath: o.repoPath });
   return host.snapshotDir(o.repo!);
+}
+
+export type ClosableProvider = SandboxProvider & { close(): Promise<void> };
+
+/**
+ * The backend and original state that `--repo`, `--image` or `--docker` name: the local
+ * bubblewrap host for the first two, a Docker daemon's containers for the third. `onHost`
+ * hears of the host as soon as it exists, so Ctrl-C can close it during the snapshot.
+ */
+export async function openEnvironment(
+  o: EnvironmentFlags & { unsafeNoSandbox?: boolean },
+  onHost: (host: ClosableProvider) => void,
+): Promise<{ host: ClosableProvider; snapshot: Snapshot }> {
+  const named = [o.repo, o.image, o.docker].filter(Boolean).length;
+  if (named !== 1) {
+    throw new UsageError(
+      'name the repository once: --repo <dir>, --image <path> or --docker <image>',
+    );
+  }
+  if (o.docker) {
+    const host = await DockerHost.connect({ socketPath: o.dockerSocket });
+    onHost(host);
+    try {
+      return { host, snapshot: await host.snapshotImage(o.docker, { repoPath: o.repoPath }) };
+    } catch (err) {
+      await host.close().catch(() => undefined);
+      throw err;
+    }
+  }
+  const host = SandboxHost.open({ allowUnsandboxed: !!o.unsafeNoSandbox });
+  onHost(host);
+  try {
+    return { host, snapshot: await environmentSnapshot(host, o) };
+  } catch (err) {
+    await host.close().catch(() => undefined);
+    throw err;
+  }
 }

@@ -1,13 +1,10 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readArtifact } from '../artifact/artifact.js';
 import { detectCapabilities } from '../sandbox/capabilities.js';
-import { DockerHost } from '../sandbox/docker.js';
-import { SandboxHost } from '../sandbox/local.js';
-import type { SandboxProvider } from '../sandbox/types.js';
-import { SsrError, UsageError } from '../util/errors.js';
+import { SsrError } from '../util/errors.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
 import { registerDashboard } from './dashboard.js';
-import { environmentSnapshot } from './environment.js';
+import { openEnvironment } from './environment.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { formatReport } from './format.js';
@@ -146,18 +143,10 @@ export function buildProgram(): Command {
     )
     .action(async (artifactDir: string, o) => {
       const artifact = readArtifact(artifactDir);
-      if (o.docker && (o.repo || o.image)) {
-        throw new UsageError('name the repository once: --repo, --image or --docker');
-      }
-      const host: SandboxProvider & { close(): Promise<void> } = o.docker
-        ? await DockerHost.connect({ socketPath: o.dockerSocket })
-        : SandboxHost.open({ allowUnsandboxed: !!o.unsafeNoSandbox });
-      activeHost = host;
+      const { host, snapshot } = await openEnvironment(o, (h) => {
+        activeHost = h;
+      });
       try {
-        const snapshot =
-          host instanceof DockerHost
-            ? await host.snapshotImage(o.docker, { repoPath: o.repoPath })
-            : await environmentSnapshot(host as SandboxHost, o);
         const tty = process.stderr.isTTY && !o.json;
         const report = await validateArtifact(artifact, {
           host,

@@ -3,10 +3,9 @@ import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { solveArtifact } from '../agent/solver.js';
 import { readArtifact } from '../artifact/artifact.js';
-import { SandboxHost } from '../sandbox/local.js';
 import { BaselineCache } from '../validate/baseline.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
-import { environmentSnapshot } from './environment.js';
+import { type ClosableProvider, openEnvironment } from './environment.js';
 import { modelFromFlags } from './model.js';
 import { Progress } from './progress.js';
 
@@ -32,7 +31,10 @@ function positive(name: string) {
   };
 }
 
-export function registerSolve(program: Command, setHost: (h: SandboxHost | null) => void): void {
+export function registerSolve(
+  program: Command,
+  setHost: (h: ClosableProvider | null) => void,
+): void {
   program
     .command('solve')
     .summary('run solver attempts on a bug artifact with a model')
@@ -53,7 +55,16 @@ export function registerSolve(program: Command, setHost: (h: SandboxHost | null)
       '--image <path>',
       'instead of --repo: a docker-save tarball or OCI layout holding the repository',
     )
-    .option('--repo-path <path>', 'with --image: where the repository is in the image', '/testbed')
+    .option(
+      '--docker <image>',
+      'instead of --repo: an image already present in a Docker daemon; sandboxes are its containers',
+    )
+    .option('--docker-socket <path>', 'with --docker: the daemon socket (default: DOCKER_HOST)')
+    .option(
+      '--repo-path <path>',
+      'with --image or --docker: where the repository is in the image',
+      '/testbed',
+    )
     .requiredOption(
       '--model <url-or-gguf>',
       'OpenAI-compatible base URL (e.g. http://127.0.0.1:8000/v1) or a local .gguf file',
@@ -102,10 +113,8 @@ export function registerSolve(program: Command, setHost: (h: SandboxHost | null)
       const artifact = readArtifact(artifactDir);
       const model = await modelFromFlags(o);
       const progress = new Progress();
-      const host = SandboxHost.open({ allowUnsandboxed: !!o.unsafeNoSandbox });
-      setHost(host);
+      const { host, snapshot: original } = await openEnvironment(o, setHost);
       try {
-        const original = await environmentSnapshot(host, o);
         const cache = new BaselineCache();
         progress.line(`… validating ${artifact.metadata.id}`);
         const report = await validateArtifact(artifact, { host, snapshot: original, cache });

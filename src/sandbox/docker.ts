@@ -11,6 +11,7 @@ import { HeadTailBuffer } from '../util/bounded-buffer.js';
 import { EnvironmentError, errorMessage, UsageError } from '../util/errors.js';
 import { DEFAULT_LIMITS, type SandboxLimits } from './cgroup.js';
 import { ExecKilledError, type ExecResult } from './spawn.js';
+import { formatFileDiff, isNoisePath } from './tree-diff.js';
 import type {
   ApplyResult,
   ExecOptions,
@@ -41,13 +42,23 @@ export interface DockerHostOptions {
   connectTimeoutMs?: number;
 }
 
-/** A frozen state: a (temporary, labelled) image plus the git tree recorded for it. */
+/** One file of a repository state: git's mode and a hash of the content (or link target). */
+export interface ManifestEntry {
+  mode: '100644' | '100755' | '120000';
+  hash: string;
+}
+
+/** A frozen state: a (temporary, labelled) image plus the manifest of its repository. */
 export interface DockerSnapshot extends Snapshot {
   readonly backend: 'docker';
   /** Image reference containers start from. */
   readonly image: string;
-  /** Git tree (in the hidden base repository inside the image) of the state at this point. */
-  readonly tree: string;
+  /**
+   * Every file of the repository at this point, kept on the host: a diff compares the
+   * container's files with it and reads old contents from a container of `image` that no
+   * command runs in, so nothing of an earlier state is readable inside a sandbox.
+   */
+  readonly manifest: ReadonlyMap<string, ManifestEntry>;
   readonly repoPath: string;
   readonly root: DockerSnapshot;
 }
@@ -56,7 +67,6 @@ const LABEL = 'ssr';
 const HOST_LABEL = 'ssr.host';
 // Where the backend keeps its own state inside containers, outside the repository.
 const STATE = '/.ssr';
-const GIT_DIR = `${STATE}/base.git`;
 const FILES_DIR = `${STATE}/files`;
 const TMP_DIR = `${STATE}/tmp`;
 // Extra time the host gives an exec beyond its own timeout before it stops waiting and kills
@@ -76,68 +86,60 @@ const KILLED: ExecResult = {
   stderrBytes: 0,
 };
 
-/** The same paths the local backend's diff leaves out (see tree-diff.ts isNoisePath). */
-const NOISE_PATHSPECS = [
-  ':(exclude,glob)**/__pycache__/**',
-  ':(exclude,glob)**/.pytest_cache/**',
-  ':(exclude,glob)**/*.pyc',
-  ':(exclude,glob)node_modules/.cache/**',
-];
-
-// Hidden-repository attributes override the repository's .gitattributes: no end-of-line
-// conversion, keyword expansion, filters or diff drivers, so the diff is of the bytes on disk
-// and nothing the repository configured runs.
-const GIT_ATTRIBUTES = '* -text -ident !eol !filter !diff !working-tree-encoding\n';
-
 function q(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Environment of the backend's own git commands (never the repository's or user's config). */
-function gitEnv(repoPath: string): string[] {
-  return [
-    `GIT_DIR=${GIT_DIR}`,
-    `GIT_WORK_TREE=${repoPath}`,
-    'GIT_CONFIG_NOSYSTEM=1',
-    `GIT_CONFIG_GLOBAL=${STATE}/gitconfig`,
-    'HOME=/nonexistent',
-    'GIT_OPTIONAL_LOCKS=0',
-    'LC_ALL=C',
-  ];
-}
-
-const GIT_ADD = `git add -A -f -- . ${NOISE_PATHSPECS.map(q).join(' ')}`;
-
-/** Prepares an image's state: the hidden repository holding the original tree. */
-const PREPARE_SCRIPT = `set -e
-[ -d "$GIT_WORK_TREE" ] || { echo "ssr: $GIT_WORK_TREE is not a directory in the image" >&2; exit 3; }
-command -v git >/dev/null 2>&1 || { echo "ssr: git is not installed in the image" >&2; exit 4; }
+/** Prepares an image: checks the repository is there and makes the backend's own folders. */
+function prepareScript(repoPath: string): string {
+  return `set -e
+[ -d ${q(repoPath)} ] || { echo "ssr: ${repoPath} is not a directory in the image" >&2; exit 3; }
 mkdir -p ${FILES_DIR} ${TMP_DIR}
 chmod 755 ${STATE} ${FILES_DIR}
-chmod 1777 ${TMP_DIR}
-printf '[safe]\\n\\tdirectory = *\\n' > ${STATE}/gitconfig
-git init -q --template= "$GIT_DIR"
-git config core.checkStat minimal
-git config core.trustctime false
-git config core.autocrlf false
-git config core.safecrlf false
-git config core.fileMode true
-git config core.symlinks true
-git config gc.auto 0
-mkdir -p "$GIT_DIR/info"
-printf '%s' ${q(GIT_ATTRIBUTES)} > "$GIT_DIR/info/attributes"
-${GIT_ADD}
-git write-tree`;
-
-/** Git-style diff of the repository against a recorded tree (index refreshed first). */
-function diffScript(tree: string): string {
-  return (
-    `set -e\n${GIT_ADD}\n` +
-    `git diff --cached --binary --no-renames --no-ext-diff --no-textconv --no-color ${tree} --`
-  );
+chmod 1777 ${TMP_DIR}`;
 }
 
-const SNAPSHOT_SCRIPT = `set -e\n${GIT_ADD}\ngit write-tree`;
+/**
+ * Lists the repository's files as NUL-separated records: `F<sha256>  ./path`, `X./path` for
+ * executable files, `L./path` + target for symlinks. The noise the local backend's diff leaves
+ * out is pruned here (.git, __pycache__, .pytest_cache, node_modules/.cache).
+ */
+function manifestScript(repoPath: string): string {
+  const prune =
+    '\\( -path ./.git -o -name __pycache__ -o -name .pytest_cache -o -path ./node_modules/.cache \\) -prune';
+  return `set -e
+cd ${q(repoPath)}
+find . -mindepth 1 ${prune} -o -type f -print0 | xargs -0 -r sha256sum -z -- | sed -z 's/^/F/'
+find . -mindepth 1 ${prune} -o -type f -perm -u=x -printf 'X%p\\0'
+find . -mindepth 1 ${prune} -o -type l -printf 'L%p\\0%l\\0'`;
+}
+
+/** Parses manifestScript's output (paths made repo-relative; *.pyc left out). */
+export function parseManifest(out: string): Map<string, ManifestEntry> {
+  const m = new Map<string, ManifestEntry>();
+  const recs = out.split('\0');
+  const rel = (p: string) => p.replace(/^\.\//, '');
+  const exec = new Set<string>();
+  for (let i = 0; i < recs.length; i++) {
+    const r = recs[i]!;
+    if (r.startsWith('F')) {
+      const hash = r.slice(1, 65);
+      // sha256sum -z: hash, two spaces (or space and '*'), the name unescaped.
+      m.set(rel(r.slice(67)), { mode: '100644', hash });
+    } else if (r.startsWith('X')) {
+      exec.add(rel(r.slice(1)));
+    } else if (r.startsWith('L')) {
+      const target = recs[++i] ?? '';
+      m.set(rel(r.slice(1)), { mode: '120000', hash: `link:${target}` });
+    }
+  }
+  for (const p of exec) {
+    const e = m.get(p);
+    if (e && e.mode === '100644') e.mode = '100755';
+  }
+  for (const p of [...m.keys()]) if (isNoisePath(p)) m.delete(p);
+  return m;
+}
 
 // ---------------------------------------------------------------------------------------------
 // The multiplexed stream format of attached, non-TTY execs: frames of an 8-byte header (stream
@@ -427,9 +429,9 @@ export class DockerHost implements SandboxProvider {
     const user = info.Config?.User || this.opts.user || '';
     const helper = await this.createContainer(image, repoPath, user);
     try {
-      const r = await runExec(this, helper, PREPARE_SCRIPT, {
+      const r = await runExec(this, helper, prepareScript(repoPath), {
         user: '0:0',
-        env: gitEnv(repoPath),
+        env: [],
         workingDir: '/',
         timeoutMs: this.prepareTimeoutMs,
         maxOutputBytes: 64 * 1024,
@@ -438,14 +440,14 @@ export class DockerHost implements SandboxProvider {
         const why = r.timedOut ? 'timed out' : r.stderr.trim() || `exit ${r.exitCode}`;
         throw new UsageError(`cannot prepare image ${image} for ssr: ${why}`);
       }
-      const tree = r.stdout.trim();
+      const manifest = await this.manifestOf(helper, repoPath);
       const tag = await this.commit(helper);
       const snap = {
         backend: 'docker' as const,
         id: `${this.id}-snap${this.counter}`,
         layers: [],
         image: tag,
-        tree,
+        manifest,
         repoPath,
         sourceDir: `docker-image:${image}:${repoPath}`,
         user,
@@ -456,6 +458,74 @@ export class DockerHost implements SandboxProvider {
     } finally {
       await this.removeContainer(helper).catch(() => undefined);
     }
+  }
+
+  /** @internal The repository's files in a container now (run as root, bounded). */
+  async manifestOf(
+    container: Dockerode.Container,
+    repoPath: string,
+  ): Promise<Map<string, ManifestEntry>> {
+    const r = await runExec(this, container, manifestScript(repoPath), {
+      user: '0:0',
+      env: ['LC_ALL=C'],
+      workingDir: '/',
+      timeoutMs: this.prepareTimeoutMs,
+      maxOutputBytes: 256 * MiB,
+    });
+    if (r.exitCode !== 0 || r.truncated) {
+      const why = r.timedOut
+        ? 'timed out'
+        : r.truncated
+          ? 'too many files'
+          : r.stderr.trim() || `exit ${r.exitCode}`;
+      throw new EnvironmentError(`docker: could not list the repository's files: ${why}`);
+    }
+    return parseManifest(r.stdout);
+  }
+
+  private readonly references = new Map<string, Promise<Dockerode.Container>>();
+
+  /**
+   * @internal A container of a snapshot's image in which no command ever runs: diffs read the
+   * old side of changed files from it. One per image, removed by close().
+   */
+  referenceOf(snap: DockerSnapshot): Promise<Dockerode.Container> {
+    let c = this.references.get(snap.image);
+    if (!c) {
+      c = this.createContainer(snap.image, snap.repoPath, (snap as { user?: string }).user ?? '');
+      c.catch(() => this.references.delete(snap.image));
+      this.references.set(snap.image, c);
+    }
+    return c;
+  }
+
+  /** @internal A regular file's bytes (or null if absent) from a container, by absolute path. */
+  async readFrom(
+    container: Dockerode.Container,
+    abs: string,
+    what: string,
+  ): Promise<Buffer | null> {
+    let stream: Readable;
+    try {
+      stream = (await this.call(`read ${what}`, (abortSignal) =>
+        container.getArchive({ path: abs, abortSignal }),
+      )) as Readable;
+    } catch (err) {
+      if (statusCode(err) === 404) return null;
+      throw err;
+    }
+    const tar = await this.call(`read ${what}`, () =>
+      readBounded(stream, this.maxFileBytes + 64 * 1024, `${what} in the sandbox`),
+    );
+    const entry = firstTarEntry(tar);
+    if (!entry) return null;
+    if (entry.type !== '0' && entry.type !== '7') {
+      throw new UsageError(`not a regular file in the sandbox: ${what}`);
+    }
+    if (entry.data.length > this.maxFileBytes) {
+      throw new UsageError(`${what} is larger than ${this.maxFileBytes} bytes`);
+    }
+    return Buffer.from(entry.data);
   }
 
   /**
@@ -836,47 +906,12 @@ export class DockerSandbox implements Sandbox {
     });
   }
 
-  /** The backend's own bookkeeping, as root, with its own git configuration. */
-  private async runGit(script: string, maxOutputBytes: number): Promise<ExecResult> {
-    const r = await runExec(this.host, this.container, script, {
-      user: '0:0',
-      env: gitEnv(this.repoPath),
-      workingDir: '/',
-      timeoutMs: this.host.prepareTimeoutMs,
-      maxOutputBytes,
-    });
-    if (r.exitCode !== 0) {
-      const why = r.timedOut ? 'timed out' : r.stderr.trim() || `exit ${r.exitCode}`;
-      throw new EnvironmentError(`docker sandbox ${this.id}: git bookkeeping failed: ${why}`);
-    }
-    return r;
-  }
-
   async readFile(rel: string): Promise<Buffer | null> {
     this.assertLive();
     const path = safeRel(rel);
-    return this.serial(async () => {
-      let stream: Readable;
-      try {
-        stream = (await this.host.call(`read ${rel}`, (abortSignal) =>
-          this.container.getArchive({ path: posix.join(this.repoPath, path), abortSignal }),
-        )) as Readable;
-      } catch (err) {
-        if (statusCode(err) === 404) return null;
-        throw err;
-      }
-      const tar = await this.host.call(`read ${rel}`, () =>
-        readBounded(stream, this.host.maxFileBytes + 64 * 1024, `${rel} in the sandbox`),
-      );
-      const entry = firstTarEntry(tar);
-      if (!entry) return null;
-      if (entry.type !== '0' && entry.type !== '7') {
-        throw new UsageError(`not a regular file in the sandbox: ${rel}`);
-      }
-      return entry.data.length > this.host.maxFileBytes
-        ? Promise.reject(new UsageError(`${rel} is larger than ${this.host.maxFileBytes} bytes`))
-        : Buffer.from(entry.data);
-    });
+    return this.serial(() =>
+      this.host.readFrom(this.container, posix.join(this.repoPath, path), rel),
+    );
   }
 
   async writeFile(rel: string, data: string | Buffer): Promise<void> {
@@ -983,13 +1018,15 @@ export class DockerSandbox implements Sandbox {
     }
     // GIT_DIR=/nonexistent: plain patch mode, so the repository's own git config and
     // attributes (filter drivers: commands it chose) play no part.
+    // The patch files go whatever happens (a bug's diff must not outlive its apply).
     const script =
+      `trap 'rm -f ${TMP_DIR}/${tag}-*.diff' EXIT\n` +
       diffs
         .map(
           (_, i) =>
             `GIT_DIR=/nonexistent git apply ${flags.join(' ')} ${TMP_DIR}/${tag}-${i}.diff || { echo "ssr-failed-patch ${i + 1}" >&2; exit 1; }`,
         )
-        .join('\n') + `\nrm -f ${TMP_DIR}/${tag}-*.diff`;
+        .join('\n');
     const r = await this.exec(`${script}`, { timeoutMs: 60_000 });
     if (r.timedOut) return { ok: false, message: 'git apply timed out' };
     const failed = /ssr-failed-patch (\d+)/.exec(r.stderr);
@@ -1000,23 +1037,49 @@ export class DockerSandbox implements Sandbox {
   }
 
   /**
-   * git's diff of the repository against the tree recorded when the original image was
-   * prepared (or, with 'start', when this sandbox's snapshot was taken). Git rather than the
-   * container `changes` API: that lists paths relative to the image a container started from
-   * only, includes everything outside the repository, and would need every old version read
-   * back through the archive API; git already has the old versions and writes the format.
+   * Git-style diff of the repository against the original image's (or, with 'start', this
+   * sandbox's snapshot's) files: the container's files are listed and hashed, compared with
+   * the manifest kept on the host, and only changed files are read: the new side from this
+   * container, the old side from a reference container of that snapshot's image in which no
+   * command runs. Nothing of the old state is kept where the sandbox's commands can read it.
    */
   diff(opts: { against?: 'original' | 'start' } = {}): Promise<string> {
     this.assertLive();
-    const tree = opts.against === 'start' ? this.base.tree : this.base.root.tree;
+    const base = opts.against === 'start' ? this.base : this.base.root;
     return this.serial(async () => {
-      const r = await this.runGit(diffScript(tree), this.host.maxDiffBytes);
-      if (r.truncated) {
-        throw new UsageError(
-          `diff of sandbox ${this.id} exceeds ${this.host.maxDiffBytes} bytes (${r.stdoutBytes})`,
-        );
+      const now = await this.host.manifestOf(this.container, this.repoPath);
+      const changed = new Set<string>();
+      for (const [p, e] of now) {
+        const b = base.manifest.get(p);
+        if (!b || b.hash !== e.hash || b.mode !== e.mode) changed.add(p);
       }
-      return r.stdout;
+      for (const p of base.manifest.keys()) if (!now.has(p)) changed.add(p);
+      if (changed.size === 0) return '';
+      const reference = await this.host.referenceOf(base);
+      const side = async (
+        entry: ManifestEntry | undefined,
+        container: Dockerode.Container,
+        p: string,
+      ): Promise<{ mode: ManifestEntry['mode']; data: Buffer } | null> => {
+        if (!entry) return null;
+        if (entry.mode === '120000') {
+          return { mode: entry.mode, data: Buffer.from(entry.hash.slice('link:'.length)) };
+        }
+        const data = await this.host.readFrom(container, posix.join(this.repoPath, p), p);
+        return data ? { mode: entry.mode, data } : null;
+      };
+      let out = '';
+      for (const p of [...changed].sort()) {
+        const before = await side(base.manifest.get(p), reference, p);
+        const after = await side(now.get(p), this.container, p);
+        out += formatFileDiff(p, before, after);
+        if (out.length > this.host.maxDiffBytes) {
+          throw new UsageError(
+            `diff of sandbox ${this.id} exceeds ${this.host.maxDiffBytes} bytes`,
+          );
+        }
+      }
+      return out;
     });
   }
 
@@ -1026,14 +1089,14 @@ export class DockerSandbox implements Sandbox {
   }
 
   private async snapshotNow(): Promise<DockerSnapshot> {
-    const tree = (await this.runGit(SNAPSHOT_SCRIPT, 4096)).stdout.trim();
+    const manifest = await this.host.manifestOf(this.container, this.repoPath);
     const image = await this.host.commit(this.container);
     return {
       backend: 'docker',
       id: `${this.id.slice(0, 12)}-snap${++this.snapCount}`,
       layers: [],
       image,
-      tree,
+      manifest,
       repoPath: this.repoPath,
       sourceDir: this.base.root.sourceDir,
       root: this.base.root,
