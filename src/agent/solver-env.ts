@@ -1,8 +1,7 @@
 import type { Artifact } from '../artifact/artifact.js';
 import { PatchError, parsePatch, touchedPaths } from '../artifact/patch.js';
 import { patchSafetyProblems, unsafePathReason } from '../artifact/safety.js';
-import type { SandboxProvider } from '../sandbox/types.js';
-import type { Sandbox, Snapshot } from '../sandbox/types.js';
+import type { Sandbox, SandboxProvider, Snapshot } from '../sandbox/types.js';
 import { didPass, passedIds, type TestMap } from '../testing/results.js';
 import { runTests, stageHarness, type TestRunOptions } from '../testing/run-tests.js';
 import type { Baseline } from '../validate/baseline.js';

@@ -1,6 +1,5 @@
 import type { Artifact } from '../artifact/artifact.js';
-import type { SandboxProvider } from '../sandbox/types.js';
-import type { Snapshot } from '../sandbox/types.js';
+import type { SandboxProvider, Snapshot } from '../sandbox/types.js';
 import type { TestRunOptions } from '../testing/run-tests.js';
 import type { Baseline } from '../validate/baseline.js';
 import { type EpisodeBudget, endedOnModelError, runEpisode, type Trajectory } from './loop.js';
