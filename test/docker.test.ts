@@ -102,6 +102,15 @@ describe('without a daemon', () => {
   });
 });
 
+test('--docker with --repo is a usage error naming the choice', async () => {
+  const r = await runCli(['validate', ARTIFACT, '--repo', TEXTKIT, '--docker', 'textkit']);
+  assert.equal(r.code, 2);
+  assert.match(
+    r.stderr,
+    /^ssr: name the repository with --repo <dir> or --image <path> \(or --docker <image>\), once\n$/,
+  );
+});
+
 describe('sandboxes as containers', () => {
   let host: DockerHostType;
   let snapshot: Snapshot;

@@ -36,7 +36,7 @@ export async function openEnvironment(
   const named = [o.repo, o.image, o.docker].filter(Boolean).length;
   if (named !== 1) {
     throw new UsageError(
-      'name the repository once: --repo <dir>, --image <path> or --docker <image>',
+      'name the repository with --repo <dir> or --image <path> (or --docker <image>), once',
     );
   }
   if (o.docker) {
