@@ -165,6 +165,10 @@ test('a real run: the rejected injection is listed, with its trajectory and its 
   );
   assert.ok(e.tests.length > 0, 'test maps of the original and the bug');
   assert.ok(e.tests.every((t) => t.baseline === 'passed' && t.bug === 'passed'));
+  // What it wrote, though rejected: the loop keeps it with the trajectory.
+  assert.ok(e.written, 'the rejected diffs are kept');
+  assert.match(e.written.bugDiff, /\+\/\/ a harmless comment/);
+  assert.ok(e.written.testFiles.length > 0);
 
   // The step's rejections per check, as the loop counted them.
   const [step] = stepSeries(src);

@@ -251,6 +251,19 @@ function episode(
                 focus: 'src/wrap.js',
                 trajectory: e.traj,
                 validation: e.report ?? null,
+                // What a rejected injection wrote stays with its trajectory.
+                written:
+                  e.outcome === 'invalid'
+                    ? {
+                        bugDiff:
+                          'diff --git a/src/wrap.js b/src/wrap.js\n--- a/src/wrap.js\n+++ b/src/wrap.js\n@@ -1 +1 @@\n-a\n+b\n',
+                        weakenDiff:
+                          'diff --git a/test/wrap.test.js b/test/wrap.test.js\n--- a/test/wrap.test.js\n+++ b/test/wrap.test.js\n@@ -1 +1 @@\n-c\n+d\n',
+                        testFiles: ['test/wrap.test.js'],
+                        testScript: '#!/bin/bash\n',
+                        testParser: 'print("{}")\n',
+                      }
+                    : undefined,
               },
         )}\n`,
       )
@@ -1158,6 +1171,10 @@ test('browser: plots render, an artifact shows its diffs, a trajectory its turns
       'failed',
     );
     assert.equal(await page.locator('#tests tr').count(), 4);
+    // What it wrote, side by side, though no artifact folder exists for it.
+    await page.waitForSelector('#written-bug-diff');
+    assert.match((await page.locator('#written-bug-diff').textContent()) ?? '', /src\/wrap\.js/);
+    assert.match((await page.locator('#written-weaken-diff').textContent()) ?? '', /test\/wrap/);
     await page.click('a[href="#/injections"]');
 
     // The injector episodes: filter on the failed check, click into the trajectory.

@@ -1057,6 +1057,8 @@ export interface EpisodeDetail {
    */
   validation: ValidationView | null;
   tests: TestRow[];
+  /** Injector: what a rejected injection wrote (its diffs and oracle files), when kept. */
+  written: { bugDiff: string; weakenDiff: string; testFiles: string[] } | null;
 }
 
 interface TrajectoryFile {
@@ -1069,6 +1071,7 @@ interface TrajectoryFile {
   strategy?: string;
   reason?: string;
   focus?: string;
+  written?: { bugDiff?: unknown; weakenDiff?: unknown; testFiles?: unknown };
 }
 
 function injectEpisodes(dir: string): Record<string, unknown>[] {
@@ -1156,7 +1159,14 @@ export function episodeDetail(src: DashboardSource, id: string): EpisodeDetail |
     focus: typeof file?.focus === 'string' ? file.focus : null,
     validation: validationView(file?.validation),
     tests: testRows(file?.validation),
+    written: writtenView(file?.written),
   };
+}
+
+function writtenView(w: TrajectoryFile['written']): EpisodeDetail['written'] {
+  if (!w || typeof w.bugDiff !== 'string' || typeof w.weakenDiff !== 'string') return null;
+  const files = Array.isArray(w.testFiles) ? w.testFiles.filter((f) => typeof f === 'string') : [];
+  return { bugDiff: w.bugDiff, weakenDiff: w.weakenDiff, testFiles: files };
 }
 
 /** For the static report: everything the plots need, in one object. */

@@ -501,10 +501,14 @@ function episodeView(id) {
       ? '<h2 id="report-h">Validation of what it wrote</h2><p>' + verdict(e.validation) + (e.validation.failedCheck ? ' ' + esc(e.validation.failedCheck.message || '') : '') + '</p>' +
         checksHtml(e.validation) + '<h2>Tests (changed first)</h2>' + testsHtml(e.tests)
       : '';
+    var written = e.written
+      ? '<h2 id="written-h">What it wrote (rejected, so kept only here)</h2><p class="muted">oracle test files: ' + esc(e.written.testFiles.join(', ') || '–') + '</p>' +
+        '<div class="diffs"><div><h2>bug_inject.diff</h2><div class="diff" id="written-bug-diff">' + diffHtml(e.written.bugDiff) + '</div></div><div><h2>test_weaken.diff</h2><div class="diff" id="written-weaken-diff">' + diffHtml(e.written.weakenDiff) + '</div></div></div>'
+      : '';
     $('main').innerHTML = '<p>' + back + '</p><h2>' + esc(e.role + ' episode ' + e.id) + '</h2>' +
       '<div class="kv">' + injector + '<span>reward</span><b>' + esc(fmt(e.reward)) + '</b><span>end</span><span>' + esc((e.endReason || '–') + (e.endDetail ? ' — ' + e.endDetail : '')) + '</span>' +
       '<span>turns</span><span>' + e.turns.length + '</span><span>tokens</span><span>' + (e.usage ? esc(fmt(e.usage.promptTokens)) + ' prompt, ' + esc(fmt(e.usage.completionTokens)) + ' completion' : '–') + '</span></div>' +
-      report +
+      report + written +
       '<details><summary>system prompt</summary><pre class="block">' + esc(e.system || '') + '</pre></details>' +
       '<details open><summary>task</summary><pre class="block">' + esc(e.user || '') + '</pre></details>' +
       '<h2>Turns</h2><div id="turns">' + turns + '</div>' +

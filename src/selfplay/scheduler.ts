@@ -306,9 +306,21 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
           focus,
         });
         if (r.trajectory.endReason === 'aborted') throw new Stopped();
+        // A rejected artifact has no folder in the run: what the injector wrote stays with its
+        // trajectory, so the dashboard can show why it was rejected.
+        const written =
+          r.artifact && !r.report?.valid
+            ? {
+                bugDiff: r.artifact.bugDiff,
+                weakenDiff: r.artifact.weakenDiff,
+                testFiles: r.artifact.testFiles,
+                testScript: r.artifact.testScript,
+                testParser: r.artifact.testParser,
+              }
+            : undefined;
         const trajectory = store.writeFile(
           `trajectories/${id}.json`,
-          `${JSON.stringify({ episodeId: id, role: 'injector', focus, trajectory: r.trajectory, validation: r.report })}\n`,
+          `${JSON.stringify({ episodeId: id, role: 'injector', focus, trajectory: r.trajectory, validation: r.report, written })}\n`,
         );
         const common = {
           ...base,
