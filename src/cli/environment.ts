@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { DockerHost } from '../sandbox/docker.js';
 import { SandboxHost } from '../sandbox/local.js';
 import type { SandboxProvider, Snapshot } from '../sandbox/types.js';
@@ -57,4 +58,24 @@ export async function openEnvironment(
     await host.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** The flags that name the original repository (see openEnvironment), on `command`. */
+export function environmentOptions(command: Command): Command {
+  return command
+    .option('--repo <repo-dir>', 'the original repository (never modified)')
+    .option(
+      '--image <path>',
+      'instead of --repo: a docker-save tarball or OCI layout holding the repository',
+    )
+    .option(
+      '--docker <image>',
+      'instead of --repo: an image already present in a Docker daemon; sandboxes are its containers',
+    )
+    .option('--docker-socket <path>', 'with --docker: the daemon socket (default: DOCKER_HOST)')
+    .option(
+      '--repo-path <path>',
+      'with --image or --docker: where the repository is in the image',
+      '/testbed',
+    );
 }

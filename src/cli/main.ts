@@ -4,7 +4,7 @@ import { detectCapabilities } from '../sandbox/capabilities.js';
 import { SsrError } from '../util/errors.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
 import { registerDashboard } from './dashboard.js';
-import { openEnvironment } from './environment.js';
+import { environmentOptions, openEnvironment } from './environment.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { formatReport } from './format.js';
@@ -64,33 +64,20 @@ export function buildProgram(): Command {
     })
     .exitOverride();
 
-  program
-    .command('validate')
-    .summary('run the seven consistency checks on a bug artifact')
-    .description(
-      'Run the seven consistency checks (SSR-SPEC section 3) on a bug artifact, each test ' +
-        'run in a fresh sandbox. Exit status: 0 valid, 1 invalid (the report names the ' +
-        'failing check), 2 usage error.',
-    )
-    .argument(
-      '<artifact-dir>',
-      'folder with test_script.sh, test_files.txt, test_parser.py, bug_inject.diff, test_weaken.diff',
-    )
-    .option('--repo <repo-dir>', 'the original repository (never modified)')
-    .option(
-      '--image <path>',
-      'instead of --repo: a docker-save tarball or OCI layout holding the repository',
-    )
-    .option(
-      '--docker <image>',
-      'instead of --repo: an image already present in a Docker daemon; sandboxes are its containers',
-    )
-    .option('--docker-socket <path>', 'with --docker: the daemon socket (default: DOCKER_HOST)')
-    .option(
-      '--repo-path <path>',
-      'with --image or --docker: where the repository is in the image',
-      '/testbed',
-    )
+  environmentOptions(
+    program
+      .command('validate')
+      .summary('run the seven consistency checks on a bug artifact')
+      .description(
+        'Run the seven consistency checks (SSR-SPEC section 3) on a bug artifact, each test ' +
+          'run in a fresh sandbox. Exit status: 0 valid, 1 invalid (the report names the ' +
+          'failing check), 2 usage error.',
+      )
+      .argument(
+        '<artifact-dir>',
+        'folder with test_script.sh, test_files.txt, test_parser.py, bug_inject.diff, test_weaken.diff',
+      ),
+  )
     .option('--json', 'print the full report as one JSON object on stdout')
     .option(
       '--min-passing <n>',

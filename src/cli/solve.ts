@@ -5,7 +5,7 @@ import { solveArtifact } from '../agent/solver.js';
 import { readArtifact } from '../artifact/artifact.js';
 import { BaselineCache } from '../validate/baseline.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
-import { type ClosableProvider, openEnvironment } from './environment.js';
+import { type ClosableProvider, environmentOptions, openEnvironment } from './environment.js';
 import { modelFromFlags } from './model.js';
 import { Progress } from './progress.js';
 
@@ -35,36 +35,23 @@ export function registerSolve(
   program: Command,
   setHost: (h: ClosableProvider | null) => void,
 ): void {
-  program
-    .command('solve')
-    .summary('run solver attempts on a bug artifact with a model')
-    .description(
-      'Run n solver episodes on a bug artifact (SSR-SPEC section 4) with a model served over ' +
-        'the OpenAI chat-completions API (vLLM, SGLang, llama.cpp server, Ollama, OpenAI). The ' +
-        'artifact is validated first. Each attempt starts from the buggy repository with hidden ' +
-        'history, gets the reversed test weakening as its issue, and is graded with the oracle ' +
-        'tests reset. Prints the solve rate; writes each trajectory to --out. An attempt that ' +
-        'ends on a model error (server errors, unreachable) is not graded and counts toward no ' +
-        'solve rate; after 3 in a row the rest are not run. Exit status: 0 done, 1 artifact ' +
-        'invalid, 2 usage error (bad flag, unreachable server, a --model-name the server does ' +
-        'not serve), 4 attempts failed on model errors.',
-    )
-    .argument('<artifact-dir>', 'the bug artifact')
-    .option('--repo <repo-dir>', 'the original repository (never modified)')
-    .option(
-      '--image <path>',
-      'instead of --repo: a docker-save tarball or OCI layout holding the repository',
-    )
-    .option(
-      '--docker <image>',
-      'instead of --repo: an image already present in a Docker daemon; sandboxes are its containers',
-    )
-    .option('--docker-socket <path>', 'with --docker: the daemon socket (default: DOCKER_HOST)')
-    .option(
-      '--repo-path <path>',
-      'with --image or --docker: where the repository is in the image',
-      '/testbed',
-    )
+  environmentOptions(
+    program
+      .command('solve')
+      .summary('run solver attempts on a bug artifact with a model')
+      .description(
+        'Run n solver episodes on a bug artifact (SSR-SPEC section 4) with a model served over ' +
+          'the OpenAI chat-completions API (vLLM, SGLang, llama.cpp server, Ollama, OpenAI). The ' +
+          'artifact is validated first. Each attempt starts from the buggy repository with hidden ' +
+          'history, gets the reversed test weakening as its issue, and is graded with the oracle ' +
+          'tests reset. Prints the solve rate; writes each trajectory to --out. An attempt that ' +
+          'ends on a model error (server errors, unreachable) is not graded and counts toward no ' +
+          'solve rate; after 3 in a row the rest are not run. Exit status: 0 done, 1 artifact ' +
+          'invalid, 2 usage error (bad flag, unreachable server, a --model-name the server does ' +
+          'not serve), 4 attempts failed on model errors.',
+      )
+      .argument('<artifact-dir>', 'the bug artifact'),
+  )
     .requiredOption(
       '--model <url-or-gguf>',
       'OpenAI-compatible base URL (e.g. http://127.0.0.1:8000/v1) or a local .gguf file',

@@ -1,5 +1,6 @@
 import {
   descendants,
+  isFunctionNode,
   languageOf,
   namedChildren,
   parseFile,
@@ -221,16 +222,6 @@ export async function weakenAssertionAt(
   return (await parsesCleanly(file, next)) ? next : null;
 }
 
-const JS_FUNCTION_TYPES = new Set([
-  'function_declaration',
-  'generator_function_declaration',
-  'function_expression',
-  'function',
-  'generator_function',
-  'arrow_function',
-  'method_definition',
-]);
-
 /** Identifiers a function declares as plain parameters (`t`, `(t, done)`, `t: TestContext`). */
 function parameterNames(fn: SyntaxNode, source: string): string[] {
   const single = fn.children.find((c) => c.field === 'parameter');
@@ -285,7 +276,7 @@ function plannedStandIn(call: SyntaxNode, source: string): string | null {
   if (/^expect\(/.test(callee)) {
     for (let n = call.parent; n; n = n.parent) {
       if (
-        JS_FUNCTION_TYPES.has(n.type) &&
+        isFunctionNode('javascript', n) &&
         callsTo(n, source, ['expect.assertions', 'expect.hasAssertions'])
       )
         return 'expect(true).toBe(true)';
@@ -301,7 +292,7 @@ function plannedStandIn(call: SyntaxNode, source: string): string | null {
   // The function that declares the test context decides; a context from elsewhere (a helper's
   // parameter named differently, a closure) is looked up in the whole file.
   for (let n = call.parent; n; n = n.parent) {
-    if (!JS_FUNCTION_TYPES.has(n.type) || !parameterNames(n, source).includes(root)) continue;
+    if (!isFunctionNode('javascript', n) || !parameterNames(n, source).includes(root)) continue;
     return callsTo(n, source, [`${root}.plan`]) || planOption(n, source) ? standIn : null;
   }
   let top = call;

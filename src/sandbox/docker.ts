@@ -10,6 +10,7 @@ import type Dockerode from 'dockerode';
 import { HeadTailBuffer } from '../util/bounded-buffer.js';
 import { EnvironmentError, errorMessage, UsageError } from '../util/errors.js';
 import { DEFAULT_LIMITS, type SandboxLimits } from './cgroup.js';
+import { applyOutcome, gitApplyScript } from './git-apply.js';
 import { ExecKilledError, type ExecResult } from './spawn.js';
 import { formatFileDiff, isNoisePath } from './tree-diff.js';
 import type {
@@ -1004,9 +1005,6 @@ export class DockerSandbox implements Sandbox {
   ): Promise<ApplyResult & { failedIndex?: number }> {
     this.assertLive();
     if (diffs.length === 0) return { ok: true, message: '' };
-    const flags = ['--whitespace=nowarn'];
-    if (opts.check) flags.push('--check');
-    if (opts.reverse) flags.push('--reverse');
     const tag = `p${randomBytes(4).toString('hex')}`;
     for (const [i, d] of diffs.entries()) {
       const tar = tarOneFile(`${tag}-${i}.diff`, Buffer.from(d), { mode: 0o444 });
@@ -1016,24 +1014,14 @@ export class DockerSandbox implements Sandbox {
         ),
       );
     }
-    // GIT_DIR=/nonexistent: plain patch mode, so the repository's own git config and
-    // attributes (filter drivers: commands it chose) play no part.
     // The patch files go whatever happens (a bug's diff must not outlive its apply).
     const script =
       `trap 'rm -f ${TMP_DIR}/${tag}-*.diff' EXIT\n` +
-      diffs
-        .map(
-          (_, i) =>
-            `GIT_DIR=/nonexistent git apply ${flags.join(' ')} ${TMP_DIR}/${tag}-${i}.diff || { echo "ssr-failed-patch ${i + 1}" >&2; exit 1; }`,
-        )
-        .join('\n');
-    const r = await this.exec(`${script}`, { timeoutMs: 60_000 });
-    if (r.timedOut) return { ok: false, message: 'git apply timed out' };
-    const failed = /ssr-failed-patch (\d+)/.exec(r.stderr);
-    const message = r.stderr.replace(/ssr-failed-patch \d+\n?/, '').trim() || r.stdout.trim();
-    return r.exitCode === 0
-      ? { ok: true, message }
-      : { ok: false, message, ...(failed ? { failedIndex: Number(failed[1]) } : {}) };
+      gitApplyScript(
+        diffs.map((_, i) => `${TMP_DIR}/${tag}-${i}.diff`),
+        opts,
+      );
+    return applyOutcome(await this.exec(script, { timeoutMs: 60_000 }));
   }
 
   /**

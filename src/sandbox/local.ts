@@ -26,6 +26,7 @@ import {
   type SandboxLimits,
   sweepStaleCgroups,
 } from './cgroup.js';
+import { applyOutcome, gitApplyScript } from './git-apply.js';
 import {
   changedCandidates,
   type Layer,
@@ -626,28 +627,15 @@ export class LocalSandbox implements Sandbox {
   ): Promise<ApplyResult & { failedIndex?: number }> {
     this.assertLive();
     if (diffs.length === 0) return { ok: true, message: '' };
-    const flags = ['--whitespace=nowarn'];
-    if (opts.check) flags.push('--check');
-    if (opts.reverse) flags.push('--reverse');
     const tag = `ssr-patch-${++this.execCount}`;
     const inside = this.isolation === 'bwrap' ? '/tmp' : this.tmpDir;
     for (const [i, d] of diffs.entries()) writeFileSync(join(this.tmpDir, `${tag}-${i}.diff`), d);
-    // GIT_DIR=/nonexistent: plain patch mode. Inside the repository, git would read its config
-    // and attributes and run its filter drivers, i.e. commands the repository chose.
-    const script = diffs
-      .map(
-        (_, i) =>
-          `GIT_DIR=/nonexistent git apply ${flags.join(' ')} ${inside}/${tag}-${i}.diff || { echo "ssr-failed-patch ${i + 1}" >&2; exit 1; }`,
-      )
-      .join('\n');
+    const script = gitApplyScript(
+      diffs.map((_, i) => `${inside}/${tag}-${i}.diff`),
+      opts,
+    );
     try {
-      const r = await this.exec(script, { timeoutMs: 60_000 });
-      if (r.timedOut) return { ok: false, message: 'git apply timed out' };
-      const failed = /ssr-failed-patch (\d+)/.exec(r.stderr);
-      const message = r.stderr.replace(/ssr-failed-patch \d+\n?/, '').trim() || r.stdout.trim();
-      return r.exitCode === 0
-        ? { ok: true, message }
-        : { ok: false, message, ...(failed ? { failedIndex: Number(failed[1]) } : {}) };
+      return applyOutcome(await this.exec(script, { timeoutMs: 60_000 }));
     } finally {
       for (const i of diffs.keys()) rmSync(join(this.tmpDir, `${tag}-${i}.diff`), { force: true });
     }
