@@ -11,7 +11,8 @@ import { HeadTailBuffer } from '../util/bounded-buffer.js';
 import { EnvironmentError, errorMessage, UsageError } from '../util/errors.js';
 import { DEFAULT_LIMITS, type SandboxLimits } from './cgroup.js';
 import { applyOutcome, gitApplyScript } from './git-apply.js';
-import { ExecKilledError, type ExecResult } from './spawn.js';
+import { safeRel, shellQuote } from './local.js';
+import { ExecKilledError, type ExecResult, type SpawnOptions } from './spawn.js';
 import { formatFileDiff, isNoisePath } from './tree-diff.js';
 import type {
   ApplyResult,
@@ -87,14 +88,10 @@ const KILLED: ExecResult = {
   stderrBytes: 0,
 };
 
-function q(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 /** Prepares an image: checks the repository is there and makes the backend's own folders. */
 function prepareScript(repoPath: string): string {
   return `set -e
-[ -d ${q(repoPath)} ] || { echo "ssr: ${repoPath} is not a directory in the image" >&2; exit 3; }
+[ -d ${shellQuote(repoPath)} ] || { echo "ssr: ${repoPath} is not a directory in the image" >&2; exit 3; }
 mkdir -p ${FILES_DIR} ${TMP_DIR}
 chmod 755 ${STATE} ${FILES_DIR}
 chmod 1777 ${TMP_DIR}`;
@@ -109,7 +106,7 @@ function manifestScript(repoPath: string): string {
   const prune =
     '\\( -path ./.git -o -name __pycache__ -o -name .pytest_cache -o -path ./node_modules/.cache \\) -prune';
   return `set -e
-cd ${q(repoPath)}
+cd ${shellQuote(repoPath)}
 find . -mindepth 1 ${prune} -o -type f -print0 | xargs -0 -r sha256sum -z -- | sed -z 's/^/F/'
 find . -mindepth 1 ${prune} -o -type f -perm -u=x -printf 'X%p\\0'
 find . -mindepth 1 ${prune} -o -type l -printf 'L%p\\0%l\\0'`;
@@ -304,14 +301,6 @@ async function readBounded(stream: Readable, limit: number, what: string): Promi
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
-}
-
-function safeRel(rel: string): string {
-  const norm = posix.normalize(rel.replace(/\\/g, '/'));
-  if (norm.startsWith('/') || norm === '..' || norm.startsWith('../')) {
-    throw new UsageError(`path escapes the repository: ${rel}`);
-  }
-  return norm === '.' ? '' : norm.replace(/\/$/, '');
 }
 
 /** How the daemon is addressed, for messages: DOCKER_HOST's form. */
@@ -668,16 +657,11 @@ export class DockerHost implements SandboxProvider {
   }
 }
 
-interface RunOptions {
+/** The local spawn's bounds and streams; the process is named the exec API's way. */
+interface RunOptions extends Omit<SpawnOptions, 'cwd' | 'env' | 'signal'> {
   user: string;
   env: string[];
   workingDir: string;
-  timeoutMs: number;
-  maxOutputBytes: number;
-  stdin?: string | Buffer;
-  stdinFile?: string;
-  stdoutFile?: string;
-  maxFileBytes?: number;
 }
 
 /**
@@ -943,7 +927,7 @@ export class DockerSandbox implements Sandbox {
         await put();
       } catch (err) {
         if (statusCode(err) !== 404) throw err;
-        const r = await runExec(this.host, this.container, `mkdir -p -- ${q(dir)}`, {
+        const r = await runExec(this.host, this.container, `mkdir -p -- ${shellQuote(dir)}`, {
           user: this.user,
           env: [],
           workingDir: '/',

@@ -372,7 +372,8 @@ function isDirectory(p: string): boolean {
   }
 }
 
-function safeRel(rel: string): string {
+/** A repo-relative path, normalised; a path that leaves the repository is a UsageError. */
+export function safeRel(rel: string): string {
   const norm = posix.normalize(rel.replace(/\\/g, '/'));
   if (norm.startsWith('/') || norm === '..' || norm.startsWith('../')) {
     throw new UsageError(`path escapes the repository: ${rel}`);
