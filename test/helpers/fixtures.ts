@@ -110,6 +110,85 @@ export const MINIMIST_VERSION = '1.2.8';
 
 const NPM_FLAGS = ['--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error'];
 
+function npm(args: string[], cwd: string): string {
+  return execFileSync('npm', [...args, ...NPM_FLAGS], {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
+}
+
+/** `npm pack <spec>` into `scratch`, unpacked into `into`; returns its `package/` folder. */
+function unpackFromNpm(spec: string, scratch: string, into: string): string {
+  const tgz = npm(['pack', spec, '--pack-destination', scratch], scratch)
+    .trim()
+    .split('\n')
+    .at(-1)!
+    .trim();
+  mkdirSync(into, { recursive: true });
+  // stdio piped: GNU tar warns about npm's extended header keywords.
+  execFileSync('tar', ['xzf', join(scratch, tgz), '--no-same-owner', '-C', into], {
+    stdio: 'pipe',
+  });
+  return join(into, 'package');
+}
+
+function moveEntries(from: string, to: string): void {
+  for (const name of readdirSync(from)) renameSync(join(from, name), join(to, name));
+}
+
+/** Empties `dir` but for the entries named in `keep`. */
+function clearTree(dir: string, keep: string[]): void {
+  for (const name of readdirSync(dir)) {
+    if (!keep.includes(name)) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Installs `runners` (npm specs) in a scratch project and moves its node_modules into `dir`:
+ * installing them in the package itself would also install all its devDependencies (for
+ * minimist: eslint, nyc...: 500+ packages).
+ */
+function installRunners(scratch: string, runners: string[], dir: string): void {
+  if (runners.length === 0) return;
+  const deps = join(scratch, 'deps');
+  mkdirSync(deps);
+  writeFileSync(join(deps, 'package.json'), '{"name":"deps","version":"0.0.0","private":true}\n');
+  npm(['install', '--no-save', '--ignore-scripts', ...runners], deps);
+  renameSync(join(deps, 'node_modules'), join(dir, 'node_modules'));
+}
+
+/**
+ * `pkg`'s `versions` as git history: one commit per release (dated `dateOf(i)`), each the
+ * package exactly as npm ships it, plus `runners` in node_modules, git-ignored through
+ * .git/info/exclude so every commit is exactly the package.
+ */
+function npmReleaseHistoryRepo(
+  name: string,
+  pkg: string,
+  versions: string[],
+  dateOf: (i: number) => string,
+  runners: string[],
+): string {
+  return buildOnce(name, (dir) => {
+    const scratch = mkdtempSync(join(tmpdir(), 'ssr-fixture-npm-'));
+    try {
+      git(dir, ['init', '-q']);
+      writeFileSync(join(dir, '.git', 'info', 'exclude'), 'node_modules/\n');
+      versions.forEach((version, i) => {
+        const unpacked = unpackFromNpm(`${pkg}@${version}`, scratch, join(scratch, version));
+        clearTree(dir, ['.git', 'node_modules']);
+        moveEntries(unpacked, dir);
+        commitAll(dir, `${pkg} ${version}`, dateOf(i));
+      });
+      installRunners(scratch, runners, dir);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+}
+
 /**
  * minimist@1.2.8 as published on npm, as a git repository with one commit, plus tape 5 in
  * node_modules (ignored by git through .git/info/exclude, so the commit is exactly the package).
@@ -118,44 +197,13 @@ const NPM_FLAGS = ['--no-audit', '--no-fund', '--no-update-notifier', '--logleve
  * itself would also install all of minimist's devDependencies (eslint, nyc...: 500+ packages).
  */
 export function minimistRepo(): string {
-  return buildOnce(`minimist-${MINIMIST_VERSION}-v1`, (dir) => {
-    const scratch = mkdtempSync(join(tmpdir(), 'ssr-fixture-npm-'));
-    try {
-      const npm = (args: string[], cwd: string) =>
-        execFileSync('npm', [...args, ...NPM_FLAGS], {
-          cwd,
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...process.env, npm_config_update_notifier: 'false' },
-        });
-      const tgz = npm(
-        ['pack', `minimist@${MINIMIST_VERSION}`, '--pack-destination', scratch],
-        scratch,
-      )
-        .trim()
-        .split('\n')
-        .at(-1)!
-        .trim();
-      execFileSync('tar', ['xzf', join(scratch, tgz), '--no-same-owner', '-C', scratch]);
-      // The tarball holds package/...; its contents become the repository.
-      const pkg = join(scratch, 'package');
-      for (const name of readdirSync(pkg)) renameSync(join(pkg, name), join(dir, name));
-
-      const deps = join(scratch, 'deps');
-      mkdirSync(deps);
-      writeFileSync(
-        join(deps, 'package.json'),
-        '{"name":"deps","version":"0.0.0","private":true}\n',
-      );
-      npm(['install', '--no-save', '--ignore-scripts', 'tape@5'], deps);
-      renameSync(join(deps, 'node_modules'), join(dir, 'node_modules'));
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
-    git(dir, ['init', '-q']);
-    writeFileSync(join(dir, '.git', 'info', 'exclude'), 'node_modules/\n');
-    commitAll(dir, `minimist ${MINIMIST_VERSION} as published on npm`, '2023-02-16T00:00:00Z');
-  });
+  return npmPackageRepo(
+    `minimist-${MINIMIST_VERSION}-v1`,
+    `minimist@${MINIMIST_VERSION}`,
+    ['tape@5'],
+    '2023-02-16T00:00:00Z',
+    `minimist ${MINIMIST_VERSION} as published on npm`,
+  );
 }
 
 /** minimist releases whose source changes are real bug fixes (prototype pollution) with tests. */
@@ -167,47 +215,13 @@ export const MINIMIST_HISTORY = ['1.2.0', '1.2.1', '1.2.2', '1.2.3', '1.2.4', '1
  * history-aware strategy can revert these fixes; the 1.2.6 tests catch the reverts.
  */
 export function minimistHistoryRepo(): string {
-  return buildOnce(`minimist-history-${MINIMIST_HISTORY.at(-1)}-v1`, (dir) => {
-    const scratch = mkdtempSync(join(tmpdir(), 'ssr-fixture-npm-'));
-    const npm = (args: string[], cwd: string) =>
-      execFileSync('npm', [...args, ...NPM_FLAGS], {
-        cwd,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, npm_config_update_notifier: 'false' },
-      });
-    try {
-      git(dir, ['init', '-q']);
-      writeFileSync(join(dir, '.git', 'info', 'exclude'), 'node_modules/\n');
-      MINIMIST_HISTORY.forEach((version, i) => {
-        const tgz = npm(['pack', `minimist@${version}`, '--pack-destination', scratch], scratch)
-          .trim()
-          .split('\n')
-          .at(-1)!
-          .trim();
-        const unpacked = join(scratch, version);
-        mkdirSync(unpacked);
-        execFileSync('tar', ['xzf', join(scratch, tgz), '--no-same-owner', '-C', unpacked]);
-        for (const name of readdirSync(dir)) {
-          if (name !== '.git' && name !== 'node_modules')
-            rmSync(join(dir, name), { recursive: true, force: true });
-        }
-        const pkg = join(unpacked, 'package');
-        for (const name of readdirSync(pkg)) renameSync(join(pkg, name), join(dir, name));
-        commitAll(dir, `minimist ${version}`, `2020-0${Math.min(9, i + 1)}-01T00:00:00Z`);
-      });
-      const deps = join(scratch, 'deps');
-      mkdirSync(deps);
-      writeFileSync(
-        join(deps, 'package.json'),
-        '{"name":"deps","version":"0.0.0","private":true}\n',
-      );
-      npm(['install', '--no-save', '--ignore-scripts', 'tape@5'], deps);
-      renameSync(join(deps, 'node_modules'), join(dir, 'node_modules'));
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
-  });
+  return npmReleaseHistoryRepo(
+    `minimist-history-${MINIMIST_HISTORY.at(-1)}-v1`,
+    'minimist',
+    MINIMIST_HISTORY,
+    (i) => `2020-0${Math.min(9, i + 1)}-01T00:00:00Z`,
+    ['tape@5'],
+  );
 }
 
 /** node-gyp releases whose bundled gyp (Python, Google's build tool) changed between them. */
@@ -224,23 +238,9 @@ export function gypRepo(): string {
     try {
       git(dir, ['init', '-q']);
       GYP_HISTORY.forEach((version, i) => {
-        const tgz = execFileSync(
-          'npm',
-          ['pack', `node-gyp@${version}`, '--pack-destination', scratch, ...NPM_FLAGS],
-          { cwd: scratch, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-        )
-          .trim()
-          .split('\n')
-          .at(-1)!
-          .trim();
-        const unpacked = join(scratch, version);
-        mkdirSync(unpacked);
-        execFileSync('tar', ['xzf', join(scratch, tgz), '--no-same-owner', '-C', unpacked]);
-        for (const name of readdirSync(dir)) {
-          if (name !== '.git') rmSync(join(dir, name), { recursive: true, force: true });
-        }
-        const gyp = join(unpacked, 'package', 'gyp');
-        for (const name of readdirSync(gyp)) renameSync(join(gyp, name), join(dir, name));
+        const unpacked = unpackFromNpm(`node-gyp@${version}`, scratch, join(scratch, version));
+        clearTree(dir, ['.git']);
+        moveEntries(join(unpacked, 'gyp'), dir);
         commitAll(dir, `gyp from node-gyp ${version}`, `2024-0${i + 1}-01T00:00:00Z`);
       });
     } finally {
@@ -263,50 +263,13 @@ export const SHELL_QUOTE_HISTORY = ['1.6.1', '1.7.0', '1.7.1', '1.7.2', '1.7.3']
  * seven tape files under test/), plus tape 5 in node_modules (git-ignored).
  */
 export function shellQuoteRepo(): string {
-  return buildOnce(`shell-quote-history-${SHELL_QUOTE_HISTORY.at(-1)}-v1`, (dir) => {
-    const scratch = mkdtempSync(join(tmpdir(), 'ssr-fixture-npm-'));
-    const npm = (args: string[], cwd: string) =>
-      execFileSync('npm', [...args, ...NPM_FLAGS], {
-        cwd,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, npm_config_update_notifier: 'false' },
-      });
-    try {
-      git(dir, ['init', '-q']);
-      writeFileSync(join(dir, '.git', 'info', 'exclude'), 'node_modules/\n');
-      SHELL_QUOTE_HISTORY.forEach((version, i) => {
-        const tgz = npm(['pack', `shell-quote@${version}`, '--pack-destination', scratch], scratch)
-          .trim()
-          .split('\n')
-          .at(-1)!
-          .trim();
-        const unpacked = join(scratch, version);
-        mkdirSync(unpacked);
-        // stdio piped: GNU tar warns about npm's extended header keywords.
-        execFileSync('tar', ['xzf', join(scratch, tgz), '--no-same-owner', '-C', unpacked], {
-          stdio: 'pipe',
-        });
-        for (const name of readdirSync(dir)) {
-          if (name !== '.git' && name !== 'node_modules')
-            rmSync(join(dir, name), { recursive: true, force: true });
-        }
-        const pkg = join(unpacked, 'package');
-        for (const name of readdirSync(pkg)) renameSync(join(pkg, name), join(dir, name));
-        commitAll(dir, `shell-quote ${version}`, `2021-0${i + 1}-01T00:00:00Z`);
-      });
-      const deps = join(scratch, 'deps');
-      mkdirSync(deps);
-      writeFileSync(
-        join(deps, 'package.json'),
-        '{"name":"deps","version":"0.0.0","private":true}\n',
-      );
-      npm(['install', '--no-save', '--ignore-scripts', 'tape@5'], deps);
-      renameSync(join(deps, 'node_modules'), join(dir, 'node_modules'));
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
-  });
+  return npmReleaseHistoryRepo(
+    `shell-quote-history-${SHELL_QUOTE_HISTORY.at(-1)}-v1`,
+    'shell-quote',
+    SHELL_QUOTE_HISTORY,
+    (i) => `2021-0${i + 1}-01T00:00:00Z`,
+    ['tape@5'],
+  );
 }
 
 /** Runs each tape file on its own, with a marker line so the parser knows which file it reads. */
@@ -851,44 +814,24 @@ export function treeHash(dir: string): string {
  * plus `runners` (npm specs) in node_modules, installed in a scratch project and moved in
  * (git-ignored through .git/info/exclude, so the commit is exactly the package).
  */
-function npmPackageRepo(name: string, spec: string, runners: string[], date: string): string {
+function npmPackageRepo(
+  name: string,
+  spec: string,
+  runners: string[],
+  date: string,
+  message = `${spec} as published on npm`,
+): string {
   return buildOnce(name, (dir) => {
     const scratch = mkdtempSync(join(tmpdir(), 'ssr-fixture-npm-'));
-    const npm = (args: string[], cwd: string) =>
-      execFileSync('npm', [...args, ...NPM_FLAGS], {
-        cwd,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, npm_config_update_notifier: 'false' },
-      });
     try {
-      const tgz = npm(['pack', spec, '--pack-destination', scratch], scratch)
-        .trim()
-        .split('\n')
-        .at(-1)!
-        .trim();
-      // stdio piped: GNU tar warns about npm's extended header keywords.
-      execFileSync('tar', ['xzf', join(scratch, tgz), '--no-same-owner', '-C', scratch], {
-        stdio: 'pipe',
-      });
-      const pkg = join(scratch, 'package');
-      for (const entry of readdirSync(pkg)) renameSync(join(pkg, entry), join(dir, entry));
-      if (runners.length) {
-        const deps = join(scratch, 'deps');
-        mkdirSync(deps);
-        writeFileSync(
-          join(deps, 'package.json'),
-          '{"name":"deps","version":"0.0.0","private":true}\n',
-        );
-        npm(['install', '--no-save', '--ignore-scripts', ...runners], deps);
-        renameSync(join(deps, 'node_modules'), join(dir, 'node_modules'));
-      }
+      moveEntries(unpackFromNpm(spec, scratch, join(scratch, 'unpacked')), dir);
+      installRunners(scratch, runners, dir);
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
     git(dir, ['init', '-q']);
     writeFileSync(join(dir, '.git', 'info', 'exclude'), 'node_modules/\n');
-    commitAll(dir, `${spec} as published on npm`, date);
+    commitAll(dir, message, date);
   });
 }
 
