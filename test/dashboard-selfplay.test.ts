@@ -22,19 +22,12 @@ import {
 import { renderReport } from '../src/dashboard/report.js';
 import { startDashboard } from '../src/dashboard/server.js';
 import { type ScriptStep, startScriptedServer } from './helpers/scripted-openai-server.js';
+import { writeArtifactCommand } from './helpers/selfplay-policy.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
 const REPO = join(ROOT, 'examples/repos/textkit');
 const EXAMPLE = join(ROOT, 'examples/artifacts/textkit-wrap-width');
-const FILES = [
-  'test_script.sh',
-  'test_files.txt',
-  'test_parser.py',
-  'bug_inject.diff',
-  'test_weaken.diff',
-];
-const b64 = (text: string) => Buffer.from(text).toString('base64');
 const call = (name: string, args: unknown): ScriptStep => ({
   toolCalls: [{ name, arguments: JSON.stringify(args) }],
   usage: { promptTokens: 200, completionTokens: 20 },
@@ -73,12 +66,7 @@ function policy() {
       (JSON.parse(assistant[0]!.tool_calls![0]!.function.arguments) as { command: string }).command,
     );
     const bad = /^# bad (\S+)/.exec(first)?.[1];
-    const write = FILES.map((n) => {
-      const text =
-        bad && n === 'bug_inject.diff' ? harmless(bad) : readFileSync(join(EXAMPLE, n), 'utf8');
-      return `echo ${b64(text)} | base64 -d > /tmp/ssr_artifact/${n}`;
-    });
-    return bash(['mkdir -p /tmp/ssr_artifact', ...write].join(' && '));
+    return bash(writeArtifactCommand(EXAMPLE, bad ? { 'bug_inject.diff': harmless(bad) } : {}));
   };
 }
 

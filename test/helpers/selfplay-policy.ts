@@ -30,6 +30,18 @@ const FILES = [
 ];
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
+/**
+ * The bash command an injector runs to write an artifact where the injector role collects it
+ * (/tmp/ssr_artifact): the five files of folder `dir`, any of them replaced by `replace`.
+ */
+export function writeArtifactCommand(dir: string, replace: Record<string, string> = {}): string {
+  const write = FILES.map(
+    (n) =>
+      `echo ${b64(replace[n] ?? readFileSync(join(dir, n), 'utf8'))} | base64 -d > /tmp/ssr_artifact/${n}`,
+  );
+  return ['mkdir -p /tmp/ssr_artifact', ...write].join(' && ');
+}
+
 const call = (name: string, args: unknown): ScriptStep => ({
   toolCalls: [{ name, arguments: JSON.stringify(args) }],
   usage: { promptTokens: 200, completionTokens: 20 },
@@ -71,11 +83,7 @@ export function selfPlayPolicy(bugs: KnownBug[]) {
       }
       const chosen = /^# bug (\S+)/.exec(firstCommand)?.[1];
       if (!chosen || assistant.length > 1) return submit;
-      const write = FILES.map(
-        (n) =>
-          `echo ${b64(readFileSync(join(chosen, n), 'utf8'))} | base64 -d > /tmp/ssr_artifact/${n}`,
-      );
-      return bash(['mkdir -p /tmp/ssr_artifact', ...write].join(' && '));
+      return bash(writeArtifactCommand(chosen));
     }
 
     // Solver.
