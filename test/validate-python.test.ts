@@ -7,11 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { readArtifact } from '../src/artifact/artifact.js';
 import { SandboxHost } from '../src/sandbox/local.js';
 import type { Snapshot } from '../src/sandbox/types.js';
-import type { ValidationSettings } from '../src/validate/report.js';
-import { validateArtifact } from '../src/validate/validator.js';
 import {
   type ArtifactSpec,
   makeDiff,
@@ -19,9 +16,8 @@ import {
   PYTHON_TEST_SCRIPT,
   pythonRepo,
   treeHash,
-  writeTestArtifact,
 } from './helpers/fixtures.js';
-import { assertFailsAt, assertValid, runCli } from './helpers/validation.js';
+import { assertFailsAt, assertValid, runCli, specValidator } from './helpers/validation.js';
 
 let repo: string;
 let hashBefore: string;
@@ -68,13 +64,7 @@ function base(id: string): ArtifactSpec {
   };
 }
 
-function artifactDir(spec: ArtifactSpec): string {
-  return writeTestArtifact(join(work, spec.id), spec);
-}
-
-function validate(spec: ArtifactSpec, settings: Partial<ValidationSettings> = {}) {
-  return validateArtifact(readArtifact(artifactDir(spec)), { host, snapshot, settings });
-}
+const { artifactDir, validate } = specValidator(() => ({ host, snapshot, work }));
 
 before(() => {
   repo = pythonRepo();

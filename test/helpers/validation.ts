@@ -1,8 +1,13 @@
 /** Shared assertions and a CLI runner for the validator tests. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ValidationReport } from '../../src/validate/report.js';
+import { readArtifact } from '../../src/artifact/artifact.js';
+import type { SandboxProvider, Snapshot } from '../../src/sandbox/types.js';
+import type { ValidationReport, ValidationSettings } from '../../src/validate/report.js';
+import { validateArtifact } from '../../src/validate/validator.js';
+import { type ArtifactSpec, writeTestArtifact } from './fixtures.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -58,4 +63,24 @@ export function runCli(args: string[]): Promise<CliResult> {
       },
     );
   });
+}
+
+/**
+ * Writes artifact specs under `work` and validates them on `snapshot`; `ctx` is read at each
+ * call, so a test file can set its host, snapshot and scratch folder in before().
+ */
+export function specValidator(
+  ctx: () => { host: SandboxProvider; snapshot: Snapshot; work: string },
+): {
+  artifactDir(spec: ArtifactSpec): string;
+  validate(spec: ArtifactSpec, settings?: Partial<ValidationSettings>): Promise<ValidationReport>;
+} {
+  const artifactDir = (spec: ArtifactSpec) => writeTestArtifact(join(ctx().work, spec.id), spec);
+  return {
+    artifactDir,
+    validate: (spec, settings = {}) => {
+      const { host, snapshot } = ctx();
+      return validateArtifact(readArtifact(artifactDir(spec)), { host, snapshot, settings });
+    },
+  };
 }
