@@ -55,6 +55,7 @@ const ask = (over: Partial<ModelRequest> = {}): ModelRequest => ({
 /** What every reply must satisfy, whatever the random model wrote. */
 function checkAccounting(r: ModelResponse, maxTokens: number): void {
   const ids = r.completionTokenIds!;
+  assert.match(r.model!, /^\w+\.gguf$/, 'the weights file reports itself as the model');
   assert.ok(r.usage!.promptTokens > 0);
   assert.equal(r.usage!.promptTokens, r.promptTokenIds!.length);
   assert.equal(r.usage!.completionTokens, ids.length);

@@ -203,6 +203,37 @@ describe('OpenAIChatClient over HTTP', () => {
     assert.deepEqual(r.completionTokenIds, [11, 12, 13]);
   });
 
+  test('the model the server reports is kept (streaming and not); setModel asks for another from then on', async () => {
+    const s = await serve(
+      [
+        { content: 'a' },
+        { content: 'b', reportModel: 'ckpt-7' },
+        { content: 'c' },
+        { content: 'd' },
+      ],
+      ['scripted-model', 'policy-v2'],
+    );
+    const c = client(s);
+    assert.equal((await c.complete(request)).model, 'scripted-model');
+    assert.equal(
+      (await c.complete(request)).model,
+      'ckpt-7',
+      'what the server said, not what was asked',
+    );
+    c.setModel('policy-v2');
+    assert.equal(c.description, `openai:${s.baseURL} model=policy-v2`);
+    assert.equal((await c.complete(request)).model, 'policy-v2');
+    assert.deepEqual(
+      s.chatBodies.map((b) => b.model),
+      ['scripted-model', 'scripted-model', 'policy-v2'],
+    );
+    const streaming = client(s, { stream: true });
+    streaming.setModel('policy-v2');
+    assert.equal((await streaming.complete(request)).model, 'policy-v2');
+    assert.equal(s.chatBodies.at(-1)!.model, 'policy-v2');
+    assert.throws(() => c.setModel(''), /empty/);
+  });
+
   test('non-streaming logprobs and token ids are recorded (plain tokens keep no id)', async () => {
     const s = await serve([
       {
@@ -530,6 +561,7 @@ describe('ScriptedClient', () => {
     const r1 = await c.complete({ messages: [{ role: 'user', content: 'a' }], tools: [] });
     assert.equal(r1.message.content, 'hi');
     assert.equal(r1.finishReason, 'stop');
+    assert.equal(r1.model, 'scripted');
     const r2 = await c.complete(request);
     assert.deepEqual(r2.message.toolCalls, [
       { id: 'call_1_0', name: 'bash', arguments: '{"command":"ls"}' },

@@ -41,6 +41,11 @@ export interface ModelResponse {
   /** vLLM extensions, when returned: ids of the prompt and of the completion. */
   promptTokenIds?: number[];
   completionTokenIds?: number[];
+  /**
+   * The model that answered, as the server reported it (chat completions' `model`): the
+   * policy a trainer's rollout was sampled from, which may differ from the name asked for.
+   */
+  model?: string;
   /** Wall time of the request, including retries. */
   latencyMs: number;
 }
@@ -86,4 +91,10 @@ export interface ModelClient {
   /** e.g. 'openai:http://127.0.0.1:8000/v1 model=qwen' or 'scripted'. */
   readonly description: string;
   complete(request: ModelRequest): Promise<ModelResponse>;
+  /**
+   * Asks for another model name from now on (a trainer that serves new weights under a new
+   * name). Only clients that talk to a server by model name have it; calls in flight keep the
+   * name they were sent with.
+   */
+  setModel?(name: string): void;
 }

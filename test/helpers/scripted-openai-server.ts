@@ -27,6 +27,8 @@ export interface ScriptReply {
   tokenIds?: number[];
   /** Streaming: characters per content / argument delta (default 4). */
   chunkSize?: number;
+  /** The `model` the response reports (default: the one the request asked for). */
+  reportModel?: string;
 }
 
 export type ScriptFault =
@@ -202,8 +204,9 @@ export async function startScriptedServer(
           return;
       }
     }
-    if (stream) sendStream(res, id, model, step, includeUsage);
-    else sendJson(res, 200, completionBody(id, model, step));
+    const reported = step.reportModel ?? model;
+    if (stream) sendStream(res, id, reported, step, includeUsage);
+    else sendJson(res, 200, completionBody(id, reported, step));
   };
 
   const server: Server = createServer((req, res) => {

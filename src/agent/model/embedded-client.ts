@@ -161,6 +161,8 @@ function backend(lib: NodeLlamaCpp, gpu: false | 'auto'): Promise<LlamaLike> {
 
 export class EmbeddedGgufClient implements ModelClient {
   readonly description: string;
+  /** What responses report as their model: the weights file's name. */
+  private readonly modelName: string;
   /** Calls share one context sequence, so they run one at a time in arrival order. */
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
@@ -173,7 +175,8 @@ export class EmbeddedGgufClient implements ModelClient {
     private readonly wrapper: ChatWrapperLike,
     private readonly seed: number | undefined,
   ) {
-    this.description = `embedded:${basename(path)}`;
+    this.modelName = basename(path);
+    this.description = `embedded:${this.modelName}`;
   }
 
   static async load(path: string, opts: EmbeddedGgufOptions = {}): Promise<EmbeddedGgufClient> {
@@ -309,6 +312,7 @@ export class EmbeddedGgufClient implements ModelClient {
       logprobs,
       promptTokenIds: prompt,
       completionTokenIds: ids,
+      model: this.modelName,
       latencyMs: 0,
     };
     const parsed = parseTextToolCalls(text);

@@ -57,14 +57,12 @@ const VLLM_EXTRAS = ['return_tokens_as_token_ids', 'return_token_ids'] as const;
 type LogprobLevel = 'full' | 'logprobs-only' | 'none';
 
 export class OpenAIChatClient implements ModelClient {
-  readonly description: string;
   private readonly sdk: OpenAI;
   private readonly options: OpenAIChatClientOptions;
   private logprobLevel: LogprobLevel;
 
   constructor(options: OpenAIChatClientOptions) {
-    this.options = options;
-    this.description = `openai:${options.baseURL} model=${options.model}`;
+    this.options = { ...options };
     this.logprobLevel = options.requestLogprobs === false ? 'none' : 'full';
     this.sdk = new OpenAI({
       baseURL: options.baseURL,
@@ -72,6 +70,24 @@ export class OpenAIChatClient implements ModelClient {
       maxRetries: options.maxRetries ?? 3,
       ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
     });
+  }
+
+  get description(): string {
+    return `openai:${this.options.baseURL} model=${this.options.model}`;
+  }
+
+  /** The model name requests ask for. */
+  get model(): string {
+    return this.options.model;
+  }
+
+  /**
+   * Asks for `name` from the next request on (e.g. the trainer's new checkpoint, served under
+   * its own name); what the client learned about the server (logprob support) is kept.
+   */
+  setModel(name: string): void {
+    if (!name) throw new Error('a model name cannot be empty');
+    this.options.model = name;
   }
 
   async complete(request: ModelRequest): Promise<ModelResponse> {
@@ -353,6 +369,7 @@ function fromCompletion(completion: ChatCompletion): Omit<ModelResponse, 'latenc
     },
     finishReason: choice.finish_reason ?? 'stop',
   };
+  if (typeof completion.model === 'string' && completion.model) result.model = completion.model;
   if (completion.usage) {
     result.usage = {
       promptTokens: completion.usage.prompt_tokens,
@@ -378,10 +395,12 @@ async function collectStream(
   let logprobs: TokenLogprob[] | undefined;
   let promptTokenIds: number[] | undefined;
   let completionTokenIds: number[] | undefined;
+  let model: string | undefined;
   let sawChoice = false;
   const calls = new Map<number, { id: string; name: string; arguments: string }>();
 
   for await (const chunk of stream) {
+    if (typeof chunk.model === 'string' && chunk.model) model = chunk.model;
     if (chunk.usage) {
       usage = {
         promptTokens: chunk.usage.prompt_tokens,
@@ -424,6 +443,7 @@ async function collectStream(
     },
     finishReason: finishReason ?? 'stop',
   };
+  if (model) result.model = model;
   if (usage) result.usage = usage;
   if (logprobs) result.logprobs = logprobs;
   if (promptTokenIds) result.promptTokenIds = promptTokenIds;

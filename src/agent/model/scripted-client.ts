@@ -21,6 +21,8 @@ export interface ScriptedReply {
   logprobs?: ModelResponse['logprobs'];
   promptTokenIds?: number[];
   completionTokenIds?: number[];
+  /** The model the reply says answered (default 'scripted'). */
+  model?: string;
 }
 
 export type ScriptedOutcome = ScriptedReply | ModelResponse | ModelError;
@@ -87,6 +89,7 @@ function toResponse(outcome: ScriptedReply | ModelResponse, index: number): Mode
       ...(toolCalls.length > 0 ? { toolCalls } : {}),
     },
     finishReason: outcome.finishReason ?? (toolCalls.length > 0 ? 'tool_calls' : 'stop'),
+    model: outcome.model ?? 'scripted',
     latencyMs: 0,
   };
   if (outcome.usage) response.usage = outcome.usage;
