@@ -135,14 +135,24 @@ function buildRun(dir: string): void {
     outcome: 'valid',
     ...extra,
   });
-  addEpisode(store, inj(1, 1, { artifactId: 'art-a', tools: true }));
+  addEpisode(
+    store,
+    inj(1, 1, {
+      artifactId: 'art-a',
+      tools: true,
+      policy: { model: 'qwen-ckpt-3', version: 'v3' },
+    }),
+  );
   addEpisode(store, inj(1, 2, { outcome: 'invalid', reward: -1 }));
   const withIds = trajectory([
     { ids: 'field', logprobs: true, promptIds: true },
     'error',
     { logprobs: true },
   ]);
-  addEpisode(store, solver(1, 'art-a', 0, 1, { traj: withIds }));
+  addEpisode(
+    store,
+    solver(1, 'art-a', 0, 1, { traj: withIds, policy: { model: null, version: 'v3' } }),
+  );
   addEpisode(store, solver(1, 'art-a', 1, -1, { traj: trajectory([{ ids: 'in-logprobs' }]) }));
   addEpisode(store, solver(1, 'art-a', 2, -1, { traj: 'lost' }));
   addEpisode(
@@ -268,6 +278,15 @@ test('JSONL: one row per finished episode, final rewards, pending injection and 
     [inj.strategy, inj.outcome, inj.end_reason, inj.turns, inj.prompt_tokens, inj.model],
     ['removal', 'valid', 'submitted', 2, 100, 'scripted'],
   );
+  assert.deepEqual(
+    [inj.policy_model, inj.policy_version],
+    ['qwen-ckpt-3', 'v3'],
+    'the policy that sampled the episode',
+  );
+  const a0 = m.get('s1-art-a-a0')!;
+  assert.deepEqual([a0.policy_model, a0.policy_version], [null, 'v3']);
+  const old = m.get('s1-inj2')!;
+  assert.deepEqual([old.policy_model, old.policy_version], [null, null], 'records before policies');
   assert.equal(m.get('s1-art-a-a2')!.attempt, 2);
   assert.equal(m.get('s1-art-a-a2')!.messages, null, 'lost trajectory: metadata only');
   assert.equal(m.get('s1-art-a-a3')!.end_reason, 'submitted', 'the redone attempt, once');
@@ -343,6 +362,23 @@ test('--include-pending keeps the pending injection with a null reward', async (
   assert.ok(!m.has('s2-inj3'), 'errors are never exported');
 });
 
+test('one step only: its rows, its pending count, its errors', () => {
+  const store = RunStore.open(runDir);
+  try {
+    const step1 = exportRows(store, { step: 1 });
+    assert.deepEqual(
+      [...step1].map((r) => r.episode_id),
+      ORDER.filter((id) => id.startsWith('s1-')),
+    );
+    assert.deepEqual([step1.count, step1.pending, step1.errors], [6, 0, 0]);
+    const step2 = exportRows(store, { step: 2 });
+    assert.deepEqual([step2.count, step2.pending, step2.errors], [4, 1, 2]);
+    assert.equal(exportRows(store, { step: 9 }).count, 0);
+  } finally {
+    store.close();
+  }
+});
+
 test('trajectories are read while iterating, not up front', () => {
   const dir = join(tmp, 'lazy');
   const store = RunStore.openForWriting(dir, {});
@@ -390,6 +426,8 @@ test('Parquet: typed (nested) columns that DuckDB reads, same rows as JSONL', as
       completion_token_ids: types.completion_token_ids,
       completion_logprobs: types.completion_logprobs,
       prompt_token_ids: types.prompt_token_ids,
+      policy_model: types.policy_model,
+      policy_version: types.policy_version,
     },
     {
       step: 'INTEGER',
@@ -403,10 +441,12 @@ test('Parquet: typed (nested) columns that DuckDB reads, same rows as JSONL', as
       completion_token_ids: 'INTEGER[][]',
       completion_logprobs: 'DOUBLE[][]',
       prompt_token_ids: 'INTEGER[]',
+      policy_model: 'VARCHAR',
+      policy_version: 'VARCHAR',
     },
   );
   assert.match(String(types.messages), /^STRUCT\("role" VARCHAR, "content" VARCHAR, tool_calls/);
-  assert.equal(Object.keys(types).length, 23);
+  assert.equal(Object.keys(types).length, 25);
 
   const groups = await duck(
     `select group_id, count(*)::int as n, count(reward)::int as rewarded,

@@ -58,6 +58,15 @@ export function endedOnModelError(t: Pick<Trajectory, 'endReason'>): boolean {
   return t.endReason === 'model-error';
 }
 
+/** The model the server reported on the episode's last answered call (null: none answered). */
+export function reportedModel(t: Pick<Trajectory, 'turns'>): string | null {
+  for (let i = t.turns.length - 1; i >= 0; i--) {
+    const model = t.turns[i]!.response?.model;
+    if (model) return model;
+  }
+  return null;
+}
+
 export interface ToolExchange {
   call: ToolCall;
   output: string;

@@ -66,6 +66,8 @@ const COLUMNS: Record<keyof ExportRow, Node> = {
   prompt_tokens: int64('prompt_tokens'),
   completion_tokens: int64('completion_tokens'),
   model: utf8('model'),
+  policy_model: utf8('policy_model'),
+  policy_version: utf8('policy_version'),
   messages: list('messages', message),
   tools: json('tools'),
   completion_token_ids: list('completion_token_ids', list('element', int32('element', 'REQUIRED'))),

@@ -1,7 +1,12 @@
 import { basename } from 'node:path';
 import type { Trajectory } from '../agent/loop.js';
 import type { ToolSpec } from '../agent/types.js';
-import { type EpisodeRecordV1, isErrorEpisode, type RunStore } from '../store/run-store.js';
+import {
+  type EpisodeRecordV1,
+  episodePolicy,
+  isErrorEpisode,
+  type RunStore,
+} from '../store/run-store.js';
 import {
   type OpenAIMessage,
   type OpenAITool,
@@ -35,6 +40,13 @@ export interface ExportRow extends TokenColumns {
   prompt_tokens: number;
   completion_tokens: number;
   model: string;
+  /**
+   * The model the inference server reported for the episode (its last call), and the policy
+   * version in force when it was sampled (`--policy-version`, or the trainer's policy file in a
+   * `--sync file` run): null when unknown, e.g. runs written before they were recorded.
+   */
+  policy_model: string | null;
+  policy_version: string | null;
   /** The whole conversation in chat-completions shape; null when no trajectory was kept. */
   messages: OpenAIMessage[] | null;
   tools: OpenAITool[] | null;
@@ -123,8 +135,17 @@ export interface ExportRows extends Iterable<ExportRow> {
  * know rewards and groups; trajectory files (large) are read one at a time as the iterator
  * advances, so a consumer that writes each row before pulling the next holds one in memory.
  */
-export function exportRows(store: RunStore, opts: { includePending?: boolean } = {}): ExportRows {
-  const all = store.episodesWithRewards();
+export function exportRows(
+  store: RunStore,
+  opts: {
+    includePending?: boolean;
+    /** Only the episodes of this step (the per-step export of `ssr selfplay --sync file`). */
+    step?: number;
+  } = {},
+): ExportRows {
+  const all = store
+    .episodesWithRewards()
+    .filter((e) => opts.step === undefined || e.step === opts.step);
   const episodes = all.filter((e) => !isErrorEpisode(e));
   const groups = groupAdvantages(episodes);
   const kept = episodes.filter((e) => opts.includePending || e.reward !== null).sort(byGroup);
@@ -182,8 +203,14 @@ function toRow(
     prompt_tokens: e.usage?.promptTokens ?? 0,
     completion_tokens: e.usage?.completionTokens ?? 0,
     model: e.model,
+    ...policyColumns(e),
     messages: t?.messages ? t.messages.map(toOpenAIMessage) : null,
     tools: tools?.length ? tools.map(toOpenAITool) : null,
     ...tokenColumns(t?.turns),
   };
+}
+
+function policyColumns(e: EpisodeRecordV1): Pick<ExportRow, 'policy_model' | 'policy_version'> {
+  const p = episodePolicy(e);
+  return { policy_model: p.model, policy_version: p.version };
 }

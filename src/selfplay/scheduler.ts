@@ -4,7 +4,12 @@ import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import pLimit from 'p-limit';
 import { type InjectorStrategy, injectWithModel } from '../agent/injector.js';
-import { type EpisodeBudget, endedOnModelError } from '../agent/loop.js';
+import {
+  type EpisodeBudget,
+  endedOnModelError,
+  reportedModel,
+  type Trajectory,
+} from '../agent/loop.js';
 import { runSolverAttempt, type SolveAttempt } from '../agent/solver.js';
 import { prepareSolverStart, type SolverStart } from '../agent/solver-env.js';
 import { type ModelClient, ModelFailure } from '../agent/types.js';
@@ -15,6 +20,7 @@ import { SandboxHost } from '../sandbox/local.js';
 import type { Snapshot } from '../sandbox/types.js';
 import {
   type ArtifactRecordV1,
+  type EpisodePolicy,
   type EpisodeRecordV1,
   isErrorEpisode,
   RunStore,
@@ -93,6 +99,11 @@ export interface SelfPlayOptions {
    * a ModelFailure (default 3; 0: never). Finished work is kept; a rerun redoes the failed ones.
    */
   maxConsecutiveErrors?: number;
+  /**
+   * The policy version recorded on every episode (`policy.version`), so an asynchronous trainer
+   * can drop stale rollouts (default null). Not part of the settings: a rerun may pass another.
+   */
+  policyVersion?: string | null;
 }
 
 /** Passes over a step's work: a step whose episodes failed on errors redoes just those. */
@@ -170,6 +181,12 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
   };
   const starts = new Map<string, Promise<SolverStart>>();
   let stoppedEarly = false;
+  /** The policy version in force: episodes are sampled from it. */
+  let policyVersion = opts.policyVersion ?? null;
+  const policyOf = (t: Pick<Trajectory, 'turns'> | null): EpisodePolicy => ({
+    model: t ? reportedModel(t) : null,
+    version: policyVersion,
+  });
   try {
     const repos: RepoState[] = s.repos.map((dir) => {
       const snapshot = host.snapshotDir(dir);
@@ -290,6 +307,7 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
         groupId: `s${step}-injector`,
         strategy,
         model: opts.model.description,
+        policy: policyOf(null),
       };
       try {
         const r = await injectWithModel({
@@ -318,12 +336,14 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
                 testParser: r.artifact.testParser,
               }
             : undefined;
+        const policy = policyOf(r.trajectory);
         const trajectory = store.writeFile(
           `trajectories/${id}.json`,
-          `${JSON.stringify({ episodeId: id, role: 'injector', focus, trajectory: r.trajectory, validation: r.report, written })}\n`,
+          `${JSON.stringify({ episodeId: id, role: 'injector', policy, focus, trajectory: r.trajectory, validation: r.report, written })}\n`,
         );
         const common = {
           ...base,
+          policy,
           endReason: r.trajectory.endReason,
           turns: r.trajectory.turns.length,
           usage: r.trajectory.usage,
@@ -497,6 +517,7 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
           groupId,
           attempt: i,
           model: opts.model.description,
+          policy: policyOf(null),
         };
         let record: EpisodeRecordV1;
         try {
@@ -514,14 +535,16 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
             skipGradingOnModelError: true,
           });
           if (a.trajectory.endReason === 'aborted') throw new Stopped();
+          const policy = policyOf(a.trajectory);
           const trajectory = store.writeFile(
             `trajectories/${id}.json`,
-            `${JSON.stringify({ episodeId: id, role: 'solver', trajectory: a.trajectory, patch: a.patch, evaluation: a.evaluation })}\n`,
+            `${JSON.stringify({ episodeId: id, role: 'solver', policy, trajectory: a.trajectory, patch: a.patch, evaluation: a.evaluation })}\n`,
           );
           const patch = a.patch ? store.writeFile(`patches/${id}.diff`, a.patch) : null;
           const graded = a.error === undefined;
           record = {
             ...base,
+            policy,
             outcome: !graded ? 'error' : a.evaluation.solved ? 'solved' : 'unsolved',
             reason: a.error ?? a.evaluation.reason,
             reward: graded ? solverReward(a.evaluation.solved) : null,

@@ -63,8 +63,27 @@ export interface EpisodeRecordV1 {
   trajectory: string | null;
   /** Solver: the submitted patch (relative path in the run), for higher-order bugs. */
   patch?: string | null;
+  /** The model client (e.g. `openai:<url> model=<name>`). */
   model: string;
+  /**
+   * The policy that produced the episode, so an asynchronous trainer can drop stale rollouts:
+   * `model` as the server reported it (its last model call; null when none answered) and
+   * `version`, the policy version in force when the episode was sampled (`--policy-version`, or
+   * the trainer's policy file in a `--sync file` run; null when none was given). Absent in
+   * records written before it existed: read them with {@link episodePolicy}.
+   */
+  policy?: EpisodePolicy;
   finishedAt: string;
+}
+
+export interface EpisodePolicy {
+  model: string | null;
+  version: string | null;
+}
+
+/** The policy of an episode record; null fields for records written before runs kept it. */
+export function episodePolicy(e: Pick<EpisodeRecordV1, 'policy'>): EpisodePolicy {
+  return { model: e.policy?.model ?? null, version: e.policy?.version ?? null };
 }
 
 /**
