@@ -20,13 +20,16 @@ export const SOLVER_SYSTEM = `You are an expert software engineer. A repository 
 - submit: call it when your change is complete; your changes to the repository are your answer.
 Call exactly one tool per turn. Investigate before you edit, and run the relevant tests to check your work.`;
 
-/** Wraps an issue (natural language, or a self-play test specification) for the solver. */
-export function solverIssuePrompt(issue: string, kind: 'tests' | 'text'): string {
+/**
+ * Wraps an issue (natural language, or a self-play test specification) for the solver. `repo`
+ * is where the repository is (exports to other harnesses may put it elsewhere than /repo).
+ */
+export function solverIssuePrompt(issue: string, kind: 'tests' | 'text', repo = '/repo'): string {
   if (kind === 'text') {
-    return `Resolve the following issue in the repository at /repo.\n\n<issue>\n${issue}\n</issue>\n\nChange the non-test code so that the issue is resolved, then call submit.`;
+    return `Resolve the following issue in the repository at ${repo}.\n\n<issue>\n${issue}\n</issue>\n\nChange the non-test code so that the issue is resolved, then call submit.`;
   }
   return (
-    'Resolve the issue in the repository at /repo. The issue is given as a change to the test ' +
+    `Resolve the issue in the repository at ${repo}. The issue is given as a change to the test ` +
     'suite: after your fix, the tests as changed below must pass (the test files will be reset ' +
     'to this version before grading, so editing them gains nothing).\n\n' +
     `<test_changes>\n${issue}\n</test_changes>\n\n` +

@@ -8,6 +8,7 @@ import { discoverTests } from '../discovery/discover.js';
 import { type SandboxHost, shellQuote } from '../sandbox/local.js';
 import type { Sandbox, Snapshot } from '../sandbox/types.js';
 import { UsageError } from '../util/errors.js';
+import { sha256 } from '../util/hash.js';
 import type { EvalTask } from './tasks.js';
 
 /** What `SandboxHost.snapshotImage` (added alongside src/image/) looks like. */
@@ -84,6 +85,22 @@ export async function checkoutSnapshot(
   }
 }
 
+/** The base state with the task's setup_patch applied (ssr's exported self-play bugs). */
+export async function applySetupPatch(
+  host: SandboxHost,
+  base: Snapshot,
+  setupPatch: string,
+): Promise<Snapshot> {
+  const sb = host.create(base);
+  try {
+    const r = await sb.applyPatch(setupPatch);
+    if (!r.ok) throw new Error(`setup_patch does not apply at base_commit: ${r.message}`);
+    return await sb.snapshot();
+  } finally {
+    await sb.dispose();
+  }
+}
+
 export interface TaskEnvironment {
   /** The repository at base_commit (with its .git, as graders see it). */
   base: Snapshot;
@@ -117,15 +134,18 @@ export class EnvironmentCache {
   }
 
   private base(task: EvalTask): Promise<Snapshot> {
-    const key = task.repo_dir
-      ? `dir:${task.repo_dir}@${task.base_commit}`
-      : `image:${task.image}:${task.repo_path ?? ''}`;
+    const key =
+      (task.repo_dir
+        ? `dir:${task.repo_dir}@${task.base_commit}`
+        : `image:${task.image}:${task.repo_path ?? ''}`) +
+      (task.setup_patch ? `+${sha256(task.setup_patch)}` : '');
     let p = this.bases.get(key);
     if (!p) {
       // An image is the environment at its base commit already, as SWE-bench images are.
-      p = task.repo_dir
+      const at = task.repo_dir
         ? checkoutSnapshot(this.host, this.original(task.repo_dir), task.base_commit)
         : snapshotImage(this.host, task.image!, task.repo_path);
+      p = task.setup_patch ? at.then((s) => applySetupPatch(this.host, s, task.setup_patch!)) : at;
       this.bases.set(key, p);
     }
     return p;

@@ -29,6 +29,8 @@ export interface GradeInput {
   testPatch: string;
   failToPass: string[];
   passToPass: string[];
+  /** More files whose model changes are dropped (a task's oracle test files). */
+  protectedFiles?: string[];
 }
 
 /**
@@ -80,7 +82,10 @@ export async function gradePatch(
     tests: null,
     ...extra,
   });
-  const split = splitModelPatch(patch, new Set(testPatchPaths(input.testPatch)));
+  const split = splitModelPatch(
+    patch,
+    new Set([...testPatchPaths(input.testPatch), ...(input.protectedFiles ?? [])]),
+  );
   if ('error' in split) return fail(split.error);
   const { kept, discarded } = split;
   const sb = host.create(input.base);

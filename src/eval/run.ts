@@ -192,6 +192,7 @@ export async function evaluateTasks(tasks: EvalTask[], opts: RunOptions): Promis
               testPatch: task.test_patch,
               failToPass: task.FAIL_TO_PASS,
               passToPass: task.PASS_TO_PASS,
+              protectedFiles: task.test_files,
             },
             patch,
             opts.testOptions,

@@ -47,6 +47,16 @@ export const EvalTaskSchema = z
     /** ssr extensions: how tests run and are parsed; discovery runs when absent. */
     test_script: z.string().min(1).optional(),
     test_parser: z.string().min(1).optional(),
+    /**
+     * ssr extension: a diff applied to the environment at base_commit to make the task's start
+     * state (`ssr export --format swe-bench` puts a self-play bug and its weakened tests here).
+     */
+    setup_patch: z.string().min(1).optional(),
+    /**
+     * ssr extension: oracle test files. The model's changes to them are discarded before
+     * grading, as to the files test_patch touches.
+     */
+    test_files: z.array(z.string().min(1)).optional(),
   })
   .refine((t) => !!t.test_script === !!t.test_parser, {
     message: 'test_script and test_parser go together: give both or neither',

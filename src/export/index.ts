@@ -6,11 +6,35 @@ import { writeJsonl } from './jsonl.js';
 import { writeParquet } from './parquet.js';
 import { exportRows } from './rows.js';
 
+export {
+  type ArtifactSource,
+  type ExportableArtifact,
+  readArtifactSource,
+} from './artifact-source.js';
+export {
+  checkHarborTask,
+  exportHarbor,
+  type HarborExportOptions,
+  type HarborExportResult,
+  type OracleCheck,
+} from './harbor.js';
+export { harborTaskFiles } from './harbor-files.js';
 export type { OpenAIMessage, OpenAITool, OpenAIToolCall } from './openai.js';
 export { type ExportRow, type ExportRows, exportRows, groupAdvantages } from './rows.js';
+export {
+  exportSweBench,
+  type SweBenchExportOptions,
+  type SweBenchExportResult,
+  type SweBenchInstance,
+  sweBenchInstance,
+} from './swe-bench.js';
 
-export const EXPORT_FORMATS = ['jsonl', 'parquet'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+/** Rollout formats (one row per episode of a run). */
+export const ROLLOUT_FORMATS = ['jsonl', 'parquet'] as const;
+/** Task formats (one task per valid artifact, solver role). */
+export const TASK_FORMATS = ['harbor', 'swe-bench'] as const;
+export const EXPORT_FORMATS = [...ROLLOUT_FORMATS, ...TASK_FORMATS] as const;
+export type ExportFormat = (typeof ROLLOUT_FORMATS)[number];
 
 export interface ExportOptions {
   format: string;
@@ -35,8 +59,12 @@ export interface ExportResult {
 }
 
 function checkFormat(format: string): ExportFormat {
-  if ((EXPORT_FORMATS as readonly string[]).includes(format)) return format as ExportFormat;
-  throw new UsageError(`unknown export format "${format}" (use ${EXPORT_FORMATS.join(' or ')})`);
+  if ((ROLLOUT_FORMATS as readonly string[]).includes(format)) return format as ExportFormat;
+  throw new UsageError(
+    (EXPORT_FORMATS as readonly string[]).includes(format)
+      ? `${format} is a task format: use exportHarbor or exportSweBench`
+      : `unknown export format "${format}" (use ${EXPORT_FORMATS.join(', ')})`,
+  );
 }
 
 function outPath(store: RunStore, format: ExportFormat, out: string | undefined): string {
