@@ -122,6 +122,8 @@ test('harbor: one task per artifact, each passing its oracle check, in the layou
       // Copy mode: the repository's files, without its history.
       assert.ok(existsSync(join(dir, 'environment/repo/src/wrap.js')));
       assert.ok(!existsSync(join(dir, 'environment/repo/.git')));
+      // One copy of the repository, hard-linked into every task.
+      assert.equal(statSync(join(dir, 'environment/repo/src/wrap.js')).nlink, ids.length);
       // The oracle check again, on the folder as written: 0 on the start state, 1 once solved.
       const start = await prepareSolverStart(host, host.snapshotDir(repo), e.artifact);
       const check = await checkHarborTask(host, start, dir, e);

@@ -6,13 +6,18 @@
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
+  copyFileSync,
   cpSync,
   existsSync,
+  linkSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
+  readlinkSync,
   renameSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -105,6 +110,28 @@ function copyRepository(from: string, to: string): void {
     verbatimSymlinks: true,
     filter: (src) => resolve(src) !== join(root, '.git'),
   });
+}
+
+/**
+ * The same tree as hard links: every task of one repository carries the repository (a
+ * node_modules included), and links make the thousandth task cost directories, not bytes.
+ * Linked only among the export's own copies, never to the user's checkout, which they edit.
+ */
+function linkTree(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    const src = join(from, entry.name);
+    const dst = join(to, entry.name);
+    if (entry.isDirectory()) linkTree(src, dst);
+    else if (entry.isSymbolicLink()) symlinkSync(readlinkSync(src), dst);
+    else {
+      try {
+        linkSync(src, dst);
+      } catch {
+        copyFileSync(src, dst);
+      }
+    }
+  }
 }
 
 /** The task's artifact hash as its task.toml records it (null if there is no task there). */
@@ -207,6 +234,8 @@ export async function exportHarbor(
         })
       : null);
   const originals = new Map<string, Snapshot>();
+  /** The first copy of each repository in this export, which later tasks link to. */
+  const repoCopies = new Map<string, string>();
   const result: HarborExportResult = {
     source: source.kind,
     out,
@@ -233,7 +262,16 @@ export async function exportHarbor(
     const staging = `${dest}.tmp-${randomBytes(4).toString('hex')}`;
     try {
       writeTaskFiles(staging, harborTaskFiles(e, oracleFiles(e), opts));
-      if (!opts.repoPath) copyRepository(e.repoDir, join(staging, 'environment/repo'));
+      if (!opts.repoPath) {
+        const into = join(staging, 'environment/repo');
+        const copied = repoCopies.get(e.repoDir);
+        if (copied) linkTree(copied, into);
+        else {
+          copyRepository(e.repoDir, into);
+          // The staging folder is renamed or removed; links made from it survive either.
+          repoCopies.set(e.repoDir, into);
+        }
+      }
       if (host) {
         let original = originals.get(e.repoDir);
         if (!original) {
@@ -250,6 +288,8 @@ export async function exportHarbor(
       }
       rmSync(dest, { recursive: true, force: true });
       renameSync(staging, dest);
+      const copy = repoCopies.get(e.repoDir);
+      if (copy?.startsWith(staging)) repoCopies.set(e.repoDir, dest + copy.slice(staging.length));
       result.written.push(id);
       emit({ kind: 'written', id, path: dest, verified: !!host });
     } catch (err) {
@@ -257,6 +297,7 @@ export async function exportHarbor(
       emit({ kind: 'failed', id, reason: errorMessage(err) });
     } finally {
       rmSync(staging, { recursive: true, force: true });
+      if (repoCopies.get(e.repoDir)?.startsWith(staging)) repoCopies.delete(e.repoDir);
     }
   };
 
