@@ -23,7 +23,7 @@ import { promisify } from 'node:util';
 import { solverIssuePrompt } from '../src/agent/solver.js';
 import { prepareSolverStart, reverseDiff } from '../src/agent/solver-env.js';
 import { readArtifactSource } from '../src/export/artifact-source.js';
-import { checkHarborTask, exportHarbor } from '../src/export/harbor.js';
+import { checkHarborTask } from '../src/export/harbor.js';
 import { SandboxHost } from '../src/sandbox/local.js';
 import { type ScriptStep, startScriptedServer } from './helpers/scripted-openai-server.js';
 
