@@ -137,6 +137,40 @@ test('harbor: one task per artifact, each passing its oracle check, in the layou
     await host.close();
   }
 
+  // Outside ssr: examples/trainers/harbor_local.py builds each start state as the Dockerfile
+  // does and runs the task's own scripts with plain bash and python3.
+  const local = async (...args: string[]) => {
+    // As a user's shell runs it: not inside node --test, whose NODE_TEST_CONTEXT would make
+    // the repository's own node --test report to this process instead of printing TAP.
+    const { NODE_TEST_CONTEXT: _, ...userEnv } = process.env;
+    const r = await run(
+      'python3',
+      [join(ROOT, 'examples/trainers/harbor_local.py'), out, ...args],
+      {
+        env: userEnv,
+      },
+    );
+    return r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { task: string; reward: number });
+  };
+  assert.deepEqual(
+    (await local('--oracle')).map((t) => [t.task, t.reward]),
+    ids.map((id) => [id, 1]),
+  );
+  const server = await startScriptedServer(Array.from({ length: 10 }, () => submit));
+  try {
+    const submitted = await local('--model-url', server.baseURL, '--model', 'scripted-model');
+    assert.deepEqual(
+      submitted.map((t) => t.reward),
+      [0, 0, 0],
+      'submitting nothing solves nothing',
+    );
+  } finally {
+    await server.close();
+  }
+
   // A rerun keeps the tasks that are there.
   const again = await ssr([
     'export',

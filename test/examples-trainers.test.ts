@@ -1,0 +1,117 @@
+/**
+ * The trainer examples in examples/trainers/ run as a user runs them: plain python3 (standard
+ * library only) against a real `ssr serve` and the scripted OpenAI-compatible server over HTTP.
+ * (harbor_local.py runs on real exported tasks in export-tasks.test.ts.)
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { type RunningServer, startServer } from '../src/serve/index.js';
+import {
+  type ScriptedServer,
+  type ScriptStep,
+  startScriptedServer,
+} from './helpers/scripted-openai-server.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '..');
+const EXAMPLES = join(ROOT, 'examples/trainers');
+
+const call = (name: string, args: unknown): ScriptStep => ({
+  toolCalls: [{ name, arguments: JSON.stringify(args) }],
+  usage: { promptTokens: 120, completionTokens: 12 },
+  logprobs: [{ token: 'token_id:7', logprob: -0.25 }],
+  tokenIds: [7],
+});
+/** Fixes textkit-wrap-width (the shipped example artifact) in two turns, then submits. */
+const FIX: ScriptStep[] = [
+  call('bash', { command: 'grep -n "width" src/wrap.js | head -5' }),
+  call('editor', {
+    command: 'str_replace',
+    path: 'src/wrap.js',
+    old_str: 'word.length < width',
+    new_str: 'word.length <= width',
+  }),
+  call('submit', {}),
+];
+const byTurn = (steps: ScriptStep[]) => (body: Record<string, unknown>) => {
+  const turn = (body.messages as { role: string }[]).filter((m) => m.role === 'assistant').length;
+  return steps[Math.min(turn, steps.length - 1)]!;
+};
+
+let env: RunningServer;
+let model: ScriptedServer;
+
+before(async () => {
+  model = await startScriptedServer(Array.from({ length: 40 }, () => byTurn(FIX)));
+  env = await startServer({
+    repoRoots: [join(ROOT, 'examples/repos')],
+    artifactRoots: [join(ROOT, 'examples/artifacts')],
+    port: 0,
+    log: () => {},
+  });
+});
+
+after(async () => {
+  await env.close();
+  await model.close();
+});
+
+test('serve_stepwise.py: a Python rollout worker samples every turn and gets the reward from ssr serve', async () => {
+  const r = await run('python3', [
+    join(EXAMPLES, 'serve_stepwise.py'),
+    '--env',
+    env.url,
+    '--model-url',
+    model.baseURL,
+    '--model',
+    'scripted-model',
+    '--repo',
+    'textkit',
+    '--artifact',
+    'textkit-wrap-width',
+    '--episodes',
+    '2',
+  ]);
+  const episodes = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.equal(episodes.length, 2);
+  for (const e of episodes) {
+    assert.equal(e.reward, 1, JSON.stringify(e));
+    assert.equal(e.turns, 3);
+    assert.equal(e.end_reason, 'submitted');
+  }
+  // The worker asked the endpoint for what RL needs, and handed it to ssr with each turn.
+  const asked = model.requests.find((q) => q.path.endsWith('/chat/completions'))!.body!;
+  assert.equal(asked.logprobs, true);
+  assert.equal(asked.return_token_ids, true);
+  const state = await (await fetch(`${env.url}/v1/episodes/${episodes[0].episode_id}`)).json();
+  assert.deepEqual(state.trajectory.turns[0].response.completionTokenIds, [7]);
+  assert.equal(state.trajectory.turns[0].response.logprobs[0].logprob, -0.25);
+});
+
+test('serve_stepwise.py: a server error is one line naming the status, not a traceback', async () => {
+  const r = await run('python3', [
+    join(EXAMPLES, 'serve_stepwise.py'),
+    '--env',
+    env.url,
+    '--model-url',
+    model.baseURL,
+    '--model',
+    'scripted-model',
+    '--repo',
+    'no-such-repo',
+    '--artifact',
+    'textkit-wrap-width',
+  ]).then(
+    () => assert.fail('should have failed'),
+    (err: { code: number; stderr: string }) => err,
+  );
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /\/v1\/episodes: HTTP 40\d: /);
+  assert.doesNotMatch(r.stderr, /Traceback/);
+});
