@@ -23,8 +23,10 @@ import { promisify } from 'node:util';
 import { solverIssuePrompt } from '../src/agent/solver.js';
 import { prepareSolverStart, reverseDiff } from '../src/agent/solver-env.js';
 import { readArtifactSource } from '../src/export/artifact-source.js';
-import { checkHarborTask } from '../src/export/harbor.js';
+import { checkHarborTask, exportHarbor } from '../src/export/harbor.js';
+import { exportSweBench } from '../src/export/swe-bench.js';
 import { SandboxHost } from '../src/sandbox/local.js';
+import { RunStore } from '../src/store/run-store.js';
 import { type ScriptStep, startScriptedServer } from './helpers/scripted-openai-server.js';
 
 const run = promisify(execFile);
@@ -403,4 +405,87 @@ test('swe-bench: a repository with uncommitted changes names no base commit, and
     r.stderr,
     /not written .*: the repository has uncommitted changes \(\?\? NOTES.md\): commit them/,
   );
+});
+
+test('a self-play run directory: its valid artifacts become tasks with solve rates and the policy that wrote them', async () => {
+  // A run as `ssr selfplay` lays it out (RunStore), holding two artifacts of the inject run:
+  // one an LLM injection with its episode, solve rates of two steps and a policy version; one
+  // rejected, which must not be exported.
+  const runDir = join(work, 'run');
+  const store = RunStore.openForWriting(runDir, { repos: [repo] });
+  const [good, bad] = artifactIds().sort();
+  cpSync(join(bugs, good!), store.artifactDir(good!), { recursive: true });
+  const episode = {
+    kind: 'episode' as const,
+    id: 's0-inj0',
+    step: 0,
+    role: 'injector' as const,
+    repo,
+    artifactId: good!,
+    groupId: 's0-injector',
+    strategy: 'removal',
+    outcome: 'valid',
+    reason: 'valid',
+    reward: null,
+    endReason: 'submitted' as const,
+    turns: 3,
+    usage: { promptTokens: 1, completionTokens: 1 },
+    durationMs: 1,
+    trajectory: null,
+    model: 'openai:http://127.0.0.1:8000/v1 model=qwen',
+    policy: { model: 'qwen-7b', version: 'step-41' },
+    finishedAt: new Date().toISOString(),
+  };
+  store.append(episode);
+  const artifact = {
+    kind: 'artifact' as const,
+    step: 0,
+    repo,
+    source: 'llm' as const,
+    parent: null,
+    order: 1,
+  };
+  store.append({ ...artifact, id: good!, valid: true, reason: 'valid', episodeId: 's0-inj0' });
+  store.append({
+    ...artifact,
+    id: bad!,
+    valid: false,
+    reason: 'check 5 (bug validity): no test fails',
+  });
+  for (const [step, solved] of [
+    [0, 1],
+    [1, 3],
+  ] as const)
+    store.append({
+      kind: 'solve-rate',
+      artifactId: good!,
+      step,
+      solved,
+      attempts: 4,
+      solveRate: solved / 4,
+    });
+  store.close();
+
+  const out = join(work, 'harbor-run');
+  const r = await exportHarbor(runDir, { out, baseImage: 'node:20-bookworm', verify: false });
+  assert.equal(r.source, 'run');
+  assert.deepEqual([r.written, r.failed, r.skipped], [[good], [], []]);
+  const meta = readToml(join(out, good!, 'task.toml')).metadata!;
+  assert.equal(meta.ssr_policy_model, 'qwen-7b');
+  assert.equal(meta.ssr_policy_version, 'step-41');
+  assert.deepEqual(meta.ssr_solve_rates, [
+    { step: 0, solved: 1, attempts: 4, solve_rate: 0.25 },
+    { step: 1, solved: 3, attempts: 4, solve_rate: 0.75 },
+  ]);
+  assert.equal(meta.difficulty, 'medium'); // 4 of 8 attempts solved
+
+  const swe = await exportSweBench(runDir, { out: join(work, 'run-swe.jsonl') });
+  assert.equal(swe.instances, 1);
+  const instance = JSON.parse(readFileSync(swe.out, 'utf8'));
+  assert.equal(instance.instance_id, good);
+  assert.deepEqual(
+    [instance.ssr.policy_model, instance.ssr.policy_version],
+    ['qwen-7b', 'step-41'],
+  );
+  assert.equal(instance.ssr.solve_rates.length, 2);
 });

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Artifact, readArtifact } from '../artifact/artifact.js';
-import { RunStore } from '../store/run-store.js';
+import { episodePolicy, RunStore } from '../store/run-store.js';
 import { errorMessage, UsageError } from '../util/errors.js';
 import type { ValidationReport } from '../validate/report.js';
 
@@ -92,7 +92,6 @@ export function readArtifactSource(dir: string, repoOverride?: string): Artifact
       for (const a of store.artifacts()) {
         if (!a.valid) continue;
         const episode = a.episodeId ? episodes.find((e) => e.id === a.episodeId) : undefined;
-        const recorded = (episode as { policy?: ExportableArtifact['policy'] } | undefined)?.policy;
         entries.push({
           dir: store.artifactDir(a.id),
           solveRates: rates
@@ -103,7 +102,7 @@ export function readArtifactSource(dir: string, repoOverride?: string): Artifact
               attempts,
               solveRate,
             })),
-          policy: recorded ?? (episode ? { model: episode.model ?? null, version: null } : null),
+          policy: episode ? episodePolicy(episode) : null,
         });
       }
     } finally {
