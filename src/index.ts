@@ -11,6 +11,7 @@ export * from './selfplay/higher-order.js';
 export * from './selfplay/metrics.js';
 export * from './selfplay/rewards.js';
 export * from './selfplay/scheduler.js';
+export * from './selfplay/sync.js';
 export * from './serve/index.js';
 export * from './store/run-store.js';
 export * from './testing/results.js';

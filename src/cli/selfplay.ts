@@ -1,9 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { LLM_STRATEGIES } from '../agent/inject-run.js';
 import type { InjectorStrategy } from '../agent/injector.js';
 import { CONFIG_KEYS_HELP, readSelfPlayFile, settingsFrom } from '../selfplay/config.js';
 import { runSelfPlay, type SelfPlaySettings } from '../selfplay/scheduler.js';
+import { SYNC_MODES, type SyncMode } from '../selfplay/sync.js';
 import type { StepMetrics } from '../store/run-store.js';
 import { UsageError } from '../util/errors.js';
 import { modelFromFlags } from './model.js';
@@ -64,7 +65,7 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
         'counts toward no solve rate and is not exported; it is redone (twice within the step, ' +
         'then on the rerun), and --max-consecutive-errors failures in a row stop the run. ' +
         'Flags override --config. Exit status: 0 done, 2 usage error (a --model-name the ' +
-        'server does not serve included), 4 stopped on model errors, 130 stopped.',
+        'server does not serve included), 4 stopped on model errors (or --sync-timeout), 130 stopped.',
     )
     .option(
       '--repo <dir>',
@@ -129,6 +130,21 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
     )
     .option('--temperature <t>', 'sampling temperature', real('--temperature', 0, 2))
     .option('--seed <n>', 'seed for strategies and focus files (default 0)', int('--seed', 0))
+    .option(
+      '--policy-version <v>',
+      'policy version recorded on every episode (policy.version; export column policy_version), so a trainer can drop stale rollouts',
+    )
+    .addOption(
+      new Option(
+        '--sync <mode>',
+        "file: after each step write sync/step-N.jsonl + step-N.ready.json and wait for the trainer's sync/policy-N.json before the next (default none)",
+      ).choices(SYNC_MODES),
+    )
+    .option(
+      '--sync-timeout <seconds>',
+      '--sync file: stop (exit 4) when no policy file comes within this (default: wait forever)',
+      seconds('--sync-timeout'),
+    )
     .option('--json', "print each step's metrics as one JSON line on stdout")
     .option('--unsafe-no-sandbox', 'if bubblewrap is unavailable, run code unisolated')
     .addHelpText(
@@ -138,11 +154,19 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
         '  ssr selfplay --config selfplay.yaml            # repos, model, out, steps... in YAML\n' +
         '\nThe run directory holds artifacts/, trajectories/, journal.jsonl and metrics.jsonl;\n' +
         'hand it to `ssr export` (trainer rows) or `ssr dashboard`.\n\n' +
+        'Online RL (--sync file), after each step N (numbered from 0, as in the journal):\n' +
+        '  1. ssr writes sync/step-N.jsonl (the rows of `ssr export` for step N), then\n' +
+        '     sync/step-N.ready.json {"step", "rows", "export", "policy_version"}\n' +
+        '  2. the trainer trains on it and writes sync/policy-N.json {"version": "v2",\n' +
+        '     "model": "<optional new model name>"} (tmp file + rename; or POST it to\n' +
+        '     /v1/runs/<run>/policy of `ssr serve --run-root`)\n' +
+        '  3. ssr samples step N+1 with that version (and model), and so on; it does not\n' +
+        '     wait after the last step. Killed anywhere, rerun the same command.\n\n' +
         CONFIG_KEYS_HELP,
     )
     .action(async (o) => {
       const file = o.config ? readSelfPlayFile(o.config) : {};
-      const flags: Partial<SelfPlaySettings> = {
+      const flags: Parameters<typeof settingsFrom>[1] = {
         repos: o.repo,
         ...(o.steps !== undefined ? { steps: o.steps } : {}),
         ...(o.injectionsPerStep !== undefined ? { injectionsPerStep: o.injectionsPerStep } : {}),
@@ -160,6 +184,7 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
         },
         ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
         ...(o.seed !== undefined ? { seed: o.seed } : {}),
+        ...(o.sync ? { sync: o.sync as SyncMode } : {}),
       };
       const settings = settingsFrom(file, flags);
       for (const r of settings.repos) {
@@ -198,6 +223,9 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
         concurrency: o.concurrency ?? file.concurrency,
         testConcurrency: o.testConcurrency ?? file.test_concurrency,
         maxConsecutiveErrors: o.maxConsecutiveErrors ?? file.max_consecutive_errors,
+        policyVersion: o.policyVersion ?? file.policy_version ?? null,
+        syncTimeoutMs:
+          o.syncTimeout ?? (file.sync_timeout ? Math.round(file.sync_timeout * 1000) : undefined),
         allowUnsandboxed: !!o.unsafeNoSandbox,
         signal: abort.signal,
         onEvent: (e) => {
@@ -221,6 +249,18 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
             if (o.json) process.stdout.write(`${JSON.stringify(e.metrics)}\n`);
           } else if (e.type === 'note') {
             progress.line(`note: ${e.message}`);
+          } else if (e.type === 'sync-ready') {
+            const r = e.ready;
+            progress.line(
+              `step-${r.step} exported: sync/${r.export} (${r.rows} rows` +
+                `${r.pending ? `, ${r.pending} pending` : ''}), sync/step-${r.step}.ready.json`,
+            );
+          } else if (e.type === 'sync-waiting') {
+            progress.line(`step-${e.step} done; waiting for the trainer's policy (${e.file})`);
+          } else if (e.type === 'sync-policy') {
+            progress.line(
+              `policy after step-${e.step}: version ${e.version}${e.model ? `, model ${e.model}` : ''}`,
+            );
           }
         },
       }).catch((err: unknown) => {

@@ -4,6 +4,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from '../util/errors.js';
 import { DEFAULT_SELFPLAY, type SelfPlaySettings } from './scheduler.js';
+import type { SyncMode } from './sync.js';
 
 const positiveInt = z.number().int().min(1);
 
@@ -48,6 +49,9 @@ export const SelfPlayFileSchema = z.strictObject({
   seed: z.number().int().optional(),
   focus_files: z.boolean().optional(),
   test_timeout: z.number().positive().optional(),
+  policy_version: z.string().min(1).optional(),
+  sync: z.enum(['none', 'file']).optional(),
+  sync_timeout: z.number().positive().optional(),
 });
 
 export type SelfPlayFile = z.infer<typeof SelfPlayFileSchema>;
@@ -58,9 +62,10 @@ export const CONFIG_KEYS_HELP = `Keys of --config (YAML); a flag given as well w
   model, model_name, api_key_env, text_tool_calls, out (relative to the file)
   steps, injections_per_step, procedural_per_step, solver_attempts, alpha,
   concurrency, test_concurrency, seed, max_turns, max_tokens, temperature,
-  max_consecutive_errors
+  max_consecutive_errors, policy_version, sync
                                the flags of the same name, in snake_case
   wall_time: <seconds>         --wall-time
+  sync_timeout: <seconds>      --sync-timeout
   strategies: [removal, ...]   --strategy removal,history
   higher_order:                --no-higher-order is enabled: false
     enabled: true
@@ -109,7 +114,7 @@ export function readSelfPlayFile(path: string): SelfPlayFile {
 /** Settings from the file, then the flags on top, then the defaults. */
 export function settingsFrom(
   file: SelfPlayFile,
-  flags: Partial<SelfPlaySettings>,
+  flags: Partial<Omit<SelfPlaySettings, 'sync'>> & { sync?: SyncMode },
 ): SelfPlaySettings {
   const d = DEFAULT_SELFPLAY;
   const repos = flags.repos?.length ? flags.repos : file.repos;
@@ -125,6 +130,8 @@ export function settingsFrom(
   const temperature = flags.temperature ?? file.temperature;
   const testTimeoutMs =
     flags.testTimeoutMs ?? (file.test_timeout ? file.test_timeout * 1000 : undefined);
+  // Only 'file' is stored, so runs started before --sync existed continue unchanged.
+  const sync = (flags.sync ?? file.sync ?? 'none') === 'file' ? ('file' as const) : undefined;
   return {
     repos: repos.map((r) => resolve(r)),
     steps: flags.steps ?? file.steps ?? d.steps,
@@ -144,5 +151,6 @@ export function settingsFrom(
     seed: flags.seed ?? file.seed ?? d.seed,
     focusFiles: file.focus_files ?? d.focusFiles,
     ...(testTimeoutMs ? { testTimeoutMs } : {}),
+    ...(sync ? { sync } : {}),
   };
 }

@@ -35,6 +35,7 @@ import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
 import { composeHigherOrder } from './higher-order.js';
 import { stepMetrics } from './metrics.js';
 import { injectorReward, solverReward } from './rewards.js';
+import { FileSync, type SyncEvent } from './sync.js';
 
 /** What decides a run's content; stored in run.json, and a rerun must match it. */
 export interface SelfPlaySettings {
@@ -63,6 +64,12 @@ export interface SelfPlaySettings {
   /** Hint each injection with a source file to start from (seeded), for diverse bugs. */
   focusFiles: boolean;
   testTimeoutMs?: number;
+  /**
+   * 'file': after each step, its export and a ready file in `sync/`, then wait for the
+   * trainer's policy file before the next step (see sync.ts). Absent: no waiting. Part of the
+   * settings: continuing a synced run without it would sample steps the trainer never approved.
+   */
+  sync?: 'file';
 }
 
 export const DEFAULT_SELFPLAY: Omit<SelfPlaySettings, 'repos'> = {
@@ -104,6 +111,8 @@ export interface SelfPlayOptions {
    * can drop stale rollouts (default null). Not part of the settings: a rerun may pass another.
    */
   policyVersion?: string | null;
+  /** `sync: 'file'`: how long to wait for the trainer's policy file (default: forever). */
+  syncTimeoutMs?: number;
 }
 
 /** Passes over a step's work: a step whose episodes failed on errors redoes just those. */
@@ -115,7 +124,8 @@ export type SelfPlayEvent =
   | { type: 'artifact'; record: ArtifactRecordV1 }
   | { type: 'solve-rate'; artifactId: string; solveRate: number; injectorReward?: number }
   | { type: 'step'; metrics: StepMetrics }
-  | { type: 'note'; message: string };
+  | { type: 'note'; message: string }
+  | SyncEvent;
 
 export interface SelfPlaySummary {
   out: string;
@@ -703,12 +713,26 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
     const failedEpisodes = (step: number) =>
       store.episodes().filter((e) => e.step === step && isErrorEpisode(e));
 
+    const sync =
+      s.sync === 'file'
+        ? new FileSync(store, opts.model, { timeoutMs: opts.syncTimeoutMs, signal, emit })
+        : null;
+    sync?.catchUp();
     const finished = new Set(store.steps().map((m) => m.step));
     for (let step = 0; step < s.steps; step++) {
       if (finished.has(step)) continue;
       if (signal.aborted) {
         stoppedEarly = true;
         break;
+      }
+      if (sync && step > 0) {
+        // Nothing of this step is sampled before the trainer's policy for the last one.
+        const policy = await sync.beforeStep(step);
+        if (!policy) {
+          stoppedEarly = true;
+          break;
+        }
+        policyVersion = policy.version;
       }
       const t0 = performance.now();
       const resumed = store.all().filter((r) => 'step' in r && r.step === step).length;
@@ -745,6 +769,7 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
       const metrics = stepMetrics(store, step, performance.now() - t0);
       store.append({ kind: 'step', step, metrics });
       emit({ type: 'step', metrics });
+      sync?.afterStep(step, policyVersion);
     }
     if (failure !== null) throw new ModelFailure(failure);
     return { out: store.dir, steps: store.steps(), stoppedEarly };
