@@ -213,6 +213,7 @@ describe('ssr serve', () => {
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const id: string = created.body.episodeId;
     assert.ok(id.startsWith(`${server.replicaId}.`), 'the id carries the replica id');
+    assert.equal(created.body.policyVersion, null, 'no policyVersion given');
     const obs = created.body.observation;
     assert.deepEqual(
       obs.messages.map((m: { role: string }) => m.role),
@@ -250,6 +251,8 @@ describe('ssr serve', () => {
     assert.equal(state.body.trajectory.turns[0].response.logprobs[0].tokenId, 11);
     assert.deepEqual(state.body.trajectory.tools, obs.tools);
     assert.equal(state.body.trajectory.messages.length, 2 + 3 * 2);
+    // Stepwise, the worker's replies name no model.
+    assert.deepEqual(state.body.trajectory.policy, { model: null, version: null });
 
     const again = await call(url, 'POST', `/v1/episodes/${id}/step`, toolMessage('submit', {}));
     assert.equal(again.status, 409);
@@ -324,9 +327,12 @@ describe('ssr serve', () => {
       repo: 'textkit',
       artifact: ARTIFACT,
       model: model(),
+      policyVersion: 'step-41',
     });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.reward, 1);
+    assert.equal(r.body.policyVersion, 'step-41', 'the worker’s tag, echoed');
+    assert.deepEqual(r.body.trajectory.policy, { model: 'scripted-model', version: 'step-41' });
     assert.equal(r.body.evaluation.solved, true);
     assert.equal(r.body.trajectory.turns.length, 3);
     const gone = await call(url, 'GET', `/v1/episodes/${r.body.episodeId}`);
@@ -437,6 +443,13 @@ describe('ssr serve', () => {
     await expect('POST', '/v1/episodes', { role: 'judge', repo: 'textkit' }, 400, 'bad-request');
     await expect('POST', '/v1/episodes', { role: 'solver' }, 400, 'bad-request');
     await expect('POST', '/v1/episodes', { role: 'solver', repo: 'textkit' }, 400, 'bad-request');
+    await expect(
+      'POST',
+      '/v1/episodes',
+      { role: 'injector', repo: 'textkit', policyVersion: 7 },
+      400,
+      'bad-request',
+    );
     for (const repo of ['/etc', '../', '../../', 'textkit/../../..', '/work/../etc']) {
       await expect(
         'POST',

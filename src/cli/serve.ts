@@ -36,6 +36,11 @@ Managed, one-shot (the server calls your OpenAI-compatible endpoint; any replica
     -d '{"role":"solver","repo":"textkit","artifact":"textkit-wrap-width",
          "model":{"baseURL":"http://127.0.0.1:8000/v1","model":"qwen"}}'
 
+Online self-play (a run started with ssr selfplay --sync file under --run-root runs/):
+  curl -s localhost:8765/v1/runs/r1/sync          # exported steps, policies, the step awaited
+  curl -s localhost:8765/v1/runs/r1/policy -H 'content-type: application/json' \\
+    -d '{"after_step":0,"version":"v1","model":"policy-v1"}'
+
 API reference: GET /openapi.json. Episode ids start with the replica id: route stepwise
 calls stickily by that prefix.
 `;
@@ -56,6 +61,10 @@ export function registerServe(program: Command, setHost: (h: SandboxHost | null)
       'directories whose repositories clients may use (repeatable)',
     )
     .option('--artifact-root <dir...>', 'directories whose artifact folders clients may use')
+    .option(
+      '--run-root <dir>',
+      'folder of `ssr selfplay --sync file` runs: enables POST /v1/runs/<run>/policy (the trainer posts its policy) and GET /v1/runs/<run>/sync',
+    )
     .option('--port <n>', 'port (0: any free one)', whole('--port', 0), 8765)
     .option('--host <address>', 'address to bind (anything but loopback is a risk)', '127.0.0.1')
     .option('--max-episodes <n>', 'episodes at once; more get 429', whole('--max-episodes', 1), 64)
@@ -79,6 +88,7 @@ export function registerServe(program: Command, setHost: (h: SandboxHost | null)
       const server = await startServer({
         repoRoots: o.repoRoot,
         artifactRoots: o.artifactRoot ?? [],
+        runRoot: o.runRoot,
         port: o.port,
         hostname: o.host,
         maxEpisodes: o.maxEpisodes,

@@ -6,6 +6,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { errorMessage, SsrError } from '../util/errors.js';
 import type { EpisodeManager } from './episodes.js';
 import { ApiError } from './errors.js';
+import type { RunSyncRoot } from './runs.js';
 import {
   CreatedSchema,
   CreateEpisodeSchema,
@@ -13,8 +14,12 @@ import {
   EpisodeStateSchema,
   ErrorSchema,
   HealthSchema,
+  PolicyPostSchema,
+  PolicyWrittenSchema,
   RolloutSchema,
+  RunIdParams,
   RunSchema,
+  RunSyncSchema,
   StepResultSchema,
   StepSchema,
 } from './schemas.js';
@@ -25,8 +30,8 @@ const MAX_BODY_BYTES = 48 * 1024 * 1024;
 const ERROR_TEXT: Record<number, string> = {
   400: 'Malformed JSON or a body that does not match the schema',
   403: 'A path outside the allowed roots (also through `..` or a symlink)',
-  404: 'Unknown episode, or one held by another replica (kind wrong-replica)',
-  409: 'The episode is over, or another request is driving it',
+  404: 'Unknown episode, or one held by another replica (kind wrong-replica); unknown run',
+  409: 'The episode is over, or another request is driving it; a step not exported yet, or with another policy',
   422: 'The artifact is invalid (the failed check is given)',
   429: 'Every episode slot of this replica is taken; see Retry-After',
   500: 'The episode failed inside (kind episode-failed) or an internal error',
@@ -132,6 +137,27 @@ const routes = {
       ...errors(400, 403, 404, 422, 429, 500, 503),
     },
   }),
+  policy: createRoute({
+    method: 'post',
+    path: '/v1/runs/{runId}/policy',
+    summary: 'The trainer’s policy after a step of a `--sync file` self-play run',
+    description:
+      'Needs --run-root. Writes <run>/sync/policy-<after_step>.json whole, which lets the run ' +
+      'sample its next step with that version (and model). 409 until the step’s ready file ' +
+      'exists, and for a second, different policy of the same step.',
+    request: { params: RunIdParams, body: body(PolicyPostSchema) },
+    responses: {
+      200: json(PolicyWrittenSchema, 'Written (or the same policy was already there)'),
+      ...errors(400, 403, 404, 409),
+    },
+  }),
+  runSync: createRoute({
+    method: 'get',
+    path: '/v1/runs/{runId}/sync',
+    summary: 'Exported steps and the policies written for them',
+    request: { params: RunIdParams },
+    responses: { 200: json(RunSyncSchema, 'The run’s sync/ folder'), ...errors(400, 403, 404) },
+  }),
 };
 
 function describeZod(error: z.ZodError): string {
@@ -171,6 +197,8 @@ export interface AppOptions {
   isolation: string;
   isClosing: () => boolean;
   log: (message: string) => void;
+  /** `--run-root`: the runs whose policy files the policy endpoint writes. */
+  runs?: RunSyncRoot;
 }
 
 /** The HTTP API over an EpisodeManager; the OpenAPI document is generated from the routes. */
@@ -230,7 +258,13 @@ export function createApp(o: AppOptions): OpenAPIHono {
   app.openapi(routes.create, async (c) => {
     const { episode, observation } = await manager.create(c.req.valid('json'));
     return c.json(
-      { episodeId: episode.id, replicaId, observation, done: episode.status !== 'running' },
+      {
+        episodeId: episode.id,
+        replicaId,
+        policyVersion: episode.policyVersion,
+        observation,
+        done: episode.status !== 'running',
+      },
       201,
     );
   });
@@ -261,6 +295,15 @@ export function createApp(o: AppOptions): OpenAPIHono {
   app.openapi(routes.rollout, async (c) =>
     c.json(await manager.rollout(c.req.valid('json'), c.req.raw.signal), 200),
   );
+
+  const runs = () => {
+    if (!o.runs) throw new ApiError(404, 'not-found', 'this server was started without --run-root');
+    return o.runs;
+  };
+  app.openapi(routes.policy, (c) =>
+    c.json(runs().postPolicy(c.req.valid('param').runId, c.req.valid('json')), 200),
+  );
+  app.openapi(routes.runSync, (c) => c.json(runs().status(c.req.valid('param').runId), 200));
 
   app.doc('/openapi.json', {
     openapi: '3.0.3',

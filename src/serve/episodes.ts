@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { InjectorStrategy } from '../agent/injector.js';
+import { reportedModel } from '../agent/loop.js';
 import type { ChatMessage, ModelClient } from '../agent/types.js';
 import { type Artifact, readArtifact } from '../artifact/artifact.js';
 import { errorMessage, SsrError } from '../util/errors.js';
@@ -59,6 +60,8 @@ export class Episode {
   busy: 'step' | 'run' | null = null;
   lastActive = Date.now();
   finishedAt: number | null = null;
+  /** The policy version the client said it samples with (echoed back; null if none). */
+  policyVersion: string | null = null;
   readonly task: Promise<void>;
   private readonly abort = new AbortController();
   /** History entries the client has been given or has sent. */
@@ -193,10 +196,12 @@ export class Episode {
     const t = this.outcome?.trajectory;
     const messages = this.history().map(toOpenAIMessage);
     const tools = toOpenAITools(this.model.tools);
-    if (!t) return { messages, tools };
+    const policy = { model: t ? reportedModel(t) : null, version: this.policyVersion };
+    if (!t) return { messages, tools, policy };
     return {
       messages,
       tools,
+      policy,
       turns: t.turns.map((turn) => ({ ...turn })),
       endReason: t.endReason,
       endDetail: t.endDetail,
@@ -212,6 +217,7 @@ export class Episode {
       episodeId: this.id,
       replicaId: this.replicaId,
       role: this.role,
+      policyVersion: this.policyVersion,
       ...this.outcomeFields(),
       trajectory: this.trajectory(),
     };
@@ -307,6 +313,7 @@ export class EpisodeManager {
         release();
         this.ended(ep);
       });
+      episode.policyVersion = body.policyVersion ?? null;
       this.episodes.set(id, episode);
       unreserve();
       try {

@@ -5,5 +5,6 @@ export * from './errors.js';
 export * from './external-model.js';
 export * from './paths.js';
 export * from './roles.js';
+export * from './runs.js';
 export * from './schemas.js';
 export * from './server.js';

@@ -14,7 +14,7 @@ export const ErrorSchema = z
           description:
             'bad-request | forbidden-path | not-found | wrong-replica | invalid-artifact | ' +
             'episode-done | episode-busy | not-waiting | no-model | too-many-episodes | ' +
-            'episode-failed | shutting-down | internal',
+            'episode-failed | not-ready | policy-exists | shutting-down | internal',
         }),
         failedCheck: z
           .object({ id: z.number(), name: z.string(), message: z.string() })
@@ -97,6 +97,17 @@ export const CreateEpisodeSchema = z
       .openapi({ description: 'Injector prompt; default removal' }),
     budget: BudgetSchema.optional(),
     model: ModelConfigSchema.optional(),
+    policyVersion: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .openapi({
+        description:
+          'The policy version the worker samples with, echoed in the episode state and its ' +
+          'trajectory (policy.version), so rollouts can be tagged and stale ones dropped',
+        example: 'step-41',
+      }),
   })
   .openapi('CreateEpisode');
 
@@ -197,6 +208,14 @@ export const TrajectorySchema = z
     usage: z.object({ promptTokens: z.number(), completionTokens: z.number() }).optional(),
     durationMs: z.number().optional(),
     budget: z.record(z.string(), z.unknown()).optional(),
+    policy: z
+      .object({ model: z.string().nullable(), version: z.string().nullable() })
+      .optional()
+      .openapi({
+        description:
+          'model: what the inference server reported on the last model call (null in stepwise ' +
+          'mode or before any); version: the policyVersion given at creation (null if none)',
+      }),
   })
   .openapi('Trajectory');
 
@@ -247,6 +266,10 @@ export const EpisodeStateSchema = z
     episodeId: z.string(),
     replicaId: z.string(),
     role: z.enum(['solver', 'injector']),
+    policyVersion: z
+      .string()
+      .nullable()
+      .openapi({ description: 'As given at creation (null if none)' }),
     ...OutcomeFields,
     trajectory: TrajectorySchema,
   })
@@ -256,6 +279,7 @@ export const CreatedSchema = z
   .object({
     episodeId: z.string().openapi({ description: '<replica-id>.<hex>: route by the prefix' }),
     replicaId: z.string(),
+    policyVersion: z.string().nullable(),
     observation: z.object({ messages: z.array(ChatMessageSchema), tools: z.array(ToolSchema) }),
     done: z.boolean(),
   })
@@ -290,6 +314,71 @@ export const EpisodeIdParams = z.object({
     .openapi({ param: { name: 'id', in: 'path' }, example: 'node-1.0123456789abcdef01234567' }),
 });
 
+export const RunIdParams = z.object({
+  runId: z
+    .string()
+    .min(1)
+    .openapi({
+      param: { name: 'runId', in: 'path' },
+      description: 'The run folder’s name under --run-root',
+      example: 'r1',
+    }),
+});
+
+export const PolicyPostSchema = z
+  .strictObject({
+    after_step: z.int().min(0).openapi({ description: 'The finished step trained on (from 0)' }),
+    version: z.string().min(1).max(256).openapi({ example: 'v2' }),
+    model: z.string().min(1).max(256).optional().openapi({
+      description: 'Model name ssr asks the inference server for from now on',
+      example: 'policy-v2',
+    }),
+  })
+  .openapi('PolicyPost', {
+    description:
+      'The trainer’s policy after a step of `ssr selfplay --sync file`: written as ' +
+      'sync/policy-<after_step>.json, which lets the run sample the next step',
+  });
+
+export const PolicyWrittenSchema = z
+  .object({
+    runId: z.string(),
+    afterStep: z.int(),
+    file: z.string().openapi({ description: 'Relative to the run folder' }),
+    policy: z.object({ version: z.string(), model: z.string().optional() }),
+  })
+  .openapi('PolicyWritten');
+
+export const ReadyFileSchema = z
+  .object({
+    step: z.int(),
+    rows: z.int(),
+    export: z.string().openapi({ description: 'step-<N>.jsonl, in the run’s sync/ folder' }),
+    policy_version: z.string().nullable(),
+    pending: z.int().optional(),
+  })
+  .openapi('StepReady');
+
+export const RunSyncSchema = z
+  .object({
+    runId: z.string(),
+    ready: z.array(ReadyFileSchema).openapi({ description: 'Exported steps, ascending' }),
+    policies: z.array(
+      z.object({ after_step: z.int(), version: z.string(), model: z.string().optional() }),
+    ),
+    awaiting: z
+      .int()
+      .nullable()
+      .openapi({
+        description:
+          'The latest exported step without a policy: the run waits for it (unless it was the ' +
+          'run’s last step); null when none',
+      }),
+  })
+  .openapi('RunSync');
+
+export type PolicyPostBody = z.infer<typeof PolicyPostSchema>;
+export type RunSyncOut = z.infer<typeof RunSyncSchema>;
 export type CreateEpisodeBody = z.infer<typeof CreateEpisodeSchema>;
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 export type InlineArtifact = z.infer<typeof InlineArtifactSchema>;
@@ -299,4 +388,7 @@ export type ToolOut = z.infer<typeof ToolSchema>;
 export type TrajectoryOut = z.infer<typeof TrajectorySchema>;
 export type EpisodeStateOut = z.infer<typeof EpisodeStateSchema>;
 export type StepResultOut = z.infer<typeof StepResultSchema>;
-export type OutcomeOut = Omit<EpisodeStateOut, 'episodeId' | 'replicaId' | 'role' | 'trajectory'>;
+export type OutcomeOut = Omit<
+  EpisodeStateOut,
+  'episodeId' | 'replicaId' | 'role' | 'policyVersion' | 'trajectory'
+>;

@@ -11,6 +11,7 @@ import { createApp } from './app.js';
 import { ServeEnvironment } from './environment.js';
 import { type EpisodeEndEvent, EpisodeManager } from './episodes.js';
 import { AllowedRoots } from './paths.js';
+import { RunSyncRoot } from './runs.js';
 import type { ModelConfig } from './schemas.js';
 
 export interface ServeOptions {
@@ -18,6 +19,11 @@ export interface ServeOptions {
   repoRoots: string[];
   /** Directories whose artifact folders clients may name (default none: inline only). */
   artifactRoots?: string[];
+  /**
+   * Folder of `ssr selfplay --sync file` runs: enables POST /v1/runs/{run}/policy (the trainer's
+   * policy file over HTTP) and GET /v1/runs/{run}/sync.
+   */
+  runRoot?: string;
   /** Default 8765; 0 picks a free port. */
   port?: number;
   /** Default 127.0.0.1. */
@@ -83,6 +89,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
   const repoRoots = AllowedRoots.open('repository', opts.repoRoots);
   const artifactRoots = AllowedRoots.open('artifact', opts.artifactRoots ?? []);
+  const runs = opts.runRoot !== undefined ? RunSyncRoot.open(opts.runRoot) : undefined;
   const host = SandboxHost.open({ allowUnsandboxed: !!opts.allowUnsandboxed, warn: log });
   const env = new ServeEnvironment(host, repoRoots, artifactRoots, {
     testConcurrency: opts.testConcurrency,
@@ -102,6 +109,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     isolation: host.mode.isolation,
     isClosing: () => closing !== null,
     log,
+    runs,
   });
 
   let server: Server;
