@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import type { SkippedArtifact } from '../export/artifact-source.js';
@@ -11,6 +12,7 @@ import {
   type HarborExportResult,
   type SweBenchExportResult,
 } from '../export/index.js';
+import { SandboxHost } from '../sandbox/local.js';
 import { UsageError } from '../util/errors.js';
 
 function size(bytes: number): string {
@@ -94,6 +96,27 @@ function refuseFlags(format: string, o: Record<string, unknown>, names: string[]
     );
 }
 
+/** Sandboxes of one export, registered so that Ctrl-C removes them before exiting. */
+function openHost(
+  allowUnsandboxed: boolean,
+  setHost: (h: SandboxHost | null) => void,
+): SandboxHost {
+  const host = SandboxHost.open({
+    allowUnsandboxed,
+    maxConcurrentCommands: availableParallelism(),
+  });
+  setHost(host);
+  return host;
+}
+
+async function closeHost(
+  host: SandboxHost | undefined,
+  setHost: (h: SandboxHost | null) => void,
+): Promise<void> {
+  await host?.close();
+  setHost(null);
+}
+
 function positive(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -101,7 +124,10 @@ function positive(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
-export function registerExport(program: Command): void {
+export function registerExport(
+  program: Command,
+  setHost: (h: SandboxHost | null) => void = () => {},
+): void {
   program
     .command('export')
     .summary('write rollouts (JSONL, Parquet) or tasks (Harbor, SWE-bench) for trainers')
@@ -180,7 +206,9 @@ export function registerExport(program: Command): void {
         refuseFlags(o.format, o, ['includePending', 'repoName']);
         if (!o.out) throw new UsageError('--out <folder> is required for --format harbor');
         const agentTimeout = positive('--agent-timeout', o.agentTimeout);
+        const host = o.verify !== false ? openHost(!!o.unsafeNoSandbox, setHost) : undefined;
         const result = await exportHarbor(dir, {
+          host,
           out: o.out,
           baseImage: o.baseImage,
           repoPath: o.repoPath,
@@ -195,7 +223,7 @@ export function registerExport(program: Command): void {
             else if (e.kind === 'failed')
               process.stderr.write(`task ${e.id}: not written: ${e.reason}\n`);
           },
-        });
+        }).finally(() => closeHost(host, setHost));
         print(result, formatHarborSummary(result));
         if (result.failed.length) process.exitCode = 1;
         return;
@@ -209,12 +237,13 @@ export function registerExport(program: Command): void {
           'agentTimeout',
           'noVerify',
         ]);
+        const host = openHost(!!o.unsafeNoSandbox, setHost);
         const result = await exportSweBench(dir, {
+          host,
           out: o.out,
           repo: o.repo,
           repoName: o.repoName,
-          allowUnsandboxed: !!o.unsafeNoSandbox,
-        });
+        }).finally(() => closeHost(host, setHost));
         print(result, formatSweBenchSummary(result));
         if (result.failed.length) process.exitCode = 1;
         return;

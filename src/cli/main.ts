@@ -167,7 +167,9 @@ export function buildProgram(): Command {
   registerSelfPlay(program, (c) => {
     activeAbort = c;
   });
-  registerExport(program);
+  registerExport(program, (h) => {
+    activeHost = h;
+  });
   registerDashboard(program);
   registerServe(program, (h) => {
     activeHost = h;
