@@ -1,10 +1,13 @@
 /**
  * The trainer examples in examples/trainers/ run as a user runs them: plain python3 (standard
- * library only) against a real `ssr serve` and the scripted OpenAI-compatible server over HTTP.
- * (harbor_local.py runs on real exported tasks in export-tasks.test.ts.)
+ * library only) against a real `ssr serve` or `ssr selfplay --sync file`, with the scripted
+ * OpenAI-compatible server over HTTP as the policy. (harbor_local.py runs on real exported
+ * tasks in export-tasks.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -114,4 +117,69 @@ test('serve_stepwise.py: a server error is one line naming the status, not a tra
   assert.equal(r.code, 1);
   assert.match(r.stderr, /\/v1\/episodes: HTTP 40\d: /);
   assert.doesNotMatch(r.stderr, /Traceback/);
+});
+
+test('sync_trainer.py: the trainer side of --sync file answers each step, and the next step carries its version', async () => {
+  const submit = call('submit', {});
+  const policy = await startScriptedServer(Array.from({ length: 200 }, () => submit));
+  const out = join(mkdtempSync(join(tmpdir(), 'ssr-sync-trainer-')), 'run');
+  try {
+    const selfplay = run(process.execPath, [
+      '--import',
+      'tsx',
+      join(ROOT, 'src/cli/main.ts'),
+      'selfplay',
+      '--repo',
+      join(ROOT, 'examples/repos/textkit'),
+      '--model',
+      policy.baseURL,
+      '--out',
+      out,
+      '--steps',
+      '2',
+      '--injections-per-step',
+      '0',
+      '--procedural-per-step',
+      '1',
+      '--solver-attempts',
+      '2',
+      '--no-higher-order',
+      '--sync',
+      'file',
+      '--policy-version',
+      'v0',
+    ]);
+    const trainer = run('python3', [join(EXAMPLES, 'sync_trainer.py'), out, '--timeout', '600']);
+    const [ssr, py] = await Promise.all([selfplay, trainer]);
+    assert.match(ssr.stderr, /policy after step-0: version v1/);
+    const steps = py.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      steps.map((x) => [x.step, x.sampled_with, x.published, x.rows]),
+      [
+        [0, 'v0', 'v1', 2],
+        [1, 'v1', null, 2],
+      ],
+    );
+    assert.equal(steps[0].mean_reward.solver, -1, 'submitting nothing solves nothing');
+    // The journal agrees: step 0 sampled with v0, step 1 with the trainer's v1.
+    const episodes = readFileSync(join(out, 'journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.kind === 'episode');
+    assert.deepEqual(
+      episodes.map((e) => [e.step, e.policy.version]),
+      [
+        [0, 'v0'],
+        [0, 'v0'],
+        [1, 'v1'],
+        [1, 'v1'],
+      ],
+    );
+  } finally {
+    await policy.close();
+  }
 });
