@@ -118,6 +118,15 @@ test('harbor: one task per artifact, each passing its oracle check, in the layou
       assert.equal(toml.metadata!.ssr_strategy, e.artifact.metadata.strategy);
       assert.equal(typeof toml.verifier!.timeout_sec, 'number');
       assert.equal(toml.environment!.allow_internet, false);
+      // The scripts name /repo themselves (the oracle check below runs them without override).
+      assert.match(
+        readFileSync(join(dir, 'tests/test.sh'), 'utf8'),
+        /REPO="\$\{SSR_REPO:-\/repo\}"/,
+      );
+      assert.match(
+        readFileSync(join(dir, 'solution/solve.sh'), 'utf8'),
+        /cd "\$\{SSR_REPO:-\/repo\}"/,
+      );
       const docker = readFileSync(join(dir, 'environment/Dockerfile'), 'utf8');
       assert.match(docker, /^FROM node:20-bookworm$/m);
       assert.match(docker, /^COPY repo\/ \/repo\/$/m);
@@ -223,7 +232,7 @@ test('harbor: a repository in the base image (--repo-path), and a task whose ora
   assert.match(
     r.stderr,
     new RegExp(
-      `not written ${first}: oracle check failed: after solution/solve.sh the verifier gave 0, not 1`,
+      `task ${first}: not written: oracle check failed: after solution/solve.sh the verifier gave 0, not 1`,
     ),
   );
   assert.deepEqual(readdirSync(out), [second]);
@@ -233,7 +242,7 @@ test('harbor: a repository in the base image (--repo-path), and a task whose ora
   assert.match(docker, /^WORKDIR \/testbed$/m);
   assert.ok(!existsSync(join(dir, 'environment/repo')), 'nothing copied in');
   assert.match(readFileSync(join(dir, 'instruction.md'), 'utf8'), /repository at \/testbed\./);
-  assert.match(readFileSync(join(dir, 'tests/test.sh'), 'utf8'), /SSR_REPO:-'\/testbed'/);
+  assert.match(readFileSync(join(dir, 'tests/test.sh'), 'utf8'), /SSR_REPO:-\/testbed\}/);
 });
 
 test('export: bad input is one line and exit 2', async () => {
@@ -270,6 +279,38 @@ test('export: bad input is one line and exit 2', async () => {
     [
       ['export', bugs, '--format', 'swe-bench', '--base-image', 'i'],
       /--base-image does not apply to --format swe-bench/,
+    ],
+    [
+      [
+        'export',
+        bugs,
+        '--format',
+        'harbor',
+        '--out',
+        join(bugs, 'summary.json', 'x'),
+        '--base-image',
+        'i',
+      ],
+      /--out .*summary.json\/x: cannot create the folder/,
+    ],
+    [
+      ['export', bugs, '--format', 'swe-bench', '--out', join(bugs, 'summary.json', 'x.jsonl')],
+      /the folder of --out .* does not exist/,
+    ],
+    [
+      [
+        'export',
+        bugs,
+        '--format',
+        'harbor',
+        '--out',
+        join(work, 'x'),
+        '--base-image',
+        'i',
+        '--repo-path',
+        "/test bed'",
+      ],
+      /--repo-path must be an absolute path inside the image of letters/,
     ],
     [
       ['export', bugs, '--format', 'jsonl'],
@@ -400,7 +441,8 @@ test('swe-bench: a repository with uncommitted changes names no base commit, and
     dirty,
   ]);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /wrote 0 SWE-bench instance\(s\)/);
+  assert.match(r.stderr, /wrote no SWE-bench instance: every artifact failed/);
+  assert.ok(!existsSync(join(work, 'dirty.jsonl')), 'no empty file that looks like an export');
   assert.match(
     r.stderr,
     /not written .*: the repository has uncommitted changes \(\?\? NOTES.md\): commit them/,

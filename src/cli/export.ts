@@ -46,22 +46,24 @@ function notExported(label: string, list: SkippedArtifact[]): string {
 
 export function formatHarborSummary(r: HarborExportResult): string {
   const existing = r.existing.length ? `, ${r.existing.length} already there` : '';
-  const check = r.verified
-    ? ' (each passed its oracle check: reward 0 on the start state, 1 after solution/solve.sh)'
-    : ' (not checked: --no-verify)';
+  const check = !r.written.length
+    ? ''
+    : r.verified
+      ? ' (each passed its oracle check: reward 0 on the start state, 1 after solution/solve.sh)'
+      : ' (not checked: --no-verify)';
+  // Each task that was not written got its line as it happened.
+  const failed = r.failed.length ? `; ${r.failed.length} not written (see above)` : '';
   return (
-    `wrote ${r.written.length} Harbor task(s) to ${shown(r.out)}${existing}${check}\n` +
-    notExported('not written', r.failed) +
+    `wrote ${r.written.length} Harbor task(s) to ${shown(r.out)}${existing}${check}${failed}\n` +
     notExported('skipped', r.skipped)
   );
 }
 
 export function formatSweBenchSummary(r: SweBenchExportResult): string {
-  return (
-    `wrote ${r.instances} SWE-bench instance(s) to ${shown(r.out)}\n` +
-    notExported('not written', r.failed) +
-    notExported('skipped', r.skipped)
-  );
+  const head = r.written
+    ? `wrote ${r.instances} SWE-bench instance(s) to ${shown(r.out)}`
+    : `wrote no SWE-bench instance: every artifact failed (${shown(r.out)} not written)`;
+  return `${head}\n` + notExported('not written', r.failed) + notExported('skipped', r.skipped);
 }
 
 const TASK_ONLY = [

@@ -8,7 +8,6 @@
 import { solverIssuePrompt } from '../agent/solver.js';
 import { GIT_RESET, reverseDiff } from '../agent/solver-env.js';
 import { type Artifact, artifactHash } from '../artifact/artifact.js';
-import { shellQuote } from '../sandbox/local.js';
 import {
   type ExportableArtifact,
   failToPass,
@@ -36,9 +35,15 @@ export interface TaskFile {
 }
 
 /** Where the repository is in the task's container. */
-export function taskRepoPath(opts: HarborTaskOptions): string {
+export function taskRepoPath(opts: { repoPath?: string }): string {
   return opts.repoPath ?? '/repo';
 }
+
+/**
+ * Repository paths the scripts and the Dockerfile can name as they are: they go unquoted into
+ * a Dockerfile and into a shell default (`"${SSR_REPO:-/testbed}"`, where quotes would be kept).
+ */
+export const REPO_PATH_PATTERN = /^\/[A-Za-z0-9._+@/-]*$/;
 
 /** Plain patch mode: git does not read the repository's config, attributes or filters. */
 const APPLY = 'GIT_DIR=/nonexistent git apply --whitespace=nowarn';
@@ -156,7 +161,7 @@ export function testSh(a: Artifact, opts: HarborTaskOptions): string {
 # repository passes (flaky tests excluded), else 0 (SSR-SPEC 4).
 set -uo pipefail
 TESTS="$(cd "$(dirname "\${BASH_SOURCE[0]}")" && pwd)"
-REPO="\${SSR_REPO:-${shellQuote(taskRepoPath(opts))}}"
+REPO="\${SSR_REPO:-${taskRepoPath(opts)}}"
 LOGS="\${SSR_VERIFIER_LOGS:-/logs/verifier}"
 mkdir -p "$LOGS"
 echo 0 > "$LOGS/reward.txt"   # whatever fails below, the reward stays 0
@@ -216,7 +221,7 @@ export function solveSh(a: Artifact, opts: HarborTaskOptions): string {
 # Reference solution of ssr artifact ${a.metadata.id}: bug_inject.diff reversed.
 set -euo pipefail
 HERE="$(cd "$(dirname "\${BASH_SOURCE[0]}")" && pwd)"
-cd "\${SSR_REPO:-${shellQuote(taskRepoPath(opts))}}"
+cd "\${SSR_REPO:-${taskRepoPath(opts)}}"
 ${APPLY} --reverse "$HERE/bug_inject.diff"
 `;
 }

@@ -37,7 +37,9 @@ import {
 import {
   type HarborTaskOptions,
   harborTaskFiles,
+  REPO_PATH_PATTERN,
   type TaskFile,
+  taskRepoPath,
   verifierTimeoutSec,
 } from './harbor-files.js';
 
@@ -97,7 +99,13 @@ function oracleFiles(e: ExportableArtifact): Map<string, Buffer> {
   for (const f of e.artifact.testFiles) {
     const unsafe = unsafePathReason(f);
     if (unsafe) throw new Error(`test_files.txt: ${f}: ${unsafe}`);
-    files.set(f, readFileSync(join(e.repoDir, f)));
+    try {
+      files.set(f, readFileSync(join(e.repoDir, f)));
+    } catch {
+      throw new Error(
+        `oracle test file ${f} is not in ${e.repoDir}: is that the repository the artifact was made on (--repo)?`,
+      );
+    }
   }
   return files;
 }
@@ -134,6 +142,15 @@ function linkTree(from: string, to: string): void {
   }
 }
 
+/** The output folder, or a usage error naming why it cannot be made (a file in the way). */
+export function makeOutFolder(path: string, given: string): void {
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (err) {
+    throw new UsageError(`--out ${given}: cannot create the folder: ${errorMessage(err)}`);
+  }
+}
+
 /**
  * Task folders an interrupted export was still writing (`<id>.tmp-<hex>`, renamed into place
  * only once checked): they hold a task.toml, so Harbor would take them for tasks.
@@ -158,10 +175,14 @@ async function rewardAfter(
   taskDir: string,
   withSolution: boolean,
   timeoutMs: number,
+  repoPath: string,
 ): Promise<{ reward: number | null; detail: string }> {
   const sb = host.create(start);
   try {
-    const env = { SSR_REPO: sb.repoPath, SSR_VERIFIER_LOGS: '/tmp/ssr-verifier' };
+    // Where the sandbox has the repository where the task's container will (/repo), the
+    // scripts run with their own default path, as Harbor runs them.
+    const env: Record<string, string> = { SSR_VERIFIER_LOGS: '/tmp/ssr-verifier' };
+    if (sb.repoPath !== repoPath) env.SSR_REPO = sb.repoPath;
     if (withSolution) {
       const solution = sb.exposeFile(join(taskDir, 'solution'), 'solution');
       const r = await sb.exec(`bash ${solution}/solve.sh`, { env, timeoutMs: 120_000 });
@@ -197,11 +218,13 @@ export async function checkHarborTask(
   start: SolverStart,
   taskDir: string,
   e: ExportableArtifact,
+  opts: { repoPath?: string } = {},
 ): Promise<OracleCheck> {
   const timeoutMs = verifierTimeoutSec(e) * 1000;
+  const repoPath = taskRepoPath(opts);
   const [before, after] = await Promise.all([
-    rewardAfter(host, start.snapshot, taskDir, false, timeoutMs),
-    rewardAfter(host, start.snapshot, taskDir, true, timeoutMs),
+    rewardAfter(host, start.snapshot, taskDir, false, timeoutMs, repoPath),
+    rewardAfter(host, start.snapshot, taskDir, true, timeoutMs, repoPath),
   ]);
   const reason =
     before.reward !== 0
@@ -225,15 +248,15 @@ export async function exportHarbor(
     throw new UsageError(
       '--base-image is needed for Harbor tasks: the image the task starts FROM (with --repo-path, one that holds the repository and its dependencies, e.g. a SWE-bench image with the repo at /testbed; without it, an image with the toolchain the tests need, and the repository is copied in)',
     );
-  if (opts.repoPath !== undefined && !opts.repoPath.startsWith('/'))
+  if (opts.repoPath !== undefined && !REPO_PATH_PATTERN.test(opts.repoPath))
     throw new UsageError(
-      `--repo-path must be an absolute path inside the image, not ${opts.repoPath}`,
+      `--repo-path must be an absolute path inside the image of letters, digits and . _ + @ - /, not ${opts.repoPath}`,
     );
   const source = readArtifactSource(sourceDir, opts.repo);
   const out = resolve(opts.out);
   if (existsSync(out) && !statSync(out).isDirectory())
     throw new UsageError(`--out ${opts.out} is a file; Harbor tasks are folders`);
-  mkdirSync(out, { recursive: true });
+  makeOutFolder(out, opts.out);
   removeStaleStaging(out);
   const verify = opts.verify ?? true;
   const ownHost = verify && !opts.host;
@@ -291,10 +314,11 @@ export async function exportHarbor(
           originals.set(e.repoDir, original);
         }
         const start = await prepareSolverStart(host, original, e.artifact);
-        const check = await checkHarborTask(host, start, staging, e);
+        const check = await checkHarborTask(host, start, staging, e, opts);
         if (!check.ok) {
-          result.failed.push({ id, reason: `oracle check failed: ${check.reason}` });
-          emit({ kind: 'failed', id, reason: check.reason });
+          const reason = `oracle check failed: ${check.reason}`;
+          result.failed.push({ id, reason });
+          emit({ kind: 'failed', id, reason });
           return;
         }
       }

@@ -5,7 +5,7 @@
  * `test_patch` the reversed weakening (the solver's specification), FAIL_TO_PASS the tests the
  * bug breaks, PASS_TO_PASS the other tests that pass on the original.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { reverseDiff } from '../agent/solver-env.js';
 import { gitEnv, gitPrefix } from '../eval/environment.js';
@@ -19,6 +19,7 @@ import {
   readArtifactSource,
   type SkippedArtifact,
 } from './artifact-source.js';
+import { makeOutFolder } from './harbor.js';
 
 export interface SweBenchInstance {
   instance_id: string;
@@ -65,6 +66,8 @@ export interface SweBenchExportResult {
   source: 'run' | 'inject';
   out: string;
   instances: number;
+  /** False when every artifact failed: no file is written then. */
+  written: boolean;
   failed: SkippedArtifact[];
   skipped: SkippedArtifact[];
 }
@@ -174,7 +177,7 @@ export async function exportSweBench(
   const source = readArtifactSource(sourceDir, opts.repo);
   const out = resolve(opts.out ?? `${source.dir}/export/swe-bench.jsonl`);
   if (opts.out !== undefined) {
-    if (!existsSync(dirname(out)))
+    if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory())
       throw new UsageError(`the folder of --out ${opts.out} does not exist`);
     if (existsSync(out) && statSync(out).isDirectory())
       throw new UsageError(`--out ${opts.out} is a folder; give a file name`);
@@ -206,7 +209,16 @@ export async function exportSweBench(
   } finally {
     if (!opts.host) await host.close();
   }
-  mkdirSync(dirname(out), { recursive: true });
+  const result = {
+    source: source.kind,
+    out,
+    instances: lines.length,
+    failed,
+    skipped: source.skipped,
+  };
+  // Every artifact failed: an empty file would look like an export that worked.
+  if (!lines.length && failed.length) return { ...result, written: false };
+  makeOutFolder(dirname(out), opts.out ?? out);
   const tmp = `${out}.tmp-${process.pid}`;
   try {
     writeFileSync(tmp, lines.map((l) => `${l}\n`).join(''));
@@ -214,5 +226,5 @@ export async function exportSweBench(
   } finally {
     rmSync(tmp, { force: true });
   }
-  return { source: source.kind, out, instances: lines.length, failed, skipped: source.skipped };
+  return { ...result, written: true };
 }
