@@ -28,27 +28,16 @@ import { exportSweBench } from '../src/export/swe-bench.js';
 import { SandboxHost } from '../src/sandbox/local.js';
 import { RunStore } from '../src/store/run-store.js';
 import { type ScriptStep, startScriptedServer } from './helpers/scripted-openai-server.js';
+import { runCli } from './helpers/validation.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
-const CLI = join(ROOT, 'src/cli/main.ts');
 
 let work: string;
 let repo: string;
 let bugs: string;
 
-async function ssr(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      cwd: ROOT,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const ssr = runCli;
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'ssr-export-tasks-'));

@@ -455,6 +455,9 @@ describe('dispose() kills what the sandbox runs', () => {
     const queued = sb.exec(`touch /tmp/never; sleep 61.${marker}`, { timeoutMs: 60_000 });
     // Positive control: the sleep runs on the host before dispose.
     assert.ok(await eventually(() => processesWith(`60.${marker}`).length > 0, 10_000));
+    // The sleep running does not mean this process has read the echo from its pipe yet (on a
+    // loaded machine it sometimes had not): give the event loop a moment to drain it.
+    await new Promise((r) => setTimeout(r, 300));
     const { ms, error } = await disposeDuring(sb, running);
     assert.ok(ms < 5000, `dispose took ${ms} ms (the command sleeps 60 s)`);
     assert.ok(error instanceof ExecKilledError, `exec settled with ${String(error)}`);
