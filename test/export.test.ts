@@ -575,7 +575,10 @@ test('CLI: user mistakes exit 2 with one clear line and no stack trace', async (
   const cases: [string[], RegExp][] = [
     [[notRun, '--format', 'jsonl'], /is not an ssr run directory \(no run\.json\)/],
     [[join(tmp, 'nowhere'), '--format', 'jsonl'], /is not an ssr run directory/],
-    [[runDir, '--format', 'csv'], /unknown export format "csv" \(use jsonl, parquet, harbor, swe-bench\)/],
+    [
+      [runDir, '--format', 'csv'],
+      /unknown export format "csv" \(use jsonl, parquet, harbor, swe-bench\)/,
+    ],
     [[runDir, '--format', 'jsonl', '--out', join(tmp, 'no/such/dir/x.jsonl')], /does not exist/],
     [[runDir, '--format', 'jsonl', '--out', tmp], /is a folder/],
   ];
