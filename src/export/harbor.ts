@@ -42,6 +42,7 @@ import {
   taskRepoPath,
   verifierTimeoutSec,
 } from './harbor-files.js';
+import { makeOutFolder } from './out-path.js';
 
 export interface HarborExportOptions extends HarborTaskOptions {
   /** The task folders go here (created if missing). */
@@ -139,15 +140,6 @@ function linkTree(from: string, to: string): void {
         copyFileSync(src, dst);
       }
     }
-  }
-}
-
-/** The output folder, or a usage error naming why it cannot be made (a file in the way). */
-export function makeOutFolder(path: string, given: string): void {
-  try {
-    mkdirSync(path, { recursive: true });
-  } catch (err) {
-    throw new UsageError(`--out ${given}: cannot create the folder: ${errorMessage(err)}`);
   }
 }
 

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { RunStore } from '../store/run-store.js';
 import { UsageError } from '../util/errors.js';
 import { writeJsonl } from './jsonl.js';
+import { checkOutFile } from './out-path.js';
 import { writeParquet } from './parquet.js';
 import { exportRows } from './rows.js';
 
@@ -73,12 +74,7 @@ function outPath(store: RunStore, format: ExportFormat, out: string | undefined)
     mkdirSync(dir, { recursive: true });
     return join(dir, `episodes.${format}`);
   }
-  const path = resolve(out);
-  // An explicit path is taken literally: creating folders for a typo hides the typo.
-  if (!existsSync(dirname(path))) throw new UsageError(`the folder of --out ${out} does not exist`);
-  if (existsSync(path) && statSync(path).isDirectory())
-    throw new UsageError(`--out ${out} is a folder; give a file name`);
-  return path;
+  return checkOutFile(out);
 }
 
 /**

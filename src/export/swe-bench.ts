@@ -5,13 +5,13 @@
  * `test_patch` the reversed weakening (the solver's specification), FAIL_TO_PASS the tests the
  * bug breaks, PASS_TO_PASS the other tests that pass on the original.
  */
-import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
-import { reverseDiff } from '../agent/solver-env.js';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { prepareSolverStart, reverseDiff } from '../agent/solver-env.js';
 import { gitEnv, gitPrefix } from '../eval/environment.js';
 import { SandboxHost } from '../sandbox/local.js';
 import type { SandboxProvider, Snapshot } from '../sandbox/types.js';
-import { errorMessage, UsageError } from '../util/errors.js';
+import { errorMessage } from '../util/errors.js';
 import {
   type ExportableArtifact,
   failToPass,
@@ -19,7 +19,7 @@ import {
   readArtifactSource,
   type SkippedArtifact,
 } from './artifact-source.js';
-import { makeOutFolder } from './harbor.js';
+import { checkOutFile, makeOutFolder } from './out-path.js';
 
 export interface SweBenchInstance {
   instance_id: string;
@@ -106,24 +106,17 @@ async function baseCommit(host: SandboxProvider, original: Snapshot): Promise<st
 }
 
 /**
- * The gold patch as a diff from the start state: the bug undone. Made by git in a sandbox, so
- * files the bug created or deleted come out right (a text reversal of the diff would not).
+ * The gold patch as a diff from the start state (the one `ssr solve` starts from): the bug
+ * undone. Made by git in a sandbox, so files the bug created or deleted come out right (a text
+ * reversal of the diff would not).
  */
 async function goldPatch(
   host: SandboxProvider,
   original: Snapshot,
   e: ExportableArtifact,
 ): Promise<string> {
-  const sb = host.create(original);
-  let start: Snapshot;
-  try {
-    const applied = await sb.applyPatches([e.artifact.bugDiff, e.artifact.weakenDiff]);
-    if (!applied.ok) throw new Error(`the artifact does not apply: ${applied.message}`);
-    start = await sb.snapshot();
-  } finally {
-    await sb.dispose();
-  }
-  const fix = host.create(start);
+  const start = await prepareSolverStart(host, original, e.artifact);
+  const fix = host.create(start.snapshot);
   try {
     const undone = await fix.applyPatch(e.artifact.bugDiff, { reverse: true });
     if (!undone.ok) throw new Error(`bug_inject.diff does not reverse: ${undone.message}`);
@@ -175,13 +168,8 @@ export async function exportSweBench(
   opts: SweBenchExportOptions = {},
 ): Promise<SweBenchExportResult> {
   const source = readArtifactSource(sourceDir, opts.repo);
-  const out = resolve(opts.out ?? `${source.dir}/export/swe-bench.jsonl`);
-  if (opts.out !== undefined) {
-    if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory())
-      throw new UsageError(`the folder of --out ${opts.out} does not exist`);
-    if (existsSync(out) && statSync(out).isDirectory())
-      throw new UsageError(`--out ${opts.out} is a folder; give a file name`);
-  }
+  const out =
+    opts.out === undefined ? join(source.dir, 'export', 'swe-bench.jsonl') : checkOutFile(opts.out);
   const host = opts.host ?? SandboxHost.open({ allowUnsandboxed: opts.allowUnsandboxed });
   const originals = new Map<string, { snapshot: Snapshot; head: Promise<string> }>();
   const lines: string[] = [];
