@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import type { Trajectory } from '../agent/loop.js';
+import { outputKind } from '../store/output-kind.js';
 import {
   type ArtifactRecordV1,
   type EpisodeRecordV1,
@@ -99,15 +100,9 @@ function readRunInfo(root: string, shown: string): Record<string, unknown> | nul
 /** A run directory (run.json) or an `ssr inject` output (summary.json or .ssr/). */
 export function openSource(dir: string): DashboardSource {
   const root = resolve(dir);
-  if (!existsSync(root) || !statSync(root).isDirectory())
-    throw new UsageError(`${dir} does not exist or is not a folder`);
-  if (existsSync(join(root, 'run.json')))
-    return { kind: 'run', dir: root, run: new RunIndex(root, readRunInfo(root, dir)) };
-  if (existsSync(join(root, 'summary.json')) || existsSync(join(root, '.ssr')))
-    return { kind: 'inject', dir: root };
-  throw new UsageError(
-    `${dir} is neither an ssr run directory (no run.json) nor an ssr inject output (no summary.json)`,
-  );
+  return outputKind(dir) === 'run'
+    ? { kind: 'run', dir: root, run: new RunIndex(root, readRunInfo(root, dir)) }
+    : { kind: 'inject', dir: root };
 }
 
 /** Reads what a live run appended since the last call (only the new bytes). */

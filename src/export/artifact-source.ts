@@ -4,9 +4,10 @@
  * pass on the original, which the bug breaks), the original repository, and for runs the
  * solve-rate history and the policy that wrote the bug.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Artifact, readArtifact } from '../artifact/artifact.js';
+import { outputKind } from '../store/output-kind.js';
 import { episodePolicy, RunStore } from '../store/run-store.js';
 import { errorMessage, UsageError } from '../util/errors.js';
 import type { ValidationReport } from '../validate/report.js';
@@ -69,13 +70,7 @@ function injectArtifactDirs(root: string): string[] {
  */
 export function readArtifactSource(dir: string, repoOverride?: string): ArtifactSource {
   const root = resolve(dir);
-  if (!existsSync(root) || !statSync(root).isDirectory())
-    throw new UsageError(`${dir} does not exist or is not a folder`);
-  const isRun = existsSync(join(root, 'run.json'));
-  if (!isRun && !existsSync(join(root, 'summary.json')) && !existsSync(join(root, '.ssr')))
-    throw new UsageError(
-      `${dir} is neither an ssr run directory (no run.json) nor an ssr inject output (no summary.json)`,
-    );
+  const isRun = outputKind(dir) === 'run';
   if (repoOverride && !existsSync(resolve(repoOverride)))
     throw new UsageError(`--repo ${repoOverride} does not exist`);
 
