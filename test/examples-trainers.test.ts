@@ -62,8 +62,9 @@ after(async () => {
   await model.close();
 });
 
-test('serve_stepwise.py: a Python rollout worker samples every turn and gets the reward from ssr serve', async () => {
-  const r = await run('python3', [
+/** serve_stepwise.py on the example artifact of `repo`, against this file's servers. */
+const stepwise = (repo: string, ...extra: string[]) =>
+  run('python3', [
     join(EXAMPLES, 'serve_stepwise.py'),
     '--env',
     env.url,
@@ -72,12 +73,14 @@ test('serve_stepwise.py: a Python rollout worker samples every turn and gets the
     '--model',
     'scripted-model',
     '--repo',
-    'textkit',
+    repo,
     '--artifact',
     'textkit-wrap-width',
-    '--episodes',
-    '2',
+    ...extra,
   ]);
+
+test('serve_stepwise.py: a Python rollout worker samples every turn and gets the reward from ssr serve', async () => {
+  const r = await stepwise('textkit', '--episodes', '2');
   const episodes = r.stdout
     .trim()
     .split('\n')
@@ -98,19 +101,7 @@ test('serve_stepwise.py: a Python rollout worker samples every turn and gets the
 });
 
 test('serve_stepwise.py: a server error is one line naming the status, not a traceback', async () => {
-  const r = await run('python3', [
-    join(EXAMPLES, 'serve_stepwise.py'),
-    '--env',
-    env.url,
-    '--model-url',
-    model.baseURL,
-    '--model',
-    'scripted-model',
-    '--repo',
-    'no-such-repo',
-    '--artifact',
-    'textkit-wrap-width',
-  ]).then(
+  const r = await stepwise('no-such-repo').then(
     () => assert.fail('should have failed'),
     (err: { code: number; stderr: string }) => err,
   );

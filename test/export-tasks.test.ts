@@ -63,18 +63,22 @@ function readToml(path: string): Record<string, Record<string, unknown>> {
   return JSON.parse(out.toString());
 }
 
+/** `ssr export` of the inject run as copy-mode Harbor tasks. */
+const harborExport = (out: string, ...extra: string[]) => [
+  'export',
+  bugs,
+  '--format',
+  'harbor',
+  '--out',
+  out,
+  '--base-image',
+  'node:20-bookworm',
+  ...extra,
+];
+
 test('harbor: one task per artifact, each passing its oracle check, in the layout Harbor reads', async () => {
   const out = join(work, 'harbor');
-  const r = await ssr([
-    'export',
-    bugs,
-    '--format',
-    'harbor',
-    '--out',
-    out,
-    '--base-image',
-    'node:20-bookworm',
-  ]);
+  const r = await ssr(harborExport(out));
   assert.equal(r.code, 0, r.stderr);
   const ids = artifactIds().sort();
   assert.equal(ids.length, 3);
@@ -172,17 +176,7 @@ test('harbor: one task per artifact, each passing its oracle check, in the layou
   }
 
   // A rerun keeps the tasks that are there.
-  const again = await ssr([
-    'export',
-    bugs,
-    '--format',
-    'harbor',
-    '--out',
-    out,
-    '--base-image',
-    'node:20-bookworm',
-    '--json',
-  ]);
+  const again = await ssr(harborExport(out, '--json'));
   assert.equal(again.code, 0, again.stderr);
   const result = JSON.parse(again.stdout);
   assert.deepEqual(result.written, []);
