@@ -11,7 +11,17 @@ import { extname } from 'node:path';
 import type { Tree, Language as TSLanguage, Parser as TSParser } from 'web-tree-sitter';
 import type { FunctionSpan } from './types.js';
 
-export type LanguageId = 'javascript' | 'typescript' | 'tsx' | 'python';
+export type LanguageId =
+  | 'javascript'
+  | 'typescript'
+  | 'tsx'
+  | 'python'
+  | 'go'
+  | 'rust'
+  | 'java'
+  | 'c'
+  | 'cpp'
+  | 'ruby';
 
 const BY_EXTENSION: Record<string, LanguageId> = {
   '.js': 'javascript',
@@ -23,6 +33,35 @@ const BY_EXTENSION: Record<string, LanguageId> = {
   '.cts': 'typescript',
   '.tsx': 'tsx',
   '.py': 'python',
+  '.go': 'go',
+  '.rs': 'rust',
+  '.java': 'java',
+  '.c': 'c',
+  '.h': 'c',
+  '.cc': 'cpp',
+  '.cpp': 'cpp',
+  '.cxx': 'cpp',
+  '.hpp': 'cpp',
+  '.hh': 'cpp',
+  '.hxx': 'cpp',
+  '.rb': 'ruby',
+};
+
+/**
+ * The grammar file of a language. C has no grammar of its own in @vscode/tree-sitter-wasm: the
+ * C++ grammar parses C (a C file is valid C++ syntax save for rare keywords used as names).
+ */
+const GRAMMAR: Record<LanguageId, string> = {
+  javascript: 'javascript',
+  typescript: 'typescript',
+  tsx: 'tsx',
+  python: 'python',
+  go: 'go',
+  rust: 'rust',
+  java: 'java',
+  c: 'cpp',
+  cpp: 'cpp',
+  ruby: 'ruby',
 };
 
 /** The grammar for a file name, or null when the injectors do not handle it. */
@@ -32,7 +71,7 @@ export function languageOf(file: string): LanguageId | null {
 }
 
 export function isJavaScriptLike(lang: LanguageId): boolean {
-  return lang !== 'python';
+  return lang === 'javascript' || lang === 'typescript' || lang === 'tsx';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -57,7 +96,9 @@ function parserFor(lang: LanguageId): Promise<TSParser> {
   if (!p) {
     p = (async () => {
       const { Parser, Language } = await loadRuntime();
-      const wasm = require.resolve(`@vscode/tree-sitter-wasm/wasm/tree-sitter-${lang}.wasm`);
+      const wasm = require.resolve(
+        `@vscode/tree-sitter-wasm/wasm/tree-sitter-${GRAMMAR[lang]}.wasm`,
+      );
       const language: TSLanguage = await Language.load(wasm);
       const parser = new Parser();
       parser.setLanguage(language);

@@ -146,7 +146,12 @@ export function bwrapArgs(bwrap: string, plan: BwrapPlan): string[] {
   return args;
 }
 
-/** The environment every sandboxed command starts from: nothing inherited from the host. */
+/**
+ * The environment every sandboxed command starts from: nothing inherited from the host. It sets
+ * nothing that changes what a program does (no colour switches, no TZ): a neutral UTF-8 locale,
+ * CI=true as on the project's own CI, and Python's bytecode/buffering switches, which change
+ * only where files go and when output appears.
+ */
 export function baseEnvironment(home: string): Record<string, string> {
   return {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -158,7 +163,6 @@ export function baseEnvironment(home: string): Record<string, string> {
     TERM: 'dumb',
     TMPDIR: '/tmp',
     CI: 'true',
-    NO_COLOR: '1',
     PYTHONDONTWRITEBYTECODE: '1',
     PYTHONUNBUFFERED: '1',
   };
