@@ -107,7 +107,6 @@ export async function gradePatch(
     const failingP2P = input.passToPass.filter((id) => !didPass(tests, id));
     const resolved =
       input.failToPass.length > 0 && failingF2P.length === 0 && failingP2P.length === 0;
-    // Ids the parser never reported usually mean the task's ids and the parser's disagree.
     const absent = [...input.failToPass, ...input.passToPass].filter((id) => !(id in tests));
     const reason = resolved
       ? 'every FAIL_TO_PASS and PASS_TO_PASS test passes'
@@ -115,9 +114,7 @@ export async function gradePatch(
           input.failToPass.length === 0 ? 'the task names no FAIL_TO_PASS test' : '',
           failingF2P.length ? `${failingF2P.length} FAIL_TO_PASS test(s) do not pass` : '',
           failingP2P.length ? `${failingP2P.length} PASS_TO_PASS test(s) do not pass` : '',
-          absent.length
-            ? `${absent.length} of them not in the test output at all (e.g. ${absent[0]}): do the task's ids match the parser's?`
-            : '',
+          absentReason(absent, input.failToPass.length + input.passToPass.length),
         ]
           .filter(Boolean)
           .join('; ');
@@ -126,4 +123,17 @@ export async function gradePatch(
     harness.cleanup();
     await sb.dispose();
   }
+}
+
+/**
+ * Why some task ids are missing from the parsed output. None at all usually means the task's
+ * ids and the parser's disagree; some may also mean a run that stopped early (a crash or an
+ * uncaught error ends a test file, and its later tests are never reported).
+ */
+function absentReason(absent: string[], total: number): string {
+  if (!absent.length) return '';
+  if (absent.length === total) {
+    return `none of the task's tests are in the test output (e.g. ${absent[0]}): do the task's ids match the parser's?`;
+  }
+  return `${absent.length} of them not in the test output at all (e.g. ${absent[0]}): an id that differs from the parser's, or a test file that stopped early (a crash or an uncaught error ends a file before its later tests report)`;
 }
