@@ -8,6 +8,7 @@
 import { cargoCandidates, goCandidates, mavenCandidates } from './native-frameworks.js';
 import { npmCandidates } from './npm-frameworks.js';
 import { pythonCandidates } from './python-frameworks.js';
+import { rubyCandidates } from './ruby-frameworks.js';
 import type { RepoScan } from './scan.js';
 import type { Candidate, Ecosystem } from './script-pieces.js';
 
@@ -16,11 +17,11 @@ export { type Candidate, type Ecosystem, toolAvailable } from './script-pieces.j
 
 // ---------------------------------------------------------------------------------------------
 
-const ECOSYSTEM_ORDER: Ecosystem[] = ['npm', 'python', 'go', 'rust', 'java'];
+const ECOSYSTEM_ORDER: Ecosystem[] = ['npm', 'python', 'go', 'rust', 'java', 'ruby'];
 
 /**
  * Every candidate for the repository, most likely first: ecosystems by how many test files
- * their candidates name (ties: npm, Python, Go, Rust, Java); within one, the runners the test
+ * their candidates name (ties: npm, Python, Go, Rust, Java, Ruby); within one, the runners the test
  * script calls, then the frameworks with other evidence, then fallbacks.
  */
 export function proposeCandidates(scan: RepoScan): Candidate[] {
@@ -30,6 +31,7 @@ export function proposeCandidates(scan: RepoScan): Candidate[] {
     goCandidates(scan),
     cargoCandidates(scan),
     mavenCandidates(scan),
+    rubyCandidates(scan),
   ];
   const weight = (g: Candidate[]) => new Set(g.flatMap((c) => c.testFiles)).size;
   return groups

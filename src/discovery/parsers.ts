@@ -21,10 +21,10 @@
  */
 
 /** Python source, verbatim: String.raw, so backslashes reach Python unchanged. */
-const py = String.raw;
+export const py = String.raw;
 
 /** Helpers every parser starts with. */
-const COMMON = py`import json
+export const COMMON = py`import json
 import os
 import re
 import sys
@@ -295,7 +295,7 @@ def parse_flat_tap(lines, prefix, results):
         results.merge(" > ".join(prefix + [name]), outcome)
 `;
 
-const MAIN = py`
+export const MAIN = py`
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,111 @@
+/**
+ * Candidates for Ruby projects: minitest (each test file on its own, verbose) and RSpec (its JSON
+ * report). Both run with the system's ruby; gems come from where ruby finds them (Debian's
+ * ruby-* packages, or an installed bundle), not from the network.
+ */
+import { MINITEST_PARSER, RSPEC_PARSER } from './parsers-ruby.js';
+import type { RepoScan } from './scan.js';
+import {
+  type Candidate,
+  header,
+  idFiles,
+  perFile,
+  toolAvailable,
+  uniqueSorted,
+} from './script-pieces.js';
+
+const RUBY_EXCLUDED = /^(vendor|\.bundle|pkg|tmp)\//;
+/** minitest's and Rake::TestTask's default test file names. */
+const MINITEST_FILE = /(^|\/)test\/(.*\/)?([^/]*_test|test_[^/]*)\.rb$/;
+const HELPER = /(^|\/)(test_helper|helper)\.rb$/;
+const DEFINES_TESTS = /\bdef test_|Minitest::(Test|Spec)|\bdescribe\b.*\bdo\b/;
+const SPEC_FILE = /(^|\/)spec\/(.*\/)?[^/]*_spec\.rb$/;
+
+/** Which Ruby gem declarations (Gemfile, *.gemspec) mention `gem`. */
+function declares(scan: RepoScan, gem: string): string | undefined {
+  const re = new RegExp(`['"]${gem}['"]`);
+  return scan.files.find(
+    (f) => (f === 'Gemfile' || /^[^/]+\.gemspec$/.test(f)) && re.test(scan.read(f) ?? ''),
+  );
+}
+
+function rubyMissing(): string | undefined {
+  return toolAvailable('ruby')
+    ? undefined
+    : 'ruby is not installed where the sandbox can see it (apt-get install ruby)';
+}
+
+function minitestCandidate(scan: RepoScan): Candidate | null {
+  const files = scan
+    .match(MINITEST_FILE)
+    .filter((f) => !RUBY_EXCLUDED.test(f) && !HELPER.test(f))
+    .filter((f) => DEFINES_TESTS.test(scan.read(f) ?? ''));
+  const requiresMinitest = files.filter((f) => /minitest/.test(scan.read(f) ?? ''));
+  const gemfile = declares(scan, 'minitest');
+  const rakefile = /Rake::TestTask/.test(scan.read('Rakefile') ?? '');
+  if (!requiresMinitest.length && !gemfile && !rakefile) return null;
+  const reasons: string[] = [];
+  if (gemfile) reasons.push(`${gemfile} names minitest`);
+  if (rakefile) reasons.push('Rakefile defines a Rake::TestTask');
+  if (requiresMinitest.length) reasons.push(`${requiresMinitest.length} test file(s) use minitest`);
+  const libs = ['lib', 'test'].filter((d) => scan.files.some((f) => f.startsWith(`${d}/`)));
+  const includes = libs.map((d) => ` -I${d}`).join('');
+  // minitest/autorun reads its options from ARGV when the file is done loading.
+  const each = `ruby${includes} -e 'require File.expand_path(ARGV.shift)' "$f" -v 2>&1`;
+  return {
+    framework: 'minitest',
+    ecosystem: 'ruby',
+    reason: reasons.join('; '),
+    command: `ruby${includes} <file> -v (each minitest file on its own)`,
+    testScript: `${header('minitest', 'runs each minitest file on its own, verbosely')}\nrm -rf "$tmp" 2>/dev/null\n${perFile(files, each)}`,
+    testParser: MINITEST_PARSER,
+    testFiles: files,
+    filesFromIds: (ids) => idFiles(ids, / > /, scan),
+    notes: [
+      `each test file runs on its own with ruby${includes} and minitest -v; ids are "<file> > Class#test_name"`,
+    ],
+    notApplicable: rubyMissing() ?? (files.length ? undefined : 'no minitest test files found'),
+  };
+}
+
+function rspecCandidate(scan: RepoScan): Candidate | null {
+  const files = scan.match(SPEC_FILE).filter((f) => !RUBY_EXCLUDED.test(f));
+  const gemfile = declares(scan, 'rspec') ?? declares(scan, 'rspec-core');
+  if (!files.length && !gemfile && !scan.has('.rspec')) return null;
+  const reasons: string[] = [];
+  if (scan.has('.rspec')) reasons.push('.rspec present');
+  if (gemfile) reasons.push(`${gemfile} names rspec`);
+  if (files.length) reasons.push(`${files.length} *_spec.rb file(s)`);
+  const helpers = uniqueSorted(scan.match(/(^|\/)spec\/(spec_helper|rails_helper)\.rb$/));
+  // The JSON report goes to a file and is printed after the run, on a line of its own.
+  const each =
+    'rspec --format json --out "$tmp/rspec.json" --format progress "$f" 2>&1; c=$?; echo; cat "$tmp/rspec.json" 2>/dev/null; echo; rm -f "$tmp/rspec.json"; (exit $c)';
+  return {
+    framework: 'rspec',
+    ecosystem: 'ruby',
+    reason: reasons.join('; '),
+    command: 'rspec --format json <file> (each spec file on its own)',
+    testScript: `${header('rspec', "runs rspec on each spec file (the project's .rspec options apply) with a JSON report")}\n${perFile(files, each)}`,
+    testParser: RSPEC_PARSER,
+    testFiles: uniqueSorted([...files, ...helpers]),
+    filesFromIds: (ids) => idFiles(ids, / > /, scan),
+    notes: [
+      'rspec runs each spec file on its own with its JSON formatter (a file that fails to load stops only itself); ids are "<spec file> > <full description>"',
+    ],
+    notApplicable:
+      rubyMissing() ??
+      (toolAvailable('rspec')
+        ? files.length
+          ? undefined
+          : 'no *_spec.rb files found'
+        : 'rspec is not installed where the sandbox can see it (apt-get install ruby-rspec)'),
+  };
+}
+
+/** RSpec first when the project has a .rspec file, else minitest first. */
+export function rubyCandidates(scan: RepoScan): Candidate[] {
+  const mini = minitestCandidate(scan);
+  const spec = rspecCandidate(scan);
+  const both = scan.has('.rspec') ? [spec, mini] : [mini, spec];
+  return both.filter((c): c is Candidate => c !== null);
+}
