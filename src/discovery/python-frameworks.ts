@@ -1,21 +1,59 @@
-/** Candidates for Python projects: pytest (with the project's configuration) and unittest. */
+/**
+ * Candidates for Python projects: pytest (with the project's configuration) and unittest.
+ * The project's own configuration wins over guesses: pytest's config file in effect (pytest.ini,
+ * pyproject.toml, tox.ini, setup.cfg) gives python_files, testpaths, pythonpath and addopts
+ * (doctests); a src layout the project installs (tox, nox, pip install -e .) gets src/ on
+ * PYTHONPATH when the package would not import otherwise.
+ */
 import { PYTEST_PARSER, UNITTEST_PARSER } from './parsers.js';
-import type { RepoScan } from './scan.js';
+import { globToRegExp, type RepoScan } from './scan.js';
 import { type Candidate, header, idFiles, toolAvailable, uniqueSorted } from './script-pieces.js';
 
-const PY_TEST_FILE = /(^|\/)(test_[^/]*|[^/]*_test)\.py$/;
 const PY_EXCLUDED = /^(build|dist|site-packages|\.?env)\//;
+const DEFAULT_PYTHON_FILES = ['test_*.py', '*_test.py'];
+/** A unittest.TestCase subclass (also `TestCase` imported from unittest, django.test, ...). */
+const TESTCASE_CLASS = /^\s*class\s+\w+\s*\([^)]*\bTestCase\b[^)]*\)\s*:/m;
+const IN_TEST_DIR = /(^|\/)tests?\//;
 
-interface PytestConfig {
+export interface PytestConfig {
   file: string;
   testpaths: string[];
+  /** python_files: basename globs of test modules (null: pytest's default). */
+  pythonFiles: string[] | null;
+  /** pythonpath (pytest >= 7): directories pytest itself puts on sys.path. */
+  pythonpath: string[];
+  addopts: string[];
 }
 
-/** The pytest configuration file in effect (pytest's order) and its testpaths. */
-function pytestConfig(scan: RepoScan): PytestConfig | null {
+/**
+ * The values of `key` in an ini/TOML section body: a TOML array (one or more lines), a quoted
+ * TOML string, or an ini value with indented continuation lines, split at whitespace.
+ */
+export function configValues(body: string, key: string): string[] | null {
+  const array = new RegExp(`^${key}\\s*=\\s*\\[([\\s\\S]*?)\\]\\s*(?:#.*)?$`, 'm').exec(body);
+  if (array) return [...array[1]!.matchAll(/"([^"]*)"|'([^']*)'/g)].map((x) => x[1] ?? x[2]!);
+  const m = new RegExp(`^${key}\\s*[=:]\\s*((?:.*)(?:\\n[ \\t]+.*)*)`, 'm').exec(body);
+  if (!m) return null;
+  let value = m[1]!
+    .split('\n')
+    .filter((l) => !/^\s*[#;]/.test(l))
+    .join(' ')
+    .trim();
+  const quoted = /^(["'])(.*)\1\s*(?:#.*)?$/.exec(value);
+  if (quoted) value = quoted[2]!;
+  return value
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((w) => w.replace(/^(["'])(.*)\1$/, '$2').replace(/=(["'])(.*)\1$/, '=$2'));
+}
+
+/** The pytest configuration file in effect (pytest's order) and the settings discovery uses. */
+export function pytestConfig(scan: RepoScan): PytestConfig | null {
   const sections: [string, RegExp][] = [
     ['pytest.ini', /^\[pytest\]\s*$/m],
+    ['.pytest.ini', /^\[pytest\]\s*$/m],
     ['pyproject.toml', /^\[tool\.pytest\.ini_options\]\s*$/m],
+    ['pyproject.toml', /^\[tool\.pytest\]\s*$/m],
     ['tox.ini', /^\[pytest\]\s*$/m],
     ['setup.cfg', /^\[tool:pytest\]\s*$/m],
   ];
@@ -23,86 +61,261 @@ function pytestConfig(scan: RepoScan): PytestConfig | null {
     const text = scan.read(file);
     if (text === null) continue;
     const m = re.exec(text);
-    if (!m && file !== 'pytest.ini') continue;
+    if (!m && !file.endsWith('pytest.ini')) continue;
     const body = m ? text.slice(m.index + m[0].length).split(/^\[/m)[0]! : '';
-    const tp = /^testpaths\s*=\s*((?:.*)(?:\n[ \t]+.*)*)/m.exec(body);
-    let testpaths: string[] = [];
-    if (tp) {
-      const value = tp[1]!;
-      testpaths = value.includes('[')
-        ? [...value.matchAll(/["']([^"']+)["']/g)].map((x) => x[1]!)
-        : value.split(/\s+/).filter(Boolean);
-    }
-    return { file, testpaths: testpaths.map((p) => p.replace(/^\.\//, '').replace(/\/+$/, '')) };
+    const dirs = (key: string) =>
+      (configValues(body, key) ?? []).map((p) => p.replace(/^\.\//, '').replace(/\/+$/, '') || '.');
+    return {
+      file,
+      testpaths: dirs('testpaths'),
+      pythonFiles: configValues(body, 'python_files'),
+      pythonpath: dirs('pythonpath'),
+      addopts: configValues(body, 'addopts') ?? [],
+    };
   }
   return null;
+}
+
+/** Whether a file's basename matches one of pytest's python_files globs. */
+function testModuleMatcher(patterns: string[]): (f: string) => boolean {
+  const res = patterns.map((p) => globToRegExp(p));
+  return (f) => {
+    const base = f.slice(f.lastIndexOf('/') + 1);
+    return f.endsWith('.py') && res.some((re) => re.test(base) || re.test(f));
+  };
+}
+
+/** What a src layout needs: the line for test_script.sh and the note saying why. */
+export interface PythonPathSetup {
+  script: string;
+  note: string | null;
+}
+
+/**
+ * A src layout (src/<pkg>/__init__.py, no <pkg>/ at the top) only imports once installed (the
+ * project's tox/nox/pip install -e . does it) or when pytest's own `pythonpath` names src. Here
+ * nothing is installed: unless pytest's config handles it, the script puts src/ on PYTHONPATH
+ * when `import <pkg>` would fail (an installed package is left alone).
+ */
+export function pythonPathSetup(scan: RepoScan, config: PytestConfig | null): PythonPathSetup {
+  const pkgs = uniqueSorted(
+    scan
+      .match(/^src\/[A-Za-z_]\w*\/__init__\.py$/, /^src\/[A-Za-z_]\w*\.py$/)
+      .map((f) => f.split('/')[1]!.replace(/\.py$/, ''))
+      .filter(
+        (p) => p !== '__init__' && p !== 'conftest' && !scan.hasDir(p) && !scan.has(`${p}.py`),
+      ),
+  );
+  if (!pkgs.length) return { script: '', note: null };
+  if (config?.pythonpath.includes('src')) {
+    return {
+      script: '',
+      note: `src layout (src/${pkgs[0]}): pytest's pythonpath setting in ${config.file} puts src/ on the path`,
+    };
+  }
+  const evidence: string[] = [];
+  const tox = scan.read('tox.ini');
+  if (tox && /^\[testenv\]/m.test(tox) && !/^\s*skip_install\s*=\s*true/im.test(tox))
+    evidence.push('tox.ini [testenv] installs it');
+  if (scan.has('noxfile.py')) evidence.push('noxfile.py installs it');
+  const installers = scan.files.filter(
+    (f) =>
+      /^(Makefile|README[^/]*|CONTRIBUTING[^/]*|requirements[^/]*\.txt|\.github\/workflows\/[^/]+\.ya?ml)$/.test(
+        f,
+      ) && /pip3? install [^\n]*-e\s*\.|^\s*-e\s*\.\s*$/m.test(scan.read(f) ?? ''),
+  );
+  if (installers.length) evidence.push(`${installers[0]} runs pip install -e .`);
+  const pkg = pkgs[0]!;
+  const probe = `python3 -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec(sys.argv[1]) is None)' ${pkg} 2>/dev/null`;
+  return {
+    script: [
+      `# src layout: ${pkg} imports only once installed; without an install, src/ goes on PYTHONPATH.`,
+      `if ! ${probe}; then export PYTHONPATH="$PWD/src\${PYTHONPATH:+:$PYTHONPATH}"; fi`,
+    ].join('\n'),
+    note: `src layout (src/${pkg})${evidence.length ? `: the project expects an install (${evidence.join('; ')})` : ''}; the script sets PYTHONPATH=src when \`import ${pkg}\` fails in the sandbox (nothing is installed there)`,
+  };
+}
+
+/** "tests.test_x.TestK.test_y" (module.Class.method) to the files its module may live in. */
+function unittestIdFiles(ids: string[], scan: RepoScan, dirs: string[]): string[] {
+  const out = new Set<string>();
+  for (const id of ids) {
+    const parts = id.split('.');
+    for (let k = parts.length - 1; k >= 1; k--) {
+      const rel = `${parts.slice(0, k).join('/')}.py`;
+      const hit = [rel, ...dirs.map((d) => `${d}/${rel}`)].find((p) => scan.has(p));
+      if (hit) {
+        out.add(hit);
+        break;
+      }
+    }
+  }
+  return [...out];
 }
 
 const PY_ENV = 'export PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1';
 
 export function pythonCandidates(scan: RepoScan): Candidate[] {
-  const tests = scan.match(PY_TEST_FILE).filter((f) => !PY_EXCLUDED.test(f));
   const config = pytestConfig(scan);
-  const conftests = scan.match(/(^|\/)conftest\.py$/).filter((f) => !PY_EXCLUDED.test(f));
-  if (!tests.length && !config && !conftests.length) return [];
+  const isTestModule = testModuleMatcher(config?.pythonFiles ?? DEFAULT_PYTHON_FILES);
+  const pyFilesAll = scan.match(/\.py$/).filter((f) => !PY_EXCLUDED.test(f));
+  const tests = pyFilesAll.filter(isTestModule);
+  const conftests = pyFilesAll.filter((f) => /(^|\/)conftest\.py$/.test(f));
+  // unittest suites may keep TestCase classes in modules with any name (tests/foo.py).
+  const testCaseFiles = pyFilesAll.filter(
+    (f) =>
+      (IN_TEST_DIR.test(f) || /(^|\/)tests?[^/]*\.py$/.test(f)) &&
+      TESTCASE_CLASS.test(scan.read(f) ?? ''),
+  );
+  if (!tests.length && !config && !conftests.length && !testCaseFiles.length) return [];
   const out: Candidate[] = [];
   const python = toolAvailable('python3')
     ? undefined
     : 'python3 is not installed where the sandbox can see it (/usr, /usr/local)';
+  const path = pythonPathSetup(scan, config);
+  const env = path.script ? `${PY_ENV}\n${path.script}` : PY_ENV;
+  const pathNotes = path.note ? [path.note] : [];
 
-  const reasons: string[] = [];
-  if (config) reasons.push(`${config.file} configures pytest`);
-  const usesPytest = tests.filter((f) => /\bpytest\b/.test(scan.read(f) ?? ''));
-  if (usesPytest.length) reasons.push(`${usesPytest.length} test file(s) import pytest`);
-  if (conftests.length) reasons.push('conftest.py present');
-  const inTestsDir = tests.filter((f) => /^tests?\//.test(f));
-  if (inTestsDir.length) {
-    reasons.push(`${inTestsDir[0]!.split('/')[0]}/ has ${inTestsDir.length} test_*.py file(s)`);
-  } else if (tests.length) {
-    reasons.push(`${tests.length} test_*.py file(s)`);
-  }
-  const under = (f: string) =>
-    !config?.testpaths.length ||
-    config.testpaths.some((p) => f === p || f.startsWith(`${p}/`) || p === '.');
-  const pyFiles = uniqueSorted([...tests, ...conftests].filter(under));
-  const pytestCmd =
-    'python3 -m pytest -p no:cacheprovider -v -rfEpsxX --color=no --continue-on-collection-errors';
-  out.push({
-    framework: 'pytest',
-    ecosystem: 'python',
-    reason: reasons.join('; '),
-    command: 'python3 -m pytest',
-    testScript: `${header('pytest', 'runs pytest verbosely with the short summary of every outcome')}\n${PY_ENV}\nrm -rf "$tmp" 2>/dev/null\n${pytestCmd}\ncode=$?\necho "### ssr-exit $nonce $code"\nexit $code\n`,
-    testParser: PYTEST_PARSER,
-    testFiles: pyFiles,
-    filesFromIds: (ids) =>
-      idFiles(ids, /::/, scan, (f) => PY_TEST_FILE.test(f) || /(^|\/)tests?\//.test(f)),
-    notes: [
+  if (tests.length || config || conftests.length) {
+    const reasons: string[] = [];
+    if (config) reasons.push(`${config.file} configures pytest`);
+    const usesPytest = tests.filter((f) => /\bpytest\b/.test(scan.read(f) ?? ''));
+    if (usesPytest.length) reasons.push(`${usesPytest.length} test file(s) import pytest`);
+    if (conftests.length) reasons.push('conftest.py present');
+    const inTestsDir = tests.filter((f) => /^tests?\//.test(f));
+    if (inTestsDir.length) {
+      reasons.push(`${inTestsDir[0]!.split('/')[0]}/ has ${inTestsDir.length} test_*.py file(s)`);
+    } else if (tests.length) {
+      reasons.push(`${tests.length} test_*.py file(s)`);
+    }
+    const under = (f: string) =>
+      !config?.testpaths.length ||
+      config.testpaths.some((p) => p === '.' || f === p || f.startsWith(`${p}/`));
+    const pyFiles = uniqueSorted(
+      [...tests, ...conftests, ...testCaseFiles.filter((f) => IN_TEST_DIR.test(f))].filter(under),
+    );
+    const notes = [
       'pytest runs with -v -rfEpsxX and --continue-on-collection-errors (a test file that fails to import does not stop the others); ids are pytest node ids',
-    ],
-    notApplicable: python,
-  });
+      ...pathNotes,
+    ];
+    if (config?.pythonFiles) {
+      notes.push(
+        `test modules as ${config.file} names them (python_files = ${config.pythonFiles.join(' ')})`,
+      );
+    }
+    const doctest = doctestNote(scan, config, pyFilesAll, under, isTestModule);
+    if (doctest) notes.push(doctest);
+    const pytestCmd =
+      'python3 -m pytest -p no:cacheprovider -v -rfEpsxX --color=no --continue-on-collection-errors';
+    out.push({
+      framework: 'pytest',
+      ecosystem: 'python',
+      reason: reasons.join('; '),
+      command: 'python3 -m pytest',
+      testScript: `${header('pytest', 'runs pytest verbosely with the short summary of every outcome')}\n${env}\nrm -rf "$tmp" 2>/dev/null\n${pytestCmd}\ncode=$?\necho "### ssr-exit $nonce $code"\nexit $code\n`,
+      testParser: PYTEST_PARSER,
+      testFiles: pyFiles,
+      filesFromIds: (ids) =>
+        idFiles(
+          ids,
+          /::/,
+          scan,
+          (f) => isTestModule(f) || IN_TEST_DIR.test(f) || /(^|\/)tests?\.py$/.test(f),
+        ),
+      notes,
+      notApplicable: python,
+    });
+  }
 
-  const unittestFiles = scan
-    .match(/(^|\/)test[^/]*\.py$/)
-    .filter((f) => !PY_EXCLUDED.test(f) && /\bunittest\b/.test(scan.read(f) ?? ''));
+  const unittestFiles = uniqueSorted([
+    ...pyFilesAll.filter(
+      (f) => /(^|\/)test[^/]*\.py$/.test(f) && /\bunittest\b/.test(scan.read(f) ?? ''),
+    ),
+    ...testCaseFiles,
+  ]);
   if (unittestFiles.length) {
     const dir = ['tests', 'test'].find((d) => unittestFiles.some((f) => f.startsWith(`${d}/`)));
-    const args = dir ? ` -s ${dir}${scan.has(`${dir}/__init__.py`) ? ' -t .' : ''}` : '';
-    const files = scan
-      .match(/(^|\/)test[^/]*\.py$/)
-      .filter((f) => !PY_EXCLUDED.test(f) && (!dir || f.startsWith(`${dir}/`)));
+    // discover's default pattern is test*.py; TestCase modules named otherwise need '*.py'.
+    const named = (f: string) => /(^|\/)test[^/]*\.py$/.test(f);
+    const inDir = (f: string) => !dir || f.startsWith(`${dir}/`);
+    const allPy = !!dir && unittestFiles.filter(inDir).some((f) => !named(f));
+    const args = dir
+      ? ` -s ${dir}${scan.has(`${dir}/__init__.py`) ? ' -t .' : ''}${allPy ? " -p '*.py'" : ''}`
+      : '';
+    const files = uniqueSorted(
+      pyFilesAll.filter(
+        (f) =>
+          inDir(f) &&
+          (allPy
+            ? testCaseFiles.includes(f) || named(f)
+            : named(f) || (testCaseFiles.includes(f) && !dir)),
+      ),
+    );
+    const notes = ['unittest discover -v -b; ids are module.Class.test_method', ...pathNotes];
+    if (allPy) {
+      notes.push(
+        `TestCase classes live in modules not named test*.py (${unittestFiles
+          .filter((f) => inDir(f) && !named(f))
+          .slice(0, 5)
+          .join(', ')}): discover imports every module of ${dir}/ (-p '*.py')`,
+      );
+    }
     out.push({
       framework: 'unittest',
       ecosystem: 'python',
-      reason: `${unittestFiles.length} test file(s) import unittest`,
+      reason: `${unittestFiles.length} test file(s) ${allPy ? 'define unittest TestCase classes' : 'import unittest'}`,
       command: `python3 -m unittest discover${args}`,
-      testScript: `${header('unittest', 'runs unittest discovery verbosely, test output buffered')}\n${PY_ENV}\nrm -rf "$tmp" 2>/dev/null\npython3 -m unittest discover -v -b${args} 2>&1\ncode=$?\necho "### ssr-exit $nonce $code"\nexit $code\n`,
+      testScript: `${header('unittest', 'runs unittest discovery verbosely, test output buffered')}\n${env}\nrm -rf "$tmp" 2>/dev/null\npython3 -m unittest discover -v -b${args} 2>&1\ncode=$?\necho "### ssr-exit $nonce $code"\nexit $code\n`,
       testParser: UNITTEST_PARSER,
       testFiles: files,
-      notes: ['unittest discover -v -b; ids are module.Class.test_method'],
+      filesFromIds: (ids) => unittestIdFiles(ids, scan, dir ? [dir] : []),
+      notes,
       notApplicable: python,
     });
   }
   return out;
+}
+
+/**
+ * With --doctest-modules (or --doctest-glob) in the config's addopts, pytest also runs the
+ * examples in docstrings: ids like "src/pkg/mod.py::pkg.mod.func". Those modules hold the code
+ * under test, so they are not oracle files; the note names them.
+ */
+function doctestNote(
+  scan: RepoScan,
+  config: PytestConfig | null,
+  pyFiles: string[],
+  under: (f: string) => boolean,
+  isTestModule: (f: string) => boolean,
+): string | null {
+  if (!config) return null;
+  const opts = config.addopts;
+  const modules = opts.includes('--doctest-modules');
+  const globs = opts.flatMap((o, i) =>
+    o.startsWith('--doctest-glob=')
+      ? [o.slice('--doctest-glob='.length)]
+      : o === '--doctest-glob' && opts[i + 1]
+        ? [opts[i + 1]!]
+        : [],
+  );
+  if (!modules && !globs.length) return null;
+  const withExamples = modules
+    ? pyFiles.filter(
+        (f) =>
+          under(f) &&
+          !isTestModule(f) &&
+          !/(^|\/)(setup|conftest)\.py$/.test(f) &&
+          /^\s*>>> /m.test(scan.read(f) ?? ''),
+      )
+    : [];
+  const texts = globs.length
+    ? scan.files.filter(
+        (f) => under(f) && globs.some((g) => globToRegExp(g).test(f.slice(f.lastIndexOf('/') + 1))),
+      )
+    : [];
+  const found = [...withExamples, ...texts];
+  const list = found.length
+    ? `${found.length} file(s) with examples: ${found.slice(0, 10).join(', ')}${found.length > 10 ? ', ...' : ''}`
+    : 'no file with examples found';
+  return `doctests on (${[modules ? '--doctest-modules' : '', ...globs.map((g) => `--doctest-glob=${g}`)].filter(Boolean).join(' ')} in ${config.file}): ${list}; their ids look like "src/pkg/mod.py::pkg.mod.func" and they count as tests, but these files hold the code under test, so they are not oracle test files`;
 }
