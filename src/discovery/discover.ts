@@ -3,6 +3,8 @@ import type { Snapshot } from '../sandbox/types.js';
 import { stageHarness, type TestHarness, type TestRunOptions } from '../testing/run-tests.js';
 import { UsageError } from '../util/errors.js';
 import { type Baseline, computeBaseline } from '../validate/baseline.js';
+import { checkTestCommand, customCandidate, resolveTestFiles } from './custom.js';
+import { fallbackCandidate } from './fallback.js';
 import { type Candidate, proposeCandidates } from './frameworks.js';
 import { RepoScan } from './scan.js';
 import type { DiscoveryAttempt, TestSuiteSpec } from './types.js';
@@ -14,7 +16,30 @@ export interface DiscoveryOptions extends TestRunOptions {
   frameworks?: string[];
   /** Called after each candidate is tried or ruled out (progress for a CLI). */
   onAttempt?: (attempt: DiscoveryAttempt) => void;
+  /**
+   * Run this command instead of discovering (`--test-command`): bash, from the repo root, in
+   * the sandbox. Needs `testFormat`.
+   */
+  testCommand?: string;
+  /**
+   * How `testCommand`'s output reads (`--test-format`): tap, junit[:<report glob>], pytest,
+   * go-json, cargo or exit-code (one test named after the command).
+   */
+  testFormat?: string;
+  /** The oracle test files (`--test-files`): globs relative to the repo, each must match. */
+  testFiles?: string[];
+  /**
+   * Largest share of a candidate's tests that may change outcome between its clean runs
+   * (default 0.05): above it (and with more than one such test), the ids are unstable or the
+   * suite nondeterministic, and the candidate fails.
+   */
+  maxFlakyShare?: number;
+  /** Try the per-file fallback when nothing structured works (default true). */
+  fallback?: boolean;
 }
+
+/** Default of `maxFlakyShare`. */
+export const DEFAULT_MAX_FLAKY_SHARE = 0.05;
 
 export interface DiscoveryResult {
   suite: TestSuiteSpec;
@@ -41,8 +66,12 @@ function plural(n: number, word: string): string {
  * test files, go.mod, Cargo.toml, pom.xml), proposes candidates most likely first, and runs
  * each in fresh sandboxes (`runs` clean runs, default 2) until one parses at least one passing
  * test. Tests whose outcome differs between the runs are flaky: they are left out of the
- * baseline and listed in the suite's notes. When nothing works, throws a UsageError that says
- * what was tried and why each failed.
+ * baseline and listed in the suite's notes; more than `maxFlakyShare` of them fails the
+ * candidate. Last comes the coarse per-file fallback (fallback.ts). When nothing works, throws
+ * a UsageError that says what was tried and why each failed.
+ *
+ * `testCommand` + `testFormat` replace all of that with the user's command (custom.ts);
+ * `testFiles` names the oracle test files whichever suite is chosen.
  *
  * `snapshot` should be an original snapshot (`host.snapshotDir(dir)`): the static look reads
  * its source directory.
@@ -60,9 +89,22 @@ export async function discoverTests(
     parserTimeoutMs: opts.parserTimeoutMs,
     maxLogBytes: opts.maxLogBytes,
   };
-  let candidates = proposeCandidates(scan);
-  if (opts.frameworks)
-    candidates = candidates.filter((c) => opts.frameworks!.includes(c.framework));
+  const maxFlakyShare = opts.maxFlakyShare ?? DEFAULT_MAX_FLAKY_SHARE;
+  if (!(maxFlakyShare >= 0 && maxFlakyShare <= 1))
+    throw new UsageError('the flaky-test share limit must be between 0 and 1 (0% and 100%)');
+  // Mistakes in the escape hatches show before anything runs.
+  const format = checkTestCommand(opts);
+  const oracle = opts.testFiles?.length ? resolveTestFiles(scan, opts.testFiles) : null;
+  let candidates: Candidate[];
+  if (format) {
+    candidates = [customCandidate(scan, opts.testCommand!, format)];
+  } else {
+    candidates = proposeCandidates(scan);
+    const fallback = opts.fallback === false ? null : fallbackCandidate(scan);
+    if (fallback) candidates.push(fallback);
+    if (opts.frameworks)
+      candidates = candidates.filter((c) => opts.frameworks!.includes(c.framework));
+  }
   const attempts: DiscoveryAttempt[] = [];
   const record = (a: DiscoveryAttempt) => {
     attempts.push(a);
@@ -78,12 +120,15 @@ export async function discoverTests(
     const harness = stageHarness(c.testScript, c.testParser);
     try {
       const baseline = await computeBaseline(host, snapshot, harness, runs, runOpts);
-      const problem = await judge(c, baseline, host, snapshot, harness, runOpts);
+      // Too many flaky tests says more than "none passed" (unstable ids pass in no two runs).
+      const problem =
+        (!baseline.failure && flakyProblem(c, baseline, runs, maxFlakyShare, !!format)) ||
+        (await judge(c, baseline, host, snapshot, harness, runOpts));
       if (problem) {
         record({ ...base, outcome: 'failed', detail: problem });
         continue;
       }
-      const suite = buildSuite(c, scan, baseline, runs);
+      const suite = buildSuite(c, scan, baseline, runs, oracle);
       const counts = countStatuses(baseline);
       record({
         ...base,
@@ -95,7 +140,39 @@ export async function discoverTests(
       harness.cleanup();
     }
   }
+  if (format) {
+    const a = attempts[0];
+    throw new UsageError(
+      `the test command gave no usable test results in ${dir}: ${a?.detail ?? 'not run'}`,
+      'no-test-suite',
+    );
+  }
   throw new UsageError(noSuiteMessage(dir, attempts, opts.frameworks), 'no-test-suite');
+}
+
+/**
+ * More than `max` of the parsed tests (and more than one) changed outcome between the clean
+ * runs: unstable ids or a nondeterministic suite, which would make bug evidence noise.
+ */
+function flakyProblem(
+  c: Candidate,
+  baseline: Baseline,
+  runs: number,
+  max: number,
+  custom: boolean,
+): string | null {
+  const flaky = baseline.flaky.length;
+  const total = flaky + Object.keys(baseline.tests).length;
+  if (flaky < 2 || flaky / total <= max) return null;
+  const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
+  const examples = baseline.flaky
+    .slice(0, 3)
+    .map((id) => JSON.stringify(id))
+    .join(', ');
+  const advice = custom
+    ? 'make the command print stable ids, or allow more with --max-flaky-share'
+    : 'name a command with stable output with --test-command and --test-format, or allow more with --max-flaky-share';
+  return `${c.command}: ${flaky} of ${total} tests (${pct(flaky / total)}) changed outcome between ${plural(runs, 'clean run')}, over the ${pct(max)} limit (e.g. ${examples}${flaky > 3 ? ', ...' : ''}): the test ids are unstable or the suite is nondeterministic; ${advice}`;
 }
 
 function countStatuses(b: Baseline) {
@@ -121,10 +198,15 @@ async function judge(
     const exit = f.exitCode === null ? 'was killed' : `exited ${f.exitCode}`;
     if (f.kind === 'no-tests') {
       const tail = await lastOutput(host, snapshot, harness, runOpts);
-      return `${c.command} ${exit}: 0 tests parsed${tail ? `; last output: ${JSON.stringify(tail)}` : ''}`;
+      const what =
+        c.framework === 'custom'
+          ? `no test in ${c.reason.replace('--test-format ', '')} format`
+          : '0 tests';
+      return `${c.command} ${exit}: ${what} parsed; ${tail ? `last output: ${JSON.stringify(tail)}` : 'it printed nothing'}`;
     }
-    if (f.kind === 'script-timeout' || f.kind === 'log-too-large')
-      return `${c.command}: ${f.message}`;
+    if (f.kind === 'script-timeout')
+      return `${c.command}: ${f.message} (a hanging test? raise the limit with --timeout)`;
+    if (f.kind === 'log-too-large') return `${c.command}: ${f.message}`;
     return `${c.command} ${exit}, then ${f.message}`;
   }
   const counts = countStatuses(baseline);
@@ -169,15 +251,32 @@ async function lastOutput(
   }
 }
 
-function buildSuite(c: Candidate, scan: RepoScan, baseline: Baseline, runs: number): TestSuiteSpec {
+function buildSuite(
+  c: Candidate,
+  scan: RepoScan,
+  baseline: Baseline,
+  runs: number,
+  oracle: string[] | null,
+): TestSuiteSpec {
   const ids = [...Object.keys(baseline.tests), ...baseline.flaky];
-  const testFiles = [...new Set([...c.testFiles, ...(c.filesFromIds?.(ids) ?? [])])]
+  let testFiles = [...new Set([...c.testFiles, ...(c.filesFromIds?.(ids) ?? [])])]
     .filter((f) => scan.has(f))
     .sort();
+  const fileNotes: string[] = [];
+  if (oracle) {
+    testFiles = oracle;
+    fileNotes.push(`oracle test files as given (--test-files): ${plural(oracle.length, 'file')}`);
+  } else if (c.framework === 'custom') {
+    if (!testFiles.length) testFiles = fallbackCandidate(scan)?.testFiles ?? [];
+    fileNotes.push(
+      `oracle test files guessed (${testFiles.length ? `from ${ids.length ? 'the test ids and ' : ''}the file names` : 'none found'}): name them with --test-files`,
+    );
+  }
   const counts = countStatuses(baseline);
   const notes = [
     `${c.framework}: ${c.command} (${c.reason})`,
     ...c.notes,
+    ...fileNotes,
     `baseline over ${plural(runs, 'clean run')}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`,
   ];
   if (baseline.flaky.length) {
@@ -214,7 +313,9 @@ function noSuiteMessage(dir: string, attempts: DiscoveryAttempt[], only?: string
     const looked = only?.length
       ? `no evidence for ${only.join(', ')}`
       : 'nothing to try: looked for package.json test tooling (scripts.test, jest, vitest, mocha, tape, node:test), ' +
-        'Python tests (test_*.py, pytest configuration, unittest), go.mod, Cargo.toml and pom.xml';
+        'Python tests (test_*.py, pytest configuration, unittest), go.mod, Cargo.toml and pom.xml, ' +
+        'then any test file to run on its own (*.test.js, test/*.js, test_*.py, Go _test.go, Rust tests/*.rs) ' +
+        'and a Makefile test/check target; name the command with --test-command and --test-format';
     return `${head}: ${looked}`;
   }
   const tried = attempts

@@ -1,8 +1,20 @@
 export {
+  checkTestCommand,
+  customCandidate,
+  FORMAT_HELP,
+  parseTestFormat,
+  resolveTestFiles,
+  TEST_FORMATS,
+  type TestFormat,
+  type TestFormatName,
+} from './custom.js';
+export {
+  DEFAULT_MAX_FLAKY_SHARE,
   type DiscoveryOptions,
   type DiscoveryResult,
   discoverTests,
 } from './discover.js';
+export { EXIT_CODE_PARSER, fallbackCandidate } from './fallback.js';
 export { type Candidate, type Ecosystem, proposeCandidates, surefireScript } from './frameworks.js';
 export {
   CARGO_PARSER,
