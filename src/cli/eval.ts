@@ -10,6 +10,8 @@ import {
 import { basename, dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { type Artifact, readArtifact } from '../artifact/artifact.js';
+import { discoverTests } from '../discovery/discover.js';
+import type { TestSuiteSpec } from '../discovery/types.js';
 import { tasksFromHistory } from '../eval/from-history.js';
 import {
   type AttemptRecord,
@@ -24,6 +26,7 @@ import { SandboxHost } from '../sandbox/local.js';
 import { UsageError } from '../util/errors.js';
 import { modelFromFlags } from './model.js';
 import { Progress } from './progress.js';
+import { addTestOptions, hasTestFlags, testOptionsFromFlags } from './test-options.js';
 
 function positive(name: string) {
   return (value: string): number => {
@@ -269,7 +272,7 @@ export function registerEval(program: Command, setHost: (h: SandboxHost | null) 
       }
     });
 
-  program
+  const fromHistory = program
     .command('tasks-from-history')
     .summary('mine SWE-bench-format tasks from a repository’s git history')
     .description(
@@ -290,12 +293,20 @@ export function registerEval(program: Command, setHost: (h: SandboxHost | null) 
     )
     .action(async (repo: string, o) => {
       const progress = new Progress();
+      const testOptions = testOptionsFromFlags(o);
       const host = SandboxHost.open({ allowUnsandboxed: !!o.unsafeNoSandbox });
       setHost(host);
       try {
+        // With the escape hatches, the harness is discovered here (with them) and handed over.
+        let suite: TestSuiteSpec | undefined;
+        if (hasTestFlags(o)) {
+          progress.line('… discovering how the tests run');
+          suite = (await discoverTests(host, host.snapshotDir(repo), testOptions)).suite;
+        }
         const result = await tasksFromHistory(host, repo, {
           max: o.max,
           maxCommits: o.maxCommits,
+          suite,
           onProgress: (m) => progress.line(`… ${m}`),
         });
         const jsonl = result.tasks.map((t) => `${JSON.stringify(t)}\n`).join('');
@@ -317,4 +328,5 @@ export function registerEval(program: Command, setHost: (h: SandboxHost | null) 
         setHost(null);
       }
     });
+  addTestOptions(fromHistory);
 }

@@ -15,6 +15,7 @@ import { UsageError } from '../util/errors.js';
 import { type ModelFlags, modelFromFlags } from './model.js';
 import { Progress } from './progress.js';
 import { seconds } from './solve.js';
+import { addTestOptions, hasTestFlags, testOptionsFromFlags } from './test-options.js';
 
 function count(name: string) {
   return (value: string): number => {
@@ -113,7 +114,7 @@ export function formatSummary(s: InjectSummary): string {
 }
 
 export function registerInject(program: Command, setAbort: (c: AbortController) => void): void {
-  program
+  const inject = program
     .command('inject')
     .summary('make validated bugs from a repository (procedural, or with --model an LLM)')
     .description(
@@ -217,7 +218,14 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
     .action(async (repo: string, o) => {
       // A bad --out (a file, inside the repository, unwritable) is a usage error up front.
       prepareOutputDir(o.out, repo);
-      if (o.model) return injectWithLlm(repo, o, setAbort);
+      if (o.model) {
+        if (hasTestFlags(o))
+          throw new UsageError(
+            '--test-command, --test-format, --test-files and --max-flaky-share are for the procedural injector (with --model the agent writes test_script.sh itself)',
+          );
+        return injectWithLlm(repo, o, setAbort);
+      }
+      const discovery = testOptionsFromFlags(o);
       const modelOnly = [
         'modelName',
         'apiKeyEnv',
@@ -246,6 +254,7 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
         maxCandidates: o.maxCandidates,
         concurrency: o.concurrency,
         settings: o.timeout ? { scriptTimeoutMs: o.timeout } : undefined,
+        discovery,
         allowUnsandboxed: !!o.unsafeNoSandbox,
         signal: abort.signal,
         onEvent: (e) => {
@@ -293,6 +302,7 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
       process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
       process.exitCode = summary.stoppedEarly ? 130 : 0;
     });
+  addTestOptions(inject);
 }
 
 interface LlmInjectFlags extends ModelFlags {

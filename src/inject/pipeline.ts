@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Artifact } from '../artifact/artifact.js';
 import { writeArtifact } from '../artifact/artifact.js';
-import { discoverTests } from '../discovery/index.js';
+import { type DiscoveryOptions, discoverTests } from '../discovery/index.js';
 import type { TestSuiteSpec } from '../discovery/types.js';
 import { LayerStack } from '../sandbox/layers.js';
 import { SandboxHost } from '../sandbox/local.js';
@@ -56,6 +56,8 @@ export interface InjectOptions {
   /** An existing sandbox host (default: a new one, closed at the end). */
   host?: SandboxHost;
   allowUnsandboxed?: boolean;
+  /** Test discovery's escape hatches: a test command and its format, oracle test files, the flaky-share limit. */
+  discovery?: Pick<DiscoveryOptions, 'testCommand' | 'testFormat' | 'testFiles' | 'maxFlakyShare'>;
 }
 
 export type InjectEvent =
@@ -213,7 +215,11 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
     const repoName = slug(basename(resolve(opts.repo)));
 
     emit({ type: 'phase', message: 'discovering how the tests run' });
-    const discovery = await discoverTests(host, snapshot);
+    const discovery = await discoverTests(host, snapshot, {
+      ...opts.discovery,
+      runs: settings.baselineRuns,
+      scriptTimeoutMs: settings.scriptTimeoutMs,
+    });
     const suite = discovery.suite;
     const baselinePassed = passedIds(discovery.baseline.tests);
     notes.push(...suite.notes);
