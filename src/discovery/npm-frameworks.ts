@@ -1,4 +1,7 @@
-/** Candidates for npm projects: jest, vitest, mocha, tape, node:test, and npm test as a fallback. */
+/**
+ * Candidates for npm projects: jest, vitest, mocha, tape, node-tap, ava, uvu, jasmine, node:test,
+ * and npm test as a fallback.
+ */
 import {
   dropFlags,
   expandedTestScript,
@@ -8,16 +11,21 @@ import {
   positionals,
   type RunnerCall,
   shq,
+  type Word,
 } from './npm-script.js';
 import {
+  AVA_PARSER,
   GENERIC_TAP_PARSER,
+  JASMINE_PARSER,
   JEST_JSON_PARSER,
   MOCHA_PARSER,
+  NODE_TAP_PARSER,
   NODE_TEST_PARSER,
   TAPE_PARSER,
+  UVU_PARSER,
 } from './parsers.js';
-import { MOCHA_REPORTER } from './reporters.js';
-import { expandPathArg, type RepoScan } from './scan.js';
+import { JASMINE_REPORTER, MOCHA_REPORTER, UVU_HOOK } from './reporters.js';
+import { expandPathArg, globToRegExp, type RepoScan } from './scan.js';
 import {
   type Candidate,
   envWords,
@@ -402,12 +410,12 @@ function tapeCandidate(ctx: JsContext): Candidate | null {
     ecosystem: 'npm',
     reason: reasons.join('; '),
     command: 'node <file> (each tape test file on its own)',
-    testScript: `${header('tape', 'runs each tape test file on its own; ids carry the file, test name and assertion number')}\n${JS_ENV}\n${perFile(files, each)}`,
+    testScript: `${header('tape', 'runs each tape test file on its own; ids carry the file and test name')}\n${JS_ENV}\n${perFile(files, each)}`,
     testParser: TAPE_PARSER,
     testFiles: files,
     filesFromIds: (ids) => idFiles(ids, / > /, ctx.scan),
     notes: [
-      'tape test files run one at a time with node; an id is "<file> > <test name> > #<n>", the n-th assertion of that test',
+      'tape test files run one at a time with node; an id is "<file> > <test name>" (a second test of the same name in a file gets " (2)"): it fails if any of its assertions fails, is skipped if all were skipped, and assertion numbers are not part of it',
     ],
     notApplicable:
       nodeMissing() ??
@@ -416,6 +424,518 @@ function tapeCandidate(ctx: JsContext): Candidate | null {
           ? undefined
           : 'no tape test files found'
         : 'node_modules/tape not found (install the dependencies first: npm install)'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// node-tap, uvu, ava, jasmine
+
+/** Major version of an installed package (node_modules/<name>/package.json), or null. */
+function installedMajor(scan: RepoScan, name: string): number | null {
+  const text = scan.read(`node_modules/${name}/package.json`);
+  if (text === null) return null;
+  try {
+    const v = (JSON.parse(text) as { version?: unknown }).version;
+    const m = typeof v === 'string' ? /^(\d+)\./.exec(v) : null;
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Top-level keys of a simple YAML file (.taprc): `key: value`, `key: [a, b]` or a list of
+ * `- item` lines below the key. Values are strings with their quotes removed.
+ */
+function simpleYaml(text: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^([A-Za-z0-9_-]+):\s*(.*)$/.exec(lines[i]!.replace(/\s+#.*$/, '').trimEnd());
+    if (!m) continue;
+    const [, key, rest] = m;
+    const values: string[] = [];
+    if (rest!.startsWith('[')) values.push(...rest!.replace(/[[\]]/g, '').split(','));
+    else if (rest) values.push(rest);
+    else {
+      while (i + 1 < lines.length && /^\s+-\s+/.test(lines[i + 1]!)) {
+        values.push(lines[++i]!.replace(/^\s+-\s+/, ''));
+      }
+    }
+    out.set(key!, values.map((v) => v.trim().replace(/^['"]|['"]$/g, '')).filter(Boolean));
+  }
+  return out;
+}
+
+/** Strings of a config value that may be one string or a list of them. */
+function stringList(v: unknown): string[] {
+  return (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter(
+    (x): x is string => typeof x === 'string',
+  );
+}
+
+/**
+ * Files matching globs, where globs starting with "!" exclude. Extglobs (`?(m)js`,
+ * `@(a|b)`), which jasmine and tap use, are read as the brace alternatives they amount to.
+ */
+function globFiles(scan: RepoScan, globs: string[], base = ''): string[] {
+  const prefix = base ? `${base.replace(/^\.\/|\/+$/g, '')}/` : '';
+  const rx = (g: string) => {
+    const plain = g
+      .replace(/^\.\//, '')
+      .replace(/\?\(([^()]*)\)/g, (_, alts: string) => `{,${alts.split('|').join(',')}}`)
+      .replace(/@\(([^()]*)\)/g, (_, alts: string) => `{${alts.split('|').join(',')}}`)
+      .replace(/[*+]\(([^()]*)\)/g, '*');
+    return globToRegExp(`${prefix}${plain}`);
+  };
+  const include = globs.filter((g) => !g.startsWith('!')).map(rx);
+  const exclude = globs.filter((g) => g.startsWith('!')).map((g) => rx(g.slice(1)));
+  return scan.files.filter(
+    (f) => include.some((r) => r.test(f)) && !exclude.some((r) => r.test(f)),
+  );
+}
+
+/** A script that runs `command` once and ends with its exit status. */
+function runOnce(command: string): string {
+  return [
+    command,
+    'code=$?',
+    'echo "### ssr-exit $nonce $code"',
+    'rm -rf "$tmp" 2>/dev/null',
+    'exit $code',
+    '',
+  ].join('\n');
+}
+
+const TAP_VALUED = [
+  '--reporter',
+  '-R',
+  '--coverage-report',
+  '--nyc-arg',
+  '--branches',
+  '--functions',
+  '--lines',
+  '--statements',
+  '--coverage-map',
+  '-M',
+  '--save',
+  '-s',
+  '--grep',
+  '-g',
+  '--jobs',
+  '-j',
+  '--timeout',
+  '-t',
+  '--node-arg',
+  '--test-arg',
+  '--test-regex',
+  '--test-ignore',
+  '--include',
+  '--exclude',
+  '--before',
+  '--after',
+  '--reporter-arg',
+  '--output-file',
+  '-o',
+  '--output-dir',
+  '-d',
+  '--test-env',
+  '--plugin',
+];
+/** tap flags discovery sets itself (reporter, coverage) or that do not belong in one clean run. */
+const TAP_DROPPED = [
+  '--reporter',
+  '-R',
+  '--reporter-arg',
+  '--coverage',
+  '--cov',
+  '--no-coverage',
+  '--no-cov',
+  '--check-coverage',
+  '--no-check-coverage',
+  '--100',
+  '--coverage-report',
+  '--nyc-arg',
+  '--branches',
+  '--functions',
+  '--lines',
+  '--statements',
+  '--show-full-coverage',
+  '--allow-incomplete-coverage',
+  '--allow-empty-coverage',
+  '--disable-coverage',
+  '--coverage-map',
+  '-M',
+  '--watch',
+  '-w',
+  '--changed',
+  '-n',
+  '--save',
+  '-s',
+  '--bail',
+  '-b',
+  '--output-file',
+  '-o',
+  '--output-dir',
+  '-d',
+];
+const TAP_EXT = 'js|cjs|mjs|jsx|ts|cts|mts|tsx';
+/** tap <= 17's default --test-regex. */
+const TAP16_DEFAULT = new RegExp(
+  `((\\/|^)(tests?|__tests?__)\\/.*|\\.(tests?|spec)|^\\/?tests?)\\.(${TAP_EXT})$`,
+  'i',
+);
+/** tap >= 18's default include (less its default exclude, fixtures and dist). */
+const TAP18_DEFAULT = [
+  new RegExp(`(^|/)(tests?|__tests?__)/.*\\.(${TAP_EXT}|tap)$`),
+  new RegExp(`(^|/)[^/]*\\.(tests?|spec)\\.(${TAP_EXT}|tap)$`),
+  new RegExp(`(^|/)tests?\\.(${TAP_EXT}|tap)$`),
+];
+const TAP18_EXCLUDED = /(^|\/)(fixtures?|dist)\//;
+
+/**
+ * node-tap, run once with its own runner (which reads .taprc and package.json "tap" itself) and
+ * the TAP reporter, coverage off (tap <= 17 `--no-coverage`, tap >= 18 `--disable-coverage`,
+ * by the version installed): `npm test` in such projects adds coverage gates and linters.
+ */
+function tapCandidate(ctx: JsContext): Candidate | null {
+  const { reasons, call } = jsEvidence(ctx, {
+    runners: ['tap'],
+    dep: 'tap',
+    configs: /^\.taprc$/,
+    field: 'tap',
+  });
+  if (!reasons.length) return null;
+  const major = installedMajor(ctx.scan, 'tap');
+  let args = (call?.args ?? []).filter((w) => !/^-R\S/.test(w.value));
+  args = dropFlags(args, TAP_DROPPED, TAP_VALUED);
+  if (args[0]?.value === 'run') args = args.slice(1);
+  const paths = positionals(args, TAP_VALUED);
+  const rc = simpleYaml(ctx.scan.read('.taprc') ?? '');
+  const field = ctx.scan.packageJson?.tap;
+  const fromField = (key: string) =>
+    field && typeof field === 'object' ? stringList((field as Record<string, unknown>)[key]) : [];
+  const configured = [
+    ...(rc.get('files') ?? []),
+    ...(rc.get('include') ?? []),
+    ...fromField('files'),
+    ...fromField('include'),
+  ];
+  const excluded = [...(rc.get('exclude') ?? []), ...fromField('exclude')].map((g) => `!${g}`);
+  const isJs = (p: string) => new RegExp(`\\.(${TAP_EXT})$`).test(p);
+  let files: string[];
+  let source: string;
+  if (paths.length) {
+    files = uniqueSorted(paths.flatMap((w) => expandPathArg(ctx.scan, w.value, isJs)));
+    source = 'the files the test script names';
+  } else if (configured.length) {
+    files = globFiles(ctx.scan, [...configured, ...excluded]);
+    source = 'the files .taprc or package.json "tap" names';
+  } else if (major !== null && major >= 18) {
+    files = ctx.scan.match(...TAP18_DEFAULT).filter((f) => !TAP18_EXCLUDED.test(f));
+    source = "tap 18's default test files";
+  } else {
+    files = ctx.scan.match(TAP16_DEFAULT);
+    source = "tap's default test files";
+  }
+  const coverage = major !== null && major >= 18 ? '--disable-coverage' : '--no-coverage';
+  const command = `${envWords(call?.env ?? [])}node_modules/.bin/tap${words(args)} --reporter=tap ${coverage} 2>&1`;
+  return {
+    framework: 'tap',
+    ecosystem: 'npm',
+    reason: reasons.join('; '),
+    command: `node_modules/.bin/tap --reporter=tap ${coverage}`,
+    testScript: `${header('tap', `runs node-tap once with the TAP reporter and coverage off (${coverage})`)}\n${JS_ENV}\n${runOnce(command)}`,
+    testParser: NODE_TAP_PARSER,
+    testFiles: files,
+    filesFromIds: (ids) => idFiles(ids, / > /, ctx.scan),
+    notes: [
+      `tap runs once with --reporter=tap ${coverage}${major === null ? '' : ` (tap ${major} installed)`}, on ${source}; ids are "<file> > <subtest> > <nested subtest>": assertions (t.equal...) count toward their subtest, never as tests, and tap's "# time=" notes are not part of ids`,
+    ],
+    notApplicable: nodeMissing() ?? binMissing(ctx.scan, 'tap'),
+  };
+}
+
+/** uvu's default test file pattern (no directory given), and the one for a directory. */
+const UVU_DEFAULT =
+  /((\/|^)(tests?|__tests?__)\/.*|\.(tests?|spec)|^\/?tests?)\.([mc]js|[jt]sx?)$/i;
+const UVU_IN_DIR = /(((?:[^/]*(?:\/|$))*)[\\/])?\w+\.([mc]js|[jt]sx?)$/;
+
+function uvuCandidate(ctx: JsContext): Candidate | null {
+  const { reasons, call } = jsEvidence(ctx, { runners: ['uvu'], dep: 'uvu', configs: /^$/ });
+  if (!reasons.length) return null;
+  const valued = ['-r', '--require', '-i', '--ignore', '-C', '--cwd'];
+  const args = call?.args ?? [];
+  const values = (names: string[]) =>
+    args.flatMap((w, i) => {
+      const [name, value] = w.value.split(/=(.*)/s);
+      if (!names.includes(name!)) return [];
+      return value !== undefined ? [value] : args[i + 1] ? [args[i + 1]!.value] : [];
+    });
+  const [dirWord, patternWord] = positionals(args, valued);
+  const dir = (dirWord?.value ?? '').replace(/^\.\/?/, '').replace(/\/+$/, '');
+  const regex = (s: string, flags: string) => {
+    try {
+      return new RegExp(s, flags);
+    } catch {
+      return null;
+    }
+  };
+  const pattern = patternWord ? regex(patternWord.value, 'i') : dirWord ? UVU_IN_DIR : UVU_DEFAULT;
+  const ignores = ['^.git', 'node_modules', ...values(['-i', '--ignore'])]
+    .map((s) => regex(s, 'i'))
+    .filter((r): r is RegExp => r !== null);
+  const mentionsUvu = (f: string) => /\buvu\b|\.run\(\)/.test(ctx.scan.read(f) ?? '');
+  const files = ctx.scan.files.filter((f) => {
+    if (dir && !f.startsWith(`${dir}/`)) return false;
+    const rel = dir ? f.slice(dir.length + 1) : f;
+    return pattern?.test(rel) && !ignores.some((r) => r.test(rel)) && mentionsUvu(f);
+  });
+  const requires = values(['-r', '--require'])
+    .map((r) => ` -r ${shq(r)}`)
+    .join('');
+  const out = '"$tmp/uvu.jsonl"';
+  const each = [
+    `: > ${out}`,
+    `${envWords(call?.env ?? [])}SSR_UVU_OUT=${out} node -r "$tmp/uvu-hook.cjs"${requires} "$f" 2>&1`,
+    'code=$?',
+    'echo "### ssr-report-begin $nonce uvu"',
+    `cat ${out}`,
+    'echo "### ssr-report-end $nonce"',
+    '(exit $code)',
+  ].join('; ');
+  const script = [
+    header(
+      'uvu',
+      'runs each uvu test file on its own with node and a preload that records each test',
+    ),
+    JS_ENV,
+    'cat > "$tmp/uvu-hook.cjs" <<\'SSR_HOOK_EOF\'',
+    UVU_HOOK.trimEnd(),
+    'SSR_HOOK_EOF',
+    perFile(files, each),
+  ].join('\n');
+  return {
+    framework: 'uvu',
+    ecosystem: 'npm',
+    reason: reasons.join('; '),
+    command: 'node -r <recorder> <file> (each uvu test file on its own)',
+    testScript: script,
+    testParser: UVU_PARSER,
+    testFiles: files,
+    filesFromIds: (ids) => idFiles(ids, / > /, ctx.scan),
+    notes: [
+      'uvu test files run one at a time with node; uvu prints names only for failures, so a preload (written to the sandbox /tmp) records the name uvu gives each test with its pass/fail mark: ids are "<file> > <test>" ("<file> > <suite> > <test>" for named suites), stable as long as the titles are; skipped tests have no name in uvu and are left out; a file the preload recorded nothing for counts by its exit status as "<file> > (whole file)"',
+    ],
+    notApplicable:
+      nodeMissing() ??
+      (ctx.scan.hasModule('uvu')
+        ? files.length
+          ? undefined
+          : 'no uvu test files found'
+        : 'node_modules/uvu not found (install the dependencies first: npm install)'),
+  };
+}
+
+const AVA_VALUED = [
+  '--match',
+  '-m',
+  '--timeout',
+  '-T',
+  '--concurrency',
+  '-c',
+  '--config',
+  '--node-arguments',
+];
+const AVA_DROPPED = [
+  '--watch',
+  '-w',
+  '--tap',
+  '-t',
+  '--verbose',
+  '-v',
+  '--update-snapshots',
+  '-u',
+  '--fail-fast',
+  '-f',
+  '--reset-cache',
+];
+const AVA_EXT = 'js|cjs|mjs';
+/** ava's default test files (ava >= 3; older versions: the same less src/ and source/). */
+const AVA_DEFAULT = [
+  new RegExp(`^(src/|source/)?test\\.(${AVA_EXT})$`),
+  new RegExp(`(^|/)test-[^/]*\\.(${AVA_EXT})$`),
+  new RegExp(`(^|/)[^/]*\\.(spec|test)\\.(${AVA_EXT})$`),
+  new RegExp(`(^|/)(tests?|__tests__)/.*\\.(${AVA_EXT})$`),
+];
+const AVA_IGNORED =
+  /(^|\/)(__tests__\/(.*\/)?__(helpers?|fixtures?)__|tests?\/(.*\/)?(helpers?|fixtures?))\/|(^|\/)_[^/]*$/;
+
+/** The file part of the titles ava prints ("dir › file › title"), for each test file. */
+function avaPrefixes(files: string[]): Map<string, string> {
+  const dirs = files.map((f) => f.split('/').slice(0, -1));
+  let common = dirs[0] ?? [];
+  for (const d of dirs) {
+    let n = 0;
+    while (n < common.length && n < d.length && common[n] === d[n]) n++;
+    common = common.slice(0, n);
+  }
+  const out = new Map<string, string>();
+  for (const f of files) {
+    const parts = f
+      .split('/')
+      .slice(common.length)
+      .filter((p) => p !== '__tests__');
+    const last = parts.pop() ?? '';
+    const stem = last.replace(new RegExp(`\\.(${AVA_EXT})$`), '');
+    // ava >= 3 drops ".test"/".spec"/"test-"; ava 0.x kept a leading "test." in the name
+    for (const name of [stem.replace(/\.(spec|test)\b/, '').replace(/test-/, ''), stem]) {
+      out.set([...parts, name].join(' › '), f);
+    }
+  }
+  return out;
+}
+
+function avaCandidate(ctx: JsContext): Candidate | null {
+  const { reasons, call } = jsEvidence(ctx, {
+    runners: ['ava'],
+    dep: 'ava',
+    configs: /^ava\.config\.(js|cjs|mjs)$/,
+    field: 'ava',
+  });
+  if (!reasons.length) return null;
+  const args = dropFlags(call?.args ?? [], AVA_DROPPED, AVA_VALUED);
+  const paths = positionals(args, AVA_VALUED).map((w) => w.value);
+  const field = ctx.scan.packageJson?.ava;
+  const configured =
+    field && typeof field === 'object' ? stringList((field as Record<string, unknown>).files) : [];
+  let files: string[];
+  if (paths.length) {
+    const isJs = (p: string) => new RegExp(`\\.(${AVA_EXT})$`).test(p);
+    files = uniqueSorted(
+      paths.flatMap((p) =>
+        p.startsWith('!') ? [] : expandPathArg(ctx.scan, p, (f) => isJs(f) && !AVA_IGNORED.test(f)),
+      ),
+    );
+  } else if (configured.length) {
+    files = globFiles(ctx.scan, configured).filter((f) => !AVA_IGNORED.test(f));
+  } else {
+    files = ctx.scan.match(...AVA_DEFAULT).filter((f) => !AVA_IGNORED.test(f));
+  }
+  const command = `${envWords(call?.env ?? [])}node_modules/.bin/ava${words(args)} --tap 2>&1`;
+  const prefixes = avaPrefixes(files);
+  return {
+    framework: 'ava',
+    ecosystem: 'npm',
+    reason: reasons.join('; '),
+    command: 'node_modules/.bin/ava --tap',
+    testScript: `${header('ava', 'runs ava once with its TAP reporter')}\n${JS_ENV}\n${runOnce(command)}`,
+    testParser: AVA_PARSER,
+    testFiles: files,
+    filesFromIds: (ids) => {
+      const out = new Set<string>();
+      for (const id of ids) {
+        const parts = id.split(' › ');
+        for (let n = parts.length - 1; n > 0; n--) {
+          const f = prefixes.get(parts.slice(0, n).join(' › '));
+          if (f) {
+            out.add(f);
+            break;
+          }
+        }
+      }
+      return [...out];
+    },
+    notes: [
+      'ava runs once with --tap; ids are the titles ava prints, "<file part> › <title>" (the file\'s path from the test files\' common folder without "test"/"spec" and extension, as ava shows it), so they do not depend on the order ava runs files in; a failed run with no failing test is "(whole run)"',
+    ],
+    notApplicable: nodeMissing() ?? binMissing(ctx.scan, 'ava'),
+  };
+}
+
+/** jasmine.json: spec_dir, spec_files and helpers (JSON configs only; .js ones are not read). */
+function jasmineConfig(
+  scan: RepoScan,
+  path: string,
+): { dir: string; specs: string[]; helpers: string[] } | null {
+  const text = scan.read(path.replace(/^\.\//, ''));
+  if (text === null) return null;
+  try {
+    const c = JSON.parse(text) as Record<string, unknown>;
+    return {
+      dir: typeof c.spec_dir === 'string' ? c.spec_dir : '',
+      specs: stringList(c.spec_files),
+      helpers: stringList(c.helpers),
+    };
+  } catch {
+    return null;
+  }
+}
+
+function jasmineCandidate(ctx: JsContext): Candidate | null {
+  const { reasons, call } = jsEvidence(ctx, {
+    runners: ['jasmine'],
+    dep: 'jasmine',
+    configs: /^$/,
+  });
+  const defaultConfig = 'spec/support/jasmine.json';
+  if (ctx.scan.has(defaultConfig)) reasons.push(`${defaultConfig} present`);
+  if (!reasons.length) return null;
+  const flagName = (w: Word) => w.value.split('=')[0]!;
+  const args = (call?.args ?? []).filter(
+    (w) =>
+      ![
+        '--reporter',
+        '--parallel',
+        '--random',
+        '--seed',
+        '--fail-fast',
+        '--stop-on-failure',
+        '--color',
+        '--no-color',
+        '--verbose',
+      ].includes(flagName(w)),
+  );
+  const configArg = args.find((w) => flagName(w) === '--config')?.value.split(/=(.*)/s)[1];
+  const configEnv = (call?.env ?? [])
+    .find((w) => w.value.startsWith('JASMINE_CONFIG_PATH='))
+    ?.value.slice('JASMINE_CONFIG_PATH='.length);
+  const configPath = configArg ?? configEnv ?? defaultConfig;
+  const config = jasmineConfig(ctx.scan, configPath);
+  const paths = args.filter((w) => !w.value.startsWith('-')).map((w) => w.value);
+  const isJs = (p: string) => /\.(js|cjs|mjs)$/.test(p);
+  let files: string[];
+  if (paths.length) {
+    files = uniqueSorted(paths.flatMap((p) => expandPathArg(ctx.scan, p, isJs)));
+  } else {
+    const c = config ?? { dir: 'spec', specs: ['**/*[sS]pec.?(m)js'], helpers: [] };
+    files = globFiles(ctx.scan, c.specs, c.dir);
+  }
+  const helpers = config ? globFiles(ctx.scan, config.helpers, config.dir) : [];
+  const out = '$tmp/results.jsonl';
+  const command = `${envWords(call?.env ?? [])}SSR_JASMINE_OUT="${out}" node_modules/.bin/jasmine --random=false --helper="$tmp/ssr-jasmine.cjs"${words(args)}`;
+  const script = [
+    header('jasmine', 'runs jasmine in declared order with a helper that records each spec'),
+    JS_ENV,
+    'cat > "$tmp/ssr-jasmine.cjs" <<\'SSR_REPORTER_EOF\'',
+    JASMINE_REPORTER.trimEnd(),
+    'SSR_REPORTER_EOF',
+    `: > "${out}"`,
+    withReport(command, out, 'jasmine'),
+  ].join('\n');
+  return {
+    framework: 'jasmine',
+    ecosystem: 'npm',
+    reason: reasons.join('; '),
+    command: 'node_modules/.bin/jasmine --random=false',
+    testScript: script,
+    testParser: JASMINE_PARSER,
+    testFiles: uniqueSorted([...files, ...helpers]),
+    filesFromIds: (ids) => idFiles(ids, / > /, ctx.scan),
+    notes: [
+      `jasmine runs once in declared order (--random=false, so outcomes do not depend on a random seed) with a helper (written to the sandbox /tmp) that records each spec beside jasmine's own report; ids are "<file> > <suite> > <spec>"; ${config ? `spec files from ${configPath}` : paths.length ? 'spec files from the test script' : `no ${configPath}: spec files guessed as jasmine init's spec/**/*[sS]pec.?(m)js`}`,
+    ],
+    notApplicable: nodeMissing() ?? binMissing(ctx.scan, 'jasmine'),
   };
 }
 
@@ -472,7 +992,7 @@ function npmTestCandidate(ctx: JsContext): Candidate | null {
     testParser: GENERIC_TAP_PARSER,
     testFiles: files,
     notes: [
-      'fallback: npm test with TAP parsing (no specific runner was detected); ids are "npm test > <test> > <assertion>"',
+      'fallback: npm test with TAP parsing (no specific runner was detected); ids are "npm test > <test>" (a subtest, or a tape-style "# name" group; assertions count toward their test)',
     ],
     notApplicable: toolAvailable('npm') ? undefined : 'npm is not installed',
   };
@@ -505,6 +1025,10 @@ export function npmCandidates(scan: RepoScan): Candidate[] {
     jestCandidate(ctx),
     mochaCandidate(ctx),
     tapeCandidate(ctx),
+    tapCandidate(ctx),
+    avaCandidate(ctx),
+    uvuCandidate(ctx),
+    jasmineCandidate(ctx),
     nodeTestCandidate(ctx),
   ].filter((c): c is Candidate => c !== null);
   // Runners the test script calls come first, in the order it calls them.
@@ -513,6 +1037,10 @@ export function npmCandidates(scan: RepoScan): Candidate[] {
     jest: /\bjest\b/,
     mocha: /\b_?mocha\b/,
     tape: /\btape\b/,
+    tap: /(?<![\w=.-])tap(?![\w-])/,
+    ava: /(?<![\w=.-])ava(?![\w-])/,
+    uvu: /(?<![\w=.-])uvu(?![\w-])/,
+    jasmine: /(?<![\w=.-])jasmine(?![\w-])/,
     'node-test': /\bnode\b[^;&|]*--test\b/,
   };
   const position = (c: Candidate) => {
@@ -523,6 +1051,9 @@ export function npmCandidates(scan: RepoScan): Candidate[] {
     .map((c, i) => ({ c, i, p: position(c) }))
     .sort((a, b) => a.p - b.p || a.i - b.i)
     .map((x) => x.c);
-  const fallback = npmTestCandidate(ctx);
+  // npm test in a project whose test script runs node-tap adds its coverage gates and linters
+  // (four times as slow) and fails where tap itself would: no fallback then.
+  const tapCalled = ctx.script !== '' && findRunnerCall(ctx.script, ['tap']) !== null;
+  const fallback = tapCalled ? null : npmTestCandidate(ctx);
   return fallback ? [...ordered, fallback] : ordered;
 }

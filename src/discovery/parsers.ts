@@ -158,11 +158,15 @@ def whole_file_failure(results, name, before, code):
         results.merge("%s > %s" % (name, WHOLE_FILE), "failed")
 `;
 
-/** TAP with nesting (node --test): "# Subtest: name", indented children, YAML blocks. */
-const TAP_NESTED = py`
+/**
+ * TAP points and their directives, for every TAP parser: a description ends at its first
+ * unescaped "#"; what follows is a directive (SKIP or TODO: the test is skipped) or a note such
+ * as node-tap's "# time=21.526ms", which changes from run to run and so never enters an id.
+ */
+const TAP_POINTS = py`
 TAP_LINE = re.compile(r"^(\s*)(not ok|ok)\b(?:\s+\d+)?(?:\s+-)?(?:\s+(.*))?$")
 SUBTEST = re.compile(r"^(\s*)# Subtest: (.*)$")
-DIRECTIVE = re.compile(r"(?:^|\s)(?<!\\)#\s*(SKIP|TODO)\b.*$", re.I)
+TIMING = re.compile(r"\s+#\s*(?:time\s*=|\{).*$", re.I)
 
 
 def unescape(name):
@@ -170,10 +174,28 @@ def unescape(name):
 
 
 def split_directive(desc):
-    m = DIRECTIVE.search(desc)
-    if m:
-        return desc[:m.start()].rstrip(), m.group(1).upper()
+    """(description, "SKIP" | "TODO" | None), the description without its directive."""
+    i = 0
+    while i < len(desc):
+        c = desc[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "#":
+            m = re.match(r"\s*(skip|todo)", desc[i + 1:], re.I)
+            return desc[:i].rstrip(), m.group(1).upper() if m else None
+        i += 1
     return desc.rstrip(), None
+
+
+def tap_status(ok_word, directive):
+    if directive:
+        return "skipped"
+    return "passed" if ok_word == "ok" else "failed"
+`;
+
+/** TAP with nesting (node --test): "# Subtest: name", indented children, YAML blocks. */
+const TAP_NESTED = py`
 
 
 def parse_nested_tap(lines, prefix, results, strip_names=()):
@@ -216,10 +238,7 @@ def parse_nested_tap(lines, prefix, results, strip_names=()):
             if not name:
                 name = entry[1]
         path = [e[1] for e in stack if e[1] not in strip_names]
-        if directive:
-            status = "skipped"
-        else:
-            status = "passed" if m.group(2) == "ok" else "failed"
+        status = tap_status(m.group(2), directive)
         if stack:
             stack[-1][2] += 1
             if status == "failed" or bad_inside:
@@ -239,7 +258,6 @@ def parse_nested_tap(lines, prefix, results, strip_names=()):
 /** Flat TAP as tape prints it: "# test name" headers, then "ok N message" assertions. */
 const TAP_FLAT = py`
 ASSERT = re.compile(r"^(not ok|ok)\b(?:\s+\d+)?(.*)$")
-FLAT_DIRECTIVE = re.compile(r"#\s*(SKIP|TODO)\b", re.I)
 SUMMARY = re.compile(r"^(tests|pass|fail|skip|todo|ok)(\s+\d+)?$")
 
 
@@ -270,7 +288,7 @@ def parse_flat_tap(lines, prefix, results):
             in_yaml = True
             continue
         if line.startswith("# "):
-            title = line[2:].strip()
+            title = TIMING.sub("", line[2:].strip())
             if SUMMARY.match(title):
                 continue
             test = start(title)
@@ -280,10 +298,7 @@ def parse_flat_tap(lines, prefix, results):
             continue
         if test is None:
             test = start("(top level)")
-        if FLAT_DIRECTIVE.search(m.group(2)):
-            status[test].append("skipped")
-        else:
-            status[test].append("passed" if m.group(1) == "ok" else "failed")
+        status[test].append(tap_status(m.group(1), split_directive(m.group(2))[1]))
     for name in order:
         marks = status[name]
         if "failed" in marks:
@@ -302,7 +317,7 @@ if __name__ == "__main__":
 `;
 
 /** node --test --test-reporter=tap, one run per file. */
-export const NODE_TEST_PARSER = `${COMMON}${TAP_NESTED}${py`
+export const NODE_TEST_PARSER = `${COMMON}${TAP_POINTS}${TAP_NESTED}${py`
 
 def main():
     log = Log()
@@ -316,7 +331,7 @@ def main():
 `}${MAIN}`;
 
 /** tape: `node <file>` per file. */
-export const TAPE_PARSER = `${COMMON}${TAP_FLAT}${py`
+export const TAPE_PARSER = `${COMMON}${TAP_POINTS}${TAP_FLAT}${py`
 
 def main():
     results = Results()
@@ -328,18 +343,265 @@ def main():
 `}${MAIN}`;
 
 /**
- * npm test with unknown tooling: any TAP in the log, nested ("# Subtest:") or flat (tape's
- * "# name" headers). Ids start with "npm test".
+ * TAP whose tests are announced by "# Subtest: <name>" (node-tap, node:test): a point that
+ * closes a subtest is a test; a point without one is an assertion (t.equal, t.ok), which counts
+ * toward the test it is in and is never an id of its own (assertion names repeat, and removing
+ * one would renumber the rest). Assertions outside any test count toward "<prefix> > (top
+ * level)". With `files`, the outermost subtests are test files (node-tap runs each file as one):
+ * their names become paths, and a file that failed without any failing test inside shows up as
+ * "<file> > (whole file)".
  */
-export const GENERIC_TAP_PARSER = `${COMMON}${TAP_NESTED}${TAP_FLAT}${py`
+const TAP_TREE = py`
+
+def parse_tap_tests(lines, prefix, results, relative=None):
+    stack = []  # [indent, name, bad_inside]
+    top = {}  # id prefix -> statuses of assertions outside any test
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        m = SUBTEST.match(line)
+        if m:
+            indent = len(m.group(1))
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            stack.append([indent, unescape(TIMING.sub("", m.group(2).strip())), False])
+            continue
+        m = TAP_LINE.match(line)
+        if not m:
+            continue
+        indent = len(m.group(1))
+        if i < len(lines) and lines[i].strip() == "---":
+            j = i + 1
+            while j < len(lines) and lines[j].strip() != "...":
+                j += 1
+            i = j + 1
+        desc, directive = split_directive(m.group(3) or "")
+        status = tap_status(m.group(2), directive)
+        while stack and stack[-1][0] > indent:
+            stack.pop()
+        if not stack or stack[-1][0] < indent:
+            # an assertion of the innermost open test (or of the file itself)
+            if stack and status == "failed":
+                stack[-1][2] = True
+            owner = [e[1] for e in stack]
+            if relative is not None and owner:
+                owner = [relative(owner[0])] + owner[1:]
+            if len(owner) == (0 if relative is None else 1):
+                key = " > ".join(prefix + owner + ["(top level)"])
+                top.setdefault(key, []).append(status)
+            continue
+        entry = stack.pop()
+        name = unescape(desc) or entry[1]
+        if stack and (status == "failed" or entry[2]):
+            stack[-1][2] = True
+        path = [e[1] for e in stack]
+        if relative is not None:
+            if not path:
+                # a test file: a failure with no failing test inside fails it as a whole
+                if status == "failed" and not entry[2]:
+                    results.merge(" > ".join(prefix + [relative(entry[1]), WHOLE_FILE]), "failed")
+                continue
+            path = [relative(path[0])] + path[1:]
+        results.add(" > ".join(prefix + path + [name]), status)
+    for key, marks in top.items():
+        if "failed" in marks:
+            results.merge(key, "failed")
+        elif all(x == "skipped" for x in marks):
+            results.merge(key, "skipped")
+        else:
+            results.merge(key, "passed")
+`;
+
+/**
+ * npm test with unknown tooling: any TAP in the log, with subtests ("# Subtest:", ids per
+ * subtest) or flat (tape's "# name" headers, ids per header). Ids start with "npm test".
+ */
+export const GENERIC_TAP_PARSER = `${COMMON}${TAP_POINTS}${TAP_TREE}${TAP_FLAT}${py`
 
 def main():
     lines = Log().plain_lines()
     results = Results()
     if any(SUBTEST.match(line) for line in lines):
-        parse_nested_tap(lines, ["npm test"], results)
+        parse_tap_tests(lines, ["npm test"], results)
     else:
         parse_flat_tap(lines, ["npm test"], results)
+    results.emit()
+`}${MAIN}`;
+
+/**
+ * node-tap run once (`tap --reporter=tap`): each test file is an outermost subtest; ids are
+ * "<file> > <subtest> > <nested subtest>", without tap's "# time=" notes.
+ */
+export const NODE_TAP_PARSER = `${COMMON}${TAP_POINTS}${TAP_TREE}${py`
+
+def main():
+    log = Log()
+    results = Results()
+    parse_tap_tests(log.plain_lines(), [], results, log.relative)
+    results.emit()
+`}${MAIN}`;
+
+/**
+ * ava --tap: one point per test, titled "<file part> › ... › <title>" as ava prints it (the
+ * file's path from the test files' common folder, without "test"/"spec" and the extension).
+ * ava does not escape "#" in titles, so only a trailing SKIP or TODO directive is cut off. A
+ * run that failed without any failing test (a crash before the tests) is "(whole run)".
+ */
+export const AVA_PARSER = `${COMMON}${py`
+POINT = re.compile(r"^(not ok|ok)\b(?:\s+\d+)?(?:\s+-)?(?:\s+(.*))?$")
+AVA_DIRECTIVE = re.compile(r"\s+#\s+(SKIP|TODO)\b[^#]*$", re.I)
+
+
+def main():
+    results = Results()
+    code = 0
+    in_yaml = False
+    log = Log()
+    for line in log.lines:
+        mark = log.marker(line)
+        if mark:
+            if mark[0] == "exit":
+                code = exit_code(mark[1]) or 0
+            continue
+        if in_yaml:
+            if line.strip() == "...":
+                in_yaml = False
+            continue
+        if line.startswith(" ") and line.strip() == "---":
+            in_yaml = True
+            continue
+        m = POINT.match(line)
+        if not m:
+            continue
+        title = (m.group(2) or "").strip()
+        d = AVA_DIRECTIVE.search(title)
+        if d:
+            title = title[:d.start()].rstrip()
+            status = "skipped"
+        else:
+            status = "passed" if m.group(1) == "ok" else "failed"
+        results.add(title or "(untitled)", status)
+    if code and "failed" not in results.tests.values():
+        results.merge("(whole run)", "failed")
+    results.emit()
+`}${MAIN}`;
+
+/**
+ * uvu, one file at a time: a preload records each test's suite, name and the mark uvu prints
+ * for it (pass or fail) as JSON lines between report markers, so ids are "<file> > <test>" or
+ * "<file> > <suite> > <test>". uvu itself prints names only for failures; where the preload
+ * recorded nothing (an uvu without test names on its state), the "FAIL" lines name the failed
+ * tests and the file's exit status stands for the rest as "<file> > (whole file)".
+ */
+export const UVU_PARSER = `${COMMON}${py`
+FAIL_LINE = re.compile(r'^\s*FAIL\s+(?:(.*?)\s+)?"(.*)"\s*$')
+
+
+def main():
+    log = Log()
+    results = Results()
+    sections = []
+    current = None
+    report = None
+    for line in log.lines:
+        mark = log.marker(line)
+        if mark:
+            kind, value = mark
+            if kind == "file":
+                current = [value, [], [], None]
+                sections.append(current)
+            elif kind == "exit" and current is not None:
+                current[3] = exit_code(value)
+            elif kind == "report-begin":
+                report = []
+            elif kind == "report-end":
+                if current is not None and report is not None:
+                    current[2].extend(report)
+                report = None
+            continue
+        if report is not None:
+            report.append(line)
+        elif current is not None:
+            current[1].append(line)
+    for name, lines, records, code in sections:
+        before = set(results.tests)
+        seen = False
+        for line in records:
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            status = event.get("status")
+            if status not in RANK:
+                continue
+            seen = True
+            path = [name]
+            if event.get("suite"):
+                path.append(str(event.get("suite")))
+            path.append(str(event.get("test") or "(untitled)"))
+            results.add(" > ".join(path), status)
+        if not seen:
+            for line in lines:
+                m = FAIL_LINE.match(line)
+                if m:
+                    path = [name] + ([m.group(1).strip()] if m.group(1) else []) + [m.group(2)]
+                    results.add(" > ".join(path), "failed")
+            if code == 0:
+                results.merge("%s > %s" % (name, WHOLE_FILE), "passed")
+        whole_file_failure(results, name, before, code)
+    results.emit()
+`}${MAIN}`;
+
+/**
+ * jasmine with discovery's helper reporter: one JSON line per spec (file, suite path, status)
+ * between report markers. Ids are "<file> > <suite> > <spec>" ("<suite> > <spec>" where
+ * jasmine gives no file); pending and excluded specs are skipped. A suite whose afterAll failed
+ * with no failing spec inside is failed under its own path, and errors outside any suite (or a
+ * failed run with no failure recorded) are "(whole run)".
+ */
+export const JASMINE_PARSER = `${COMMON}${py`
+
+def main():
+    log = Log()
+    results = Results()
+    code = 0
+    for line in log.lines:
+        mark = log.marker(line)
+        if mark and mark[0] == "exit":
+            code = exit_code(mark[1]) or 0
+    suites = []
+    for _name, body in log.reports():
+        for line in body.split("\n"):
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            status = event.get("status")
+            if status not in RANK:
+                continue
+            path = log.relative(event.get("file") or "")
+            titles = [str(t) for t in (event.get("titles") or [])]
+            test_id = " > ".join(([path] if path else []) + titles)
+            kind = event.get("kind")
+            if kind == "spec":
+                results.add(test_id, status)
+            elif kind == "suite":
+                suites.append(test_id)
+            elif kind == "run":
+                results.merge("(whole run)", "failed")
+    for test_id in suites:
+        inside = [k for k, v in results.tests.items() if v == "failed" and k.startswith(test_id + " > ")]
+        if not inside:
+            results.merge(test_id, "failed")
+    if code and "failed" not in results.tests.values():
+        results.merge("(whole run)", "failed")
     results.emit()
 `}${MAIN}`;
 

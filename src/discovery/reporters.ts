@@ -79,3 +79,111 @@ function SsrReporter(runner) {
 }
 module.exports = SsrReporter;
 `;
+
+/**
+ * A preload for uvu test files (`node -r <this> <file>`, CommonJS, no dependencies): uvu prints
+ * a mark per test ("• " passed, "✘ " failed) but names only the failures. Before each test uvu
+ * sets `__suite__` and `__test__` on the suite's state object; accessors on Object.prototype
+ * (kept per object in a WeakMap, so the state still reads back what uvu wrote) note the test
+ * running, and the mark uvu then writes to stdout records it: one JSON line
+ * {"suite", "test", "status"} appended to $SSR_UVU_OUT. Works for CommonJS and ESM test files
+ * alike, since both write through process.stdout. Without $SSR_UVU_OUT it does nothing.
+ */
+export const UVU_HOOK = String.raw`'use strict';
+var fs = require('fs');
+var out = process.env.SSR_UVU_OUT;
+if (out) {
+  var states = new WeakMap();
+  var current = null;
+  var slot = function (key) {
+    Object.defineProperty(Object.prototype, key, {
+      configurable: true,
+      enumerable: false,
+      get: function () {
+        var s = states.get(this);
+        return s ? s[key] : undefined;
+      },
+      set: function (value) {
+        var s = states.get(this);
+        if (!s) {
+          // no prototype: the accessors must not apply to the store itself
+          s = Object.create(null);
+          states.set(this, s);
+        }
+        s[key] = value;
+        if (key === '__test__') current = value ? { suite: s.__suite__ || '', test: String(value) } : null;
+      },
+    });
+  };
+  slot('__suite__');
+  slot('__test__');
+  var write = process.stdout.write;
+  process.stdout.write = function (chunk) {
+    try {
+      if (current) {
+        var text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString() : '';
+        var mark = text.replace(/\x1b\[[0-9;]*m/g, '');
+        if (mark === '\u2022 ' || mark === '\u2718 ') {
+          var line = { suite: current.suite, test: current.test, status: mark === '\u2022 ' ? 'passed' : 'failed' };
+          current = null;
+          fs.appendFileSync(out, JSON.stringify(line) + '\n');
+        }
+      }
+    } catch (e) {}
+    return write.apply(this, arguments);
+  };
+}
+`;
+
+/**
+ * A jasmine helper (loaded with --helper=, CommonJS, no dependencies, jasmine >= 2): adds a
+ * reporter beside jasmine's own (which still prints failures with their stacks) that appends
+ * one JSON line per spec to $SSR_JASMINE_OUT: {"kind": "spec", "file", "titles" (suite path and
+ * description), "status"}; a suite whose own expectations failed (afterAll) is
+ * {"kind": "suite"}, and errors outside any suite {"kind": "run"}. Statuses: passed, failed,
+ * skipped (pending, excluded).
+ */
+export const JASMINE_REPORTER = String.raw`'use strict';
+var fs = require('fs');
+var url = require('url');
+var out = process.env.SSR_JASMINE_OUT;
+var suites = [];
+// ESM spec files are named by file: URL
+function fileOf(r) {
+  var f = (r && r.filename) || '';
+  if (f.indexOf('file:') === 0) {
+    try {
+      f = url.fileURLToPath(f);
+    } catch (e) {}
+  }
+  return f;
+}
+var STATUS = { passed: 'passed', failed: 'failed', pending: 'skipped', excluded: 'skipped' };
+function record(line) {
+  if (out) fs.appendFileSync(out, JSON.stringify(line) + '\n');
+}
+function failed(r) {
+  return r && r.failedExpectations && r.failedExpectations.length > 0;
+}
+jasmine.getEnv().addReporter({
+  suiteStarted: function (r) {
+    suites.push(String(r.description));
+  },
+  suiteDone: function (r) {
+    var titles = suites.slice();
+    suites.pop();
+    if (failed(r)) record({ kind: 'suite', file: fileOf(r), titles: titles, status: 'failed' });
+  },
+  specDone: function (r) {
+    record({
+      kind: 'spec',
+      file: fileOf(r),
+      titles: suites.concat([String(r.description)]),
+      status: STATUS[r.status] || 'failed',
+    });
+  },
+  jasmineDone: function (r) {
+    if (failed(r)) record({ kind: 'run', status: 'failed' });
+  },
+});
+`;
