@@ -120,32 +120,43 @@ export function resolveTestFiles(scan: RepoScan, globs: string[]): string[] {
 }
 
 /**
- * The generic TAP parser with another main(): ids without the "npm test" prefix, and absolute
- * paths in names (node --test names a file's test by its path) made relative to the repo.
+ * The generic TAP parser, its ids rewritten before they are printed: without the "npm test"
+ * prefix of the npm fallback, and with absolute paths in names (node --test names a file's
+ * tests by its path) made relative to the repository.
  */
-const GUARD = '\n\nif __name__ == "__main__":';
-const TAP_PARSER = `${GENERIC_TAP_PARSER.slice(0, GENERIC_TAP_PARSER.lastIndexOf(GUARD))}
+const GUARD = 'if __name__ == "__main__":';
+const TAP_REWRITE = `
+_ssr_logs = []
+_ssr_plain_lines = Log.plain_lines
+_ssr_emit = Results.emit
 
 
-def main():
-    log = Log()
-    lines = log.plain_lines()
-    results = Results()
-    if any(SUBTEST.match(line) for line in lines):
-        parse_nested_tap(lines, [], results)
-    else:
-        parse_flat_tap(lines, [], results)
+def _ssr_remember(self):
+    _ssr_logs.append(self)
+    return _ssr_plain_lines(self)
+
+
+def _ssr_emit_rewritten(self):
     tests = {}
-    for test_id, status in results.tests.items():
-        parts = [log.relative(p) if p.startswith("/") else p for p in test_id.split(" > ")]
+    for test_id, status in self.tests.items():
+        parts = test_id.split(" > ")
+        if parts[0] == "npm test" and len(parts) > 1:
+            parts = parts[1:]
+        if _ssr_logs:
+            parts = [_ssr_logs[0].relative(p) if p.startswith("/") else p for p in parts]
         key = " > ".join(parts)
         if key not in tests or RANK[status] > RANK[tests[key]]:
             tests[key] = status
-    results.tests = tests
-    results.emit()
-${GUARD}
-    main()
+    self.tests = tests
+    _ssr_emit(self)
+
+
+Log.plain_lines = _ssr_remember
+Results.emit = _ssr_emit_rewritten
+
+
 `;
+const TAP_PARSER = `${GENERIC_TAP_PARSER.slice(0, GENERIC_TAP_PARSER.lastIndexOf(GUARD))}${TAP_REWRITE}${GENERIC_TAP_PARSER.slice(GENERIC_TAP_PARSER.lastIndexOf(GUARD))}`;
 
 /** The command as the user named it, for messages: --test-command "...". */
 export function commandLabel(command: string): string {
