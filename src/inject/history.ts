@@ -18,12 +18,16 @@ import pLimit from 'p-limit';
 import { shellQuote } from '../sandbox/local.js';
 import type { Sandbox } from '../sandbox/types.js';
 import { sha256 } from '../util/hash.js';
+import { isProductFile, isTestPath } from './product-code.js';
 import type { BugCandidate } from './types.js';
 
 export interface HistoryCandidateOptions {
   /** Repo-relative oracle test files: never reverted. */
   testFiles: string[];
-  /** Further test (or test-support) files, never reverted (default: a path-name heuristic). */
+  /**
+   * Further test (or test-support) files, never reverted (default: `isTestPath` of
+   * product-code.ts, the rule every strategy uses).
+   */
   isTestFile?: (path: string) => boolean;
   /** Non-merge commits read from `git log`, newest first (default 200). */
   maxCommits?: number;
@@ -42,101 +46,6 @@ const DEFAULT_MAX_CHANGED_LINES = 200;
 const CHECK_BATCH = 50;
 const MAX_OUTPUT = 64 * 1024 * 1024;
 const MATERIALIZE_CONCURRENCY = 4;
-
-/** Extensions of code files (languages a test suite can exercise). */
-const CODE_EXTENSIONS = new Set([
-  'js',
-  'jsx',
-  'mjs',
-  'cjs',
-  'ts',
-  'tsx',
-  'mts',
-  'cts',
-  'vue',
-  'svelte',
-  'py',
-  'pyx',
-  'go',
-  'rs',
-  'java',
-  'kt',
-  'kts',
-  'scala',
-  'groovy',
-  'clj',
-  'cljs',
-  'c',
-  'h',
-  'cc',
-  'cpp',
-  'cxx',
-  'hh',
-  'hpp',
-  'hxx',
-  'm',
-  'mm',
-  'cs',
-  'fs',
-  'vb',
-  'rb',
-  'php',
-  'swift',
-  'dart',
-  'lua',
-  'pl',
-  'pm',
-  'r',
-  'jl',
-  'ex',
-  'exs',
-  'erl',
-  'hrl',
-  'hs',
-  'ml',
-  'mli',
-  'elm',
-  'zig',
-  'nim',
-  'sh',
-  'bash',
-]);
-
-/** Directories whose files are not the project's own source. */
-const NON_SOURCE_DIRS = new Set([
-  'node_modules',
-  'bower_components',
-  'vendor',
-  'third_party',
-  'third-party',
-  'dist',
-  'docs',
-  'doc',
-]);
-
-/** Build and tool configuration written in a code language. */
-const CONFIG_FILE =
-  /(^|\.)config\.[cm]?[jt]s$|^(setup|noxfile|fabfile|conftest)\.py$|^(gruntfile|gulpfile)\.[cm]?[jt]s$|\.d\.[cm]?ts$|\.min\.js$/i;
-
-const TEST_DIR = /(^|\/)(tests?|__tests__|specs?|e2e|__mocks__|fixtures?|testdata)\//i;
-const TEST_NAME =
-  /^test_.*\.py$|_test\.(py|go|rb|exs?)$|_spec\.rb$|\.(test|spec)\.[cm]?[jt]sx?$|(Test|Tests|Spec|IT)\.(java|kt|scala|groovy|cs|swift)$/;
-
-/** The default `isTestFile`: test directories and test file-name conventions. */
-function looksLikeTest(path: string): boolean {
-  return TEST_DIR.test(path) || TEST_NAME.test(posix.basename(path));
-}
-
-/** Code the project ships (not docs, config, vendored or generated files). */
-function isCodeFile(path: string): boolean {
-  const parts = path.split('/');
-  const base = parts.at(-1)!;
-  if (parts.some((p) => p.startsWith('.'))) return false; // .github/, dotfiles
-  if (parts.slice(0, -1).some((p) => NON_SOURCE_DIRS.has(p.toLowerCase()))) return false;
-  if (CONFIG_FILE.test(base)) return false;
-  const dot = base.lastIndexOf('.');
-  return dot > 0 && CODE_EXTENSIONS.has(base.slice(dot + 1).toLowerCase());
-}
 
 // --- git inside the sandbox ---------------------------------------------------------------------
 
@@ -509,8 +418,9 @@ export async function historyCandidates(
   if (maxCommits <= 0) return [];
   const norm = (p: string) => posix.normalize(p).replace(/^(\.\/)+/, '');
   const tests = new Set(opts.testFiles.map(norm));
-  const isTest = opts.isTestFile ?? looksLikeTest;
-  const isSource = (p: string) => !tests.has(p) && !isTest(p) && isCodeFile(p);
+  // The product-code rule (product-code.ts) by path: the pipeline adds coverage to it.
+  const target = { testFiles: tests, isTestFile: opts.isTestFile ?? isTestPath };
+  const isSource = (p: string) => isProductFile(p, target);
 
   const work = await sandbox.fork();
   try {
