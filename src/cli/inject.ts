@@ -11,6 +11,7 @@ import {
   injectBugs,
   prepareOutputDir,
 } from '../inject/pipeline.js';
+import { PRODUCT_CODE_RULE } from '../inject/product-code.js';
 import { UsageError } from '../util/errors.js';
 import { type ModelFlags, modelFromFlags } from './model.js';
 import { Progress } from './progress.js';
@@ -266,14 +267,20 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
             );
           } else if (e.type === 'candidates') {
             total = e.total;
+            // What will be tried of each strategy, and of how many it proposed (the cap).
             const per = Object.entries(e.byStrategy)
-              .map(([k, v]) => `${k} ${v}`)
+              .map(([k, v]) => {
+                const pool = e.available[k as keyof typeof e.available] ?? v;
+                return pool > v ? `${k} ${v} of ${pool}` : `${k} ${v}`;
+              })
               .join(', ');
             progress.line(
               `candidates: ${e.total} to try (${per})${e.resumed ? `; ${e.resumed} done in an earlier run` : ''}`,
             );
             if (e.total === 0)
-              progress.line('no candidate bugs found (is the code covered by tests?)');
+              progress.line(
+                `no candidate bugs found (${PRODUCT_CODE_RULE}; is that code covered by tests?)`,
+              );
           } else {
             const r = e.record;
             const verdict =

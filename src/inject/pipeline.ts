@@ -1,9 +1,12 @@
 import {
   accessSync,
+  closeSync,
   constants,
   existsSync,
   mkdirSync,
+  openSync,
   readFileSync,
+  readSync,
   realpathSync,
   statSync,
   writeFileSync,
@@ -30,6 +33,14 @@ import { languageOf } from './ast.js';
 import { type Coverage, collectCoverage, targetFilter } from './coverage.js';
 import { historyCandidates } from './history.js';
 import { mutationCandidates } from './mutation.js';
+import {
+  executedFrom,
+  isTestPath,
+  nonProductDirReason,
+  nonTargetReason,
+  type ProductContext,
+  targetFilterFor,
+} from './product-code.js';
 import { removalCandidates } from './removal.js';
 import type { BugCandidate, Strategy } from './types.js';
 import { deriveWeakening } from './weaken.js';
@@ -63,7 +74,15 @@ export interface InjectOptions {
 export type InjectEvent =
   | { type: 'phase'; message: string }
   | { type: 'discovered'; suite: TestSuiteSpec; passing: number; flaky: number }
-  | { type: 'candidates'; total: number; byStrategy: Record<Strategy, number>; resumed: number }
+  | {
+      type: 'candidates';
+      total: number;
+      /** Candidates of each strategy that will be tried (the share of `total`). */
+      byStrategy: Record<Strategy, number>;
+      /** Candidates each strategy proposed, before the `maxCandidates` cap. */
+      available: Record<Strategy, number>;
+      resumed: number;
+    }
   | { type: 'candidate'; index: number; total: number; record: CandidateRecord; valid: number };
 
 /** One line of the journal: what became of a candidate. */
@@ -109,35 +128,49 @@ export interface InjectSummary {
   notes: string[];
 }
 
-const SKIP_DIRS = new Set([
-  'node_modules',
-  'dist',
-  'build',
-  'coverage',
-  'vendor',
-  'target',
-  '.venv',
-  'venv',
-  'site-packages',
-  '.tox',
-  '.git',
-]);
-
-/** Heuristic for files that are tests or test support even when not in the oracle list. */
+/**
+ * Test files and test helpers even when not in the oracle list: the product-code rule's test
+ * part (src/inject/product-code.ts).
+ */
 export function looksLikeTestFile(p: string): boolean {
-  return (
-    /(^|\/)(tests?|__tests__|spec|specs|fixtures?)\//.test(p) ||
-    /\.(test|spec)\.[cm]?[jt]sx?$/.test(p) ||
-    /(^|\/)(test_[^/]*|[^/]*_test|conftest)\.py$/.test(p)
-  );
+  return isTestPath(p);
 }
 
-/** Source files in a language we parse, outside tests, dependencies and build output. */
-export function listSourceFiles(tree: LayerStack, testFiles: Set<string> = new Set()): string[] {
-  return tree
-    .listFiles('', (rel) => isNoisePath(rel) || rel.split('/').some((p) => SKIP_DIRS.has(p)))
-    .filter((f) => languageOf(f) !== null && !testFiles.has(f) && !looksLikeTestFile(f))
-    .sort();
+/**
+ * Source files that can be targets, in a language we parse, sorted: the product-code rule
+ * (src/inject/product-code.ts) by path, plus coverage and generated-file headers when
+ * `ctx` brings them. Folders the rule excludes as a whole are not walked.
+ */
+export function listSourceFiles(
+  tree: LayerStack,
+  testFiles: Set<string> = new Set(),
+  ctx: Omit<ProductContext, 'testFiles'> = {},
+): string[] {
+  return classifySourceFiles(tree, { ...ctx, testFiles }).targets;
+}
+
+const PRUNED = new Set(['dependency', 'dotfile', 'vendored', 'build output']);
+
+/** The parseable source files of a tree: targets, and the rest with the rule's reason. */
+function classifySourceFiles(
+  tree: LayerStack,
+  ctx: ProductContext,
+): { targets: string[]; excluded: Map<string, string[]> } {
+  const targets: string[] = [];
+  const excluded = new Map<string, string[]>();
+  const skipped = (rel: string) => {
+    if (isNoisePath(rel)) return true;
+    // Not walked (nor counted): dependencies, dot-dirs, vendored code and build output.
+    const reason = nonProductDirReason(rel);
+    return reason !== null && PRUNED.has(reason);
+  };
+  for (const f of tree.listFiles('', skipped).sort()) {
+    if (languageOf(f) === null) continue;
+    const reason = nonTargetReason(f, ctx);
+    if (reason === null) targets.push(f);
+    else excluded.set(reason, [...(excluded.get(reason) ?? []), f]);
+  }
+  return { targets, excluded };
 }
 
 function slug(text: string): string {
@@ -274,7 +307,16 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
         queue.push(c);
       }
     }
-    emit({ type: 'candidates', total: ordered.length, byStrategy: byStrategyAvailable, resumed });
+    const byStrategyTried = Object.fromEntries(
+      strategies.map((s) => [s, ordered.filter((c) => c.strategy === s).length]),
+    ) as Record<Strategy, number>;
+    emit({
+      type: 'candidates',
+      total: ordered.length,
+      byStrategy: byStrategyTried,
+      available: byStrategyAvailable,
+      resumed,
+    });
 
     const testFiles = new Set<string>(suite.testFiles);
     const originals = new Map<string, string>();
@@ -492,8 +534,22 @@ async function proposeCandidates(ctx: ProposeContext): Promise<BugCandidate[]> {
       await sb.dispose();
     }
   }
+  // Only product code is a target (product-code.ts): by path, by the generated-file header,
+  // and where coverage knows the language, only files the tests execute.
+  const rule: ProductContext = {
+    testFiles,
+    executed: coverage ? executedFrom(coverage) : undefined,
+    source: (f) => readHead(ctx.original, f),
+  };
+  let last: { file: string; text: string | null } | undefined;
+  const originalText = (f: string) => {
+    if (last?.file !== f) last = { file: f, text: readText(ctx.original, f) };
+    return last.text;
+  };
+  const toTarget = targetFilterFor({ ...rule, original: originalText });
   if (ctx.strategies.includes('removal') || ctx.strategies.includes('mutation')) {
-    const sources = listSourceFiles(ctx.original, testFiles);
+    const { targets: sources, excluded } = classifySourceFiles(ctx.original, rule);
+    ctx.notes.push(targetsNote(sources.length, excluded));
     for (const strategy of ['removal', 'mutation'] as const) {
       if (!ctx.strategies.includes(strategy)) continue;
       const generate = strategy === 'removal' ? removalCandidates : mutationCandidates;
@@ -502,7 +558,10 @@ async function proposeCandidates(ctx: ProposeContext): Promise<BugCandidate[]> {
         const entry = ctx.original.resolve(file);
         if (entry?.kind !== 'file' || entry.stat.size > 512 * 1024) continue;
         const source = readFileSync(entry.hostPath, 'utf8');
-        perFile.push(await generate(file, source, { covered, seed: ctx.seed }));
+        last = { file, text: source };
+        const found = await generate(file, source, { covered, seed: ctx.seed });
+        // A candidate whose edit changes a version string is dropped.
+        perFile.push(found.filter((c) => toTarget(c) === c));
       }
       // Spread over files: one from each file in turn, in each file's seeded order.
       out.push(...interleave(perFile));
@@ -518,10 +577,18 @@ async function proposeCandidates(ctx: ProposeContext): Promise<BugCandidate[]> {
       const rank = (c: BugCandidate) => (c.operator === 'revert-commit-files' ? 1 : 0);
       const ranked = found.map((c, i) => ({ c, i }));
       ranked.sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i);
+      // A revert keeps only its product files (those the tests execute), and version strings
+      // stay as they are; the part the tests execute comes first, and a whole revert that
+      // comes down to the same files is the same candidate.
+      const seen = new Set<string>();
       for (const { c } of ranked) {
         const tested = coverage ? testedPart(c, coverage) : null;
-        if (tested) out.push(tested);
-        out.push(c);
+        for (const candidate of tested ? [tested, c] : [c]) {
+          const part = toTarget(candidate);
+          if (!part || seen.has(part.key)) continue;
+          seen.add(part.key);
+          out.push(part);
+        }
       }
     } catch (err) {
       ctx.notes.push(`history strategy unavailable: ${errorMessage(err)}`);
@@ -529,7 +596,44 @@ async function proposeCandidates(ctx: ProposeContext): Promise<BugCandidate[]> {
       await sb.dispose();
     }
   }
+  const { version, trimmed } = toTarget.stats;
+  if (version || trimmed) {
+    ctx.notes.push(
+      `version strings are not targets: ${version} candidate(s) dropped` +
+        (trimmed ? `, ${trimmed} history revert(s) keep their version lines as they are` : ''),
+    );
+  }
   return out;
+}
+
+/** A repository file's text (null: not a regular file). */
+function readText(tree: LayerStack, file: string): string | null {
+  const e = tree.resolve(file);
+  return e?.kind === 'file' ? readFileSync(e.hostPath, 'utf8') : null;
+}
+
+/** The first 2000 bytes of a repository file, where a generated file says so. */
+function readHead(tree: LayerStack, file: string): string | null {
+  const e = tree.resolve(file);
+  if (e?.kind !== 'file') return null;
+  const fd = openSync(e.hostPath, 'r');
+  try {
+    const buf = Buffer.alloc(2000);
+    return buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** "targets (product code only): 12 source file(s); left out: 3 test file, 2 example, ...". */
+function targetsNote(count: number, excluded: Map<string, string[]>): string {
+  const left = [...excluded.entries()]
+    .sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1))
+    .map(([reason, files]) => `${files.length} ${reason}`);
+  return (
+    `targets (product code only): ${count} source file(s)` +
+    (left.length ? `; left out: ${left.join(', ')}` : '')
+  );
 }
 
 /**
