@@ -5,7 +5,13 @@
  * test_parser.py, and the test files the script runs. Nothing here runs repository code.
  * Each ecosystem's candidates live in their own module.
  */
-import { cargoCandidates, goCandidates, mavenCandidates } from './native-frameworks.js';
+import {
+  cargoCandidates,
+  cCandidates,
+  goCandidates,
+  gradleCandidates,
+  mavenCandidates,
+} from './native-frameworks.js';
 import { npmCandidates } from './npm-frameworks.js';
 import { pythonCandidates } from './python-frameworks.js';
 import { rubyCandidates } from './ruby-frameworks.js';
@@ -17,7 +23,7 @@ export { type Candidate, type Ecosystem, toolAvailable } from './script-pieces.j
 
 // ---------------------------------------------------------------------------------------------
 
-const ECOSYSTEM_ORDER: Ecosystem[] = ['npm', 'python', 'go', 'rust', 'java', 'ruby'];
+const ECOSYSTEM_ORDER: Ecosystem[] = ['npm', 'python', 'go', 'rust', 'java', 'ruby', 'c', 'cpp'];
 
 /**
  * Every candidate for the repository, most likely first: ecosystems by how many test files
@@ -31,6 +37,8 @@ export function proposeCandidates(scan: RepoScan): Candidate[] {
     goCandidates(scan),
     cargoCandidates(scan),
     mavenCandidates(scan),
+    gradleCandidates(scan),
+    cCandidates(scan),
     rubyCandidates(scan),
   ];
   const weight = (g: Candidate[]) => new Set(g.flatMap((c) => c.testFiles)).size;

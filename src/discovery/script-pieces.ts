@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { shellWord, shq, type Word } from './npm-script.js';
 import type { RepoScan } from './scan.js';
 
-export type Ecosystem = 'npm' | 'python' | 'go' | 'rust' | 'java' | 'ruby';
+export type Ecosystem = 'npm' | 'python' | 'go' | 'rust' | 'java' | 'ruby' | 'c' | 'cpp';
 
 /** One way to run the repository's tests, before it is tried. */
 export interface Candidate {
