@@ -630,3 +630,305 @@ export function mavenProject(): Promise<string> {
     });
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// C: CMake + CTest, make check (plain Makefile and automake)
+
+const C_GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'ssr test',
+  GIT_AUTHOR_EMAIL: 'test@example.com',
+  GIT_COMMITTER_NAME: 'ssr test',
+  GIT_COMMITTER_EMAIL: 'test@example.com',
+  GIT_AUTHOR_DATE: '2024-01-01T00:00:00Z',
+  GIT_COMMITTER_DATE: '2024-01-01T00:00:00Z',
+  GIT_CONFIG_NOSYSTEM: '1',
+};
+
+/** Writes `files` and commits them (a repository with history: one commit per call). */
+async function commitFiles(dir: string, files: Record<string, string>, message: string) {
+  writeFiles(dir, files);
+  const git = (...args: string[]) =>
+    run('git', ['-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', ...args], {
+      cwd: dir,
+      env: C_GIT_ENV,
+    });
+  if (!existsSync(join(dir, '.git'))) await git('init', '-q');
+  await git('add', '-A');
+  await git('commit', '-q', '-m', message);
+}
+
+export const C_CALC_H = `#ifndef CALC_H
+#define CALC_H
+int calc_add(int a, int b);
+int calc_mul(int a, int b);
+int calc_clamp(int x, int lo, int hi);
+#endif
+`;
+
+export const C_CALC_C = `#include "calc.h"
+
+int calc_add(int a, int b) { return a + b; }
+
+int calc_mul(int a, int b) { return a * b; }
+
+int calc_clamp(int x, int lo, int hi) {
+  if (x < lo) return lo;
+  if (x > hi) return hi;
+  return x;
+}
+`;
+
+/**
+ * A Unity-style case printer written here (Unity's own output format):
+ * "file.c:LINE:test_name:PASS", ":FAIL: message", ":IGNORE: message".
+ */
+export const MINI_UNITY_H = `#ifndef MINI_UNITY_H
+#define MINI_UNITY_H
+#include <stdio.h>
+static int mu_failures;
+static int mu_failed;
+static const char *mu_test;
+#define MU_CHECK(cond) do { if (!(cond)) { \\
+  printf("%s:%d:%s:FAIL: Expected %s\\n", __FILE__, __LINE__, mu_test, #cond); \\
+  mu_failed = 1; return; } } while (0)
+#define MU_RUN(fn) do { mu_test = #fn; mu_failed = 0; fn(); \\
+  if (mu_failed) mu_failures++; \\
+  else printf("%s:%d:%s:PASS\\n", __FILE__, __LINE__, #fn); } while (0)
+#define MU_IGNORE(fn) printf("%s:%d:%s:IGNORE: not yet\\n", __FILE__, __LINE__, #fn)
+#define MU_END() (printf("-----------------------\\n%d Failures\\nOK\\n", mu_failures), mu_failures != 0)
+#endif
+`;
+
+/** A cmocka/GoogleTest-style case printer: "[ RUN      ] name", "[       OK ] name", ... */
+export const MINI_XUNIT_H = `#ifndef MINI_XUNIT_H
+#define MINI_XUNIT_H
+#include <stdio.h>
+static int xu_failed, xu_failures, xu_skipped;
+#define XU_CHECK(cond) do { if (!(cond)) { \\
+  printf("[   LINE   ] --- %s:%d: error: Failure!\\n", __FILE__, __LINE__); \\
+  xu_failed = 1; return; } } while (0)
+#define XU_SKIP() do { xu_skipped = 1; return; } while (0)
+#define XU_RUN(fn) do { printf("[ RUN      ] %s\\n", #fn); xu_failed = xu_skipped = 0; fn(); \\
+  if (xu_failed) { printf("[  FAILED  ] %s\\n", #fn); xu_failures++; } \\
+  else if (xu_skipped) printf("[  SKIPPED ] %s\\n", #fn); \\
+  else printf("[       OK ] %s\\n", #fn); } while (0)
+#define XU_END() (printf("[==========] done.\\n"), xu_failures != 0)
+#endif
+`;
+
+/** The line of tests/test_cases.c holding the assertion that fails on purpose. */
+export const C_CASES_FAILING_LINE = 16;
+
+export const C_TEST_CASES = `#include "calc.h"
+#include "mini_unity.h"
+
+static void test_add(void) {
+  MU_CHECK(calc_add(2, 3) == 5);
+  MU_CHECK(calc_add(-2, 2) == 0);
+}
+
+static void test_mul(void) { MU_CHECK(calc_mul(4, 5) == 20); }
+
+static void test_clamp(void) {
+  MU_CHECK(calc_clamp(-1, 0, 9) == 0);
+  MU_CHECK(calc_clamp(12, 0, 9) == 9);
+}
+
+static void test_wrong_on_purpose(void) { MU_CHECK(calc_add(2, 2) == 5); }
+
+int main(void) {
+  MU_RUN(test_add);
+  MU_RUN(test_mul);
+  MU_RUN(test_clamp);
+  MU_RUN(test_wrong_on_purpose);
+  MU_IGNORE(test_later);
+  return MU_END();
+}
+`;
+
+/**
+ * CMake + CTest: a library, a plain-assert test, a Unity-style and a cmocka-style case printer,
+ * a test skipped through SKIP_RETURN_CODE; two commits.
+ */
+export function cmakeCProject(): Promise<string> {
+  return project('cmake-c', async (dir) => {
+    await commitFiles(
+      dir,
+      {
+        'CMakeLists.txt': `cmake_minimum_required(VERSION 3.13)
+project(calc C)
+enable_testing()
+add_library(calc src/calc.c)
+target_include_directories(calc PUBLIC src)
+add_subdirectory(tests)
+`,
+        'src/calc.h': C_CALC_H,
+        'src/calc.c': C_CALC_C,
+        'tests/CMakeLists.txt': `add_executable(test_plain test_plain.c)
+target_link_libraries(test_plain calc)
+add_test(NAME calc_assert COMMAND test_plain)
+`,
+        'tests/test_plain.c': `#include <assert.h>
+#include "calc.h"
+
+int main(void) {
+  assert(calc_add(2, 3) == 5);
+  assert(calc_mul(3, 3) == 9);
+  return 0;
+}
+`,
+      },
+      'calc library with an assert test',
+    );
+    await commitFiles(
+      dir,
+      {
+        'tests/CMakeLists.txt': `add_executable(test_plain test_plain.c)
+target_link_libraries(test_plain calc)
+add_test(NAME calc_assert COMMAND test_plain)
+
+add_executable(test_cases test_cases.c)
+target_link_libraries(test_cases calc)
+add_test(NAME calc_cases COMMAND test_cases)
+
+add_executable(test_xunit test_xunit.c)
+target_link_libraries(test_xunit calc)
+add_test(NAME calc_xunit COMMAND $<TARGET_FILE:test_xunit>)
+
+# Needs a feature this machine lacks: skipped.
+add_test(NAME calc_feature COMMAND sh -c "echo 'no such feature'; exit 77")
+set_tests_properties(calc_feature PROPERTIES SKIP_RETURN_CODE 77)
+`,
+        'tests/mini_unity.h': MINI_UNITY_H,
+        'tests/mini_xunit.h': MINI_XUNIT_H,
+        'tests/test_cases.c': C_TEST_CASES,
+        'tests/test_xunit.c': `#include "calc.h"
+#include "mini_xunit.h"
+
+static void adds(void) { XU_CHECK(calc_add(1, 1) == 2); }
+static void clamps(void) { XU_CHECK(calc_clamp(5, 0, 3) == 3); }
+static void needs_wide_ints(void) { XU_SKIP(); }
+
+int main(void) {
+  XU_RUN(adds);
+  XU_RUN(clamps);
+  XU_RUN(needs_wide_ints);
+  return XU_END();
+}
+`,
+        'README.md': '# calc\n',
+      },
+      'case-level tests',
+    );
+  });
+}
+
+/**
+ * make check with a plain Makefile: a TAP-printing test program (its cases are the ids) run
+ * by the check target.
+ */
+export function makeCheckProject(): Promise<string> {
+  return project('make-check', async (dir) => {
+    await commitFiles(
+      dir,
+      {
+        Makefile: `CC ?= cc
+CFLAGS ?= -O0 -g
+CFLAGS += -Isrc
+
+.PHONY: all check clean
+
+all: libcalc.a
+
+libcalc.a: src/calc.o
+\tar rcs $@ $^
+
+tests/test_tap: tests/test_tap.c libcalc.a
+\t$(CC) $(CFLAGS) -o $@ tests/test_tap.c libcalc.a
+
+check: tests/test_tap
+\t./tests/test_tap
+
+clean:
+\trm -f src/*.o libcalc.a tests/test_tap
+`,
+        'src/calc.h': C_CALC_H,
+        'src/calc.c': C_CALC_C,
+        'tests/test_tap.c': `#include <stdio.h>
+#include "calc.h"
+
+static int failures;
+static int n;
+
+#define CHECK(ok, what) check((ok), (what), __FILE__, __LINE__)
+static void check(int ok, const char *what, const char *file, int line) {
+  n++;
+  printf("%s %d - %s\\n", ok ? "ok" : "not ok", n, what);
+  if (!ok) {
+    printf("#   Failed test '%s'\\n#   at %s:%d\\n", what, file, line);
+    failures++;
+  }
+}
+
+int main(void) {
+  printf("1..5\\n");
+  CHECK(calc_add(2, 3) == 5, "adds");
+  CHECK(calc_mul(2, 3) == 6, "multiplies");
+  CHECK(calc_clamp(7, 0, 5) == 5, "clamps above");
+  CHECK(calc_add(2, 2) == 5, "wrong on purpose");
+  printf("ok %d - wide ints # SKIP not on this machine\\n", ++n);
+  return failures != 0;
+}
+`,
+      },
+      'calc with a TAP test run by make check',
+    );
+  });
+}
+
+/**
+ * automake's parallel test harness, as a release tarball ships it (configure and Makefile.in
+ * generated here with autoreconf): a Unity-style case printer, a plain test, a skipped test
+ * (exit 77) and an expected failure (XFAIL_TESTS). Requires autoreconf on the host.
+ */
+export function automakeProject(): Promise<string> {
+  return project('automake', async (dir) => {
+    writeFiles(dir, {
+      'configure.ac': `AC_INIT([calc], [1.0])
+AM_INIT_AUTOMAKE([foreign subdir-objects])
+AC_PROG_CC
+AC_CONFIG_FILES([Makefile])
+AC_OUTPUT
+`,
+      'Makefile.am': `check_PROGRAMS = tests/test_calc tests/test_more
+tests_test_calc_SOURCES = tests/test_calc.c src/calc.c src/calc.h tests/mini_unity.h
+tests_test_calc_CPPFLAGS = -I$(srcdir)/src
+tests_test_more_SOURCES = tests/test_more.c src/calc.c
+tests_test_more_CPPFLAGS = -I$(srcdir)/src
+TESTS = $(check_PROGRAMS) tests/skip.sh tests/xfail.sh
+XFAIL_TESTS = tests/xfail.sh
+EXTRA_DIST = tests/skip.sh tests/xfail.sh
+`,
+      'src/calc.h': C_CALC_H,
+      'src/calc.c': C_CALC_C,
+      'tests/mini_unity.h': MINI_UNITY_H,
+      'tests/test_calc.c': C_TEST_CASES,
+      'tests/test_more.c': `#include <assert.h>
+#include "calc.h"
+
+int main(void) {
+  assert(calc_clamp(3, 0, 9) == 3);
+  return 0;
+}
+`,
+      'tests/skip.sh': '#!/bin/sh\necho "needs a network"\nexit 77\n',
+      'tests/xfail.sh': '#!/bin/sh\necho "known to fail"\nexit 1\n',
+    });
+    await run('chmod', ['+x', join(dir, 'tests/skip.sh'), join(dir, 'tests/xfail.sh')]);
+    await run('autoreconf', ['-fi'], { cwd: dir });
+    rmSync(join(dir, 'autom4te.cache'), { recursive: true, force: true });
+    await commitFiles(dir, {}, 'calc 1.0 as released (configure generated)');
+  });
+}
+
