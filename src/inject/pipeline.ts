@@ -597,11 +597,12 @@ async function proposeCandidates(ctx: ProposeContext): Promise<BugCandidate[]> {
     }
   }
   const { version, trimmed } = toTarget.stats;
-  if (version || trimmed) {
-    ctx.notes.push(
-      `version strings are not targets: ${version} candidate(s) dropped` +
-        (trimmed ? `, ${trimmed} history revert(s) keep their version lines as they are` : ''),
-    );
+  const versionNotes = [
+    version ? `${version} candidate(s) dropped` : '',
+    trimmed ? `${trimmed} history revert(s) keep their version lines as they are` : '',
+  ].filter(Boolean);
+  if (versionNotes.length) {
+    ctx.notes.push(`version strings are not targets: ${versionNotes.join(', ')}`);
   }
   return out;
 }
