@@ -2,6 +2,16 @@ import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
 import type { Artifact } from '../artifact/artifact.js';
 import { artifactHash } from '../artifact/artifact.js';
+import {
+  findInlineTestRegions,
+  type InlineTestRegion,
+  inlineOraclePaths,
+  inlineScopeProblems,
+  inlineTestsEntry,
+  oracleEntries,
+  readTexts,
+  wholeOraclePaths,
+} from '../artifact/oracle-regions.js';
 import { type FilePatch, PatchError, parsePatch, touchedPaths } from '../artifact/patch.js';
 import { patchSafetyProblems, type SymlinkProbe, unsafePathReason } from '../artifact/safety.js';
 import { LayerStack } from '../sandbox/layers.js';
@@ -185,19 +195,20 @@ export async function validateArtifact(
       'files',
       async () => {
         if (artifact.testFiles.length === 0) fail('test_files.txt lists no test files');
-        for (const f of artifact.testFiles) {
-          const why = unsafePathReason(f);
+        const entries = oracleEntries(artifact.testFiles);
+        for (const { path } of entries) {
+          const why = unsafePathReason(path);
           if (why) fail(`test_files.txt: ${why}`);
         }
         if (snapshot.layers.length === 0) {
           const kinds = await probePathKinds(
             host,
             snapshot,
-            withPrefixes([...artifact.testFiles, ...touchedIfParsable(artifact)]),
+            withPrefixes([...entries.map((e) => e.path), ...touchedIfParsable(artifact)]),
           );
           kindOf = (rel) => kinds.get(rel) ?? null;
         }
-        for (const f of artifact.testFiles) {
+        for (const { path: f } of entries) {
           const kind = kindOf(f);
           if (!kind) fail(`test_files.txt: ${f} does not exist in the original repository`);
           if (kind !== 'file') fail(`test_files.txt: ${f} is a ${kind}, not a regular file`);
@@ -209,12 +220,15 @@ export async function validateArtifact(
           ...patchSafetyProblems(weakenFiles, isSymlink, 'test_weaken.diff'),
         ];
         if (problems.length) fail(problems.join('; '));
-        const oracle = new Set(artifact.testFiles);
-        const bugTouchesTests = touchedPaths(bugFiles).filter((p) => oracle.has(p));
+        const whole = wholeOraclePaths(artifact.testFiles);
+        const inline = inlineOraclePaths(artifact.testFiles);
+        const bugTouchesTests = touchedPaths(bugFiles).filter((p) => whole.has(p));
         if (bugTouchesTests.length) {
           fail(`bug_inject.diff touches oracle test file(s): ${bugTouchesTests.join(', ')}`);
         }
-        const weakenOutside = touchedPaths(weakenFiles).filter((p) => !oracle.has(p));
+        const weakenOutside = touchedPaths(weakenFiles).filter(
+          (p) => !whole.has(p) && !inline.includes(p),
+        );
         if (weakenOutside.length) {
           fail(
             `test_weaken.diff touches file(s) not in test_files.txt: ${weakenOutside.join(', ')}`,
@@ -222,16 +236,52 @@ export async function validateArtifact(
         }
         const sb = host.create(snapshot);
         try {
-          // Each is checked against the original (they touch disjoint files), in one command.
+          // Files with inline oracle tests: the bug stays outside their test regions, the
+          // weakening inside (see artifact/oracle-regions.ts), in the original's lines.
+          const regions = new Map<string, InlineTestRegion[]>();
+          for (const [f, text] of await readTexts(sb, inline)) {
+            const entry = inlineTestsEntry(f);
+            let found: InlineTestRegion[];
+            try {
+              found = await findInlineTestRegions(f, text ?? '');
+            } catch (err) {
+              return fail(`test_files.txt: ${entry}: ${errorMessage(err)}`);
+            }
+            if (!found.length) {
+              fail(
+                `test_files.txt: ${entry}: ${f} has no inline-test regions (Rust: #[cfg(test)] items and #[test] functions; Python: docstrings with >>> examples)`,
+              );
+            }
+            regions.set(f, found);
+          }
+          const scope = [
+            ...inlineScopeProblems('bug_inject.diff', bugFiles, regions),
+            ...inlineScopeProblems('test_weaken.diff', weakenFiles, regions),
+          ];
+          if (scope.length) fail(scope.join('; '));
+          // Each is checked against the original, in one command.
           const r = await sb.applyPatches([artifact.bugDiff, artifact.weakenDiff], { check: true });
           if (!r.ok) {
             const which = r.failedIndex === 2 ? 'test_weaken.diff' : 'bug_inject.diff';
             fail(`${which} does not apply to the repository: ${r.message}`);
           }
+          // A file both change gets the weakening on top of the bug (the solver's start state).
+          const shared = touchedPaths(weakenFiles).filter((p) =>
+            touchedPaths(bugFiles).includes(p),
+          );
+          if (shared.length) {
+            const both = await sb.applyPatches([artifact.bugDiff, artifact.weakenDiff]);
+            if (!both.ok) {
+              fail(
+                `test_weaken.diff does not apply on top of bug_inject.diff (both change ${shared.join(', ')}; keep their hunks 3+ lines apart): ${both.message}`,
+              );
+            }
+          }
         } finally {
           await sb.dispose();
         }
-        return `${artifact.testFiles.length} oracle test file(s); bug changes ${touchedPaths(bugFiles).length} file(s); both diffs apply`;
+        const regionNote = inline.length ? ` (${inline.length} with inline-test regions only)` : '';
+        return `${entries.length} oracle test file(s)${regionNote}; bug changes ${touchedPaths(bugFiles).length} file(s); both diffs apply`;
       },
     ],
     [
