@@ -1,4 +1,12 @@
 import type { Artifact } from '../artifact/artifact.js';
+import {
+  inlineOraclePaths,
+  inlineTestsEntry,
+  patchSections,
+  readTexts,
+  restoreInlineTests,
+  wholeOraclePaths,
+} from '../artifact/oracle-regions.js';
 import { PatchError, parsePatch, touchedPaths } from '../artifact/patch.js';
 import { patchSafetyProblems, unsafePathReason } from '../artifact/safety.js';
 import type { Sandbox, SandboxProvider, Snapshot } from '../sandbox/types.js';
@@ -92,11 +100,14 @@ export interface Evaluation {
  * file as in the original (the solver's edits to them are discarded), run the tests. Solved
  * iff every test that passes on the original passes; baseline failures and flaky tests are
  * excluded. Nothing the solver wrote can change the test script, the parser or the log.
+ * A file listed as `<path>#inline-tests` keeps the solver's edits to its code part: it starts
+ * as the solver's did (with the weakening, which the patch was made on), takes the patch, and
+ * then gets its inline-test regions reset to the original's (artifact/oracle-regions.ts).
  */
 export async function evaluateSolution(
   host: SandboxProvider,
   original: Snapshot,
-  artifact: Pick<Artifact, 'bugDiff' | 'testScript' | 'testParser' | 'testFiles'>,
+  artifact: Pick<Artifact, 'bugDiff' | 'weakenDiff' | 'testScript' | 'testParser' | 'testFiles'>,
   baseline: Baseline,
   patch: string,
   opts: { extraPatch?: string; testOptions?: TestRunOptions } = {},
@@ -110,7 +121,8 @@ export async function evaluateSolution(
     tests: null,
     ...extra,
   });
-  const oracle = new Set(artifact.testFiles);
+  const oracle = wholeOraclePaths(artifact.testFiles);
+  const inline = inlineOraclePaths(artifact.testFiles);
   let kept = '';
   const discarded: string[] = [];
   if (patch.trim()) {
@@ -133,13 +145,36 @@ export async function evaluateSolution(
   const sb = host.create(original);
   const harness = stageHarness(artifact.testScript, artifact.testParser);
   try {
-    const patches = [
-      artifact.bugDiff,
-      ...(opts.extraPatch ? [opts.extraPatch] : []),
-      ...(kept ? [kept] : []),
-    ];
-    const applied = await sb.applyPatches(patches);
-    if (!applied.ok) return unsolved(`the patch does not apply: ${applied.message}`, { discarded });
+    if (inline.length) {
+      const originals = new Map<string, string>();
+      for (const [p, text] of await readTexts(sb, inline)) originals.set(p, text ?? '');
+      // The start state of the files with inline tests, which the solver's patch was made on.
+      const weakened = patchSections(artifact.weakenDiff, 'test_weaken.diff', (ps) =>
+        ps.some((p) => inline.includes(p)),
+      );
+      const setUp = await sb.applyPatches(
+        [artifact.bugDiff, weakened, opts.extraPatch ?? ''].filter(Boolean),
+      );
+      if (!setUp.ok) return unsolved(`the artifact does not apply: ${setUp.message}`);
+      const before = await readTexts(sb, inline);
+      if (kept) {
+        const applied = await sb.applyPatch(kept);
+        if (!applied.ok) {
+          return unsolved(`the patch does not apply: ${applied.message}`, { discarded });
+        }
+      }
+      const touched = await restoreInlineTests(sb, originals, before);
+      discarded.push(...touched.map(inlineTestsEntry));
+    } else {
+      const patches = [
+        artifact.bugDiff,
+        ...(opts.extraPatch ? [opts.extraPatch] : []),
+        ...(kept ? [kept] : []),
+      ];
+      const applied = await sb.applyPatches(patches);
+      if (!applied.ok)
+        return unsolved(`the patch does not apply: ${applied.message}`, { discarded });
+    }
     const run = await runTests(sb, harness, opts.testOptions);
     if (!run.ok && run.kind !== 'no-tests')
       return unsolved(`test run failed: ${run.message}`, { discarded });

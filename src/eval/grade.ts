@@ -3,6 +3,14 @@
  * alone) + test_patch, run the tests, and resolved iff every FAIL_TO_PASS and PASS_TO_PASS
  * test passes.
  */
+import {
+  inlineOraclePaths,
+  inlineTestsEntry,
+  patchSections,
+  readTexts,
+  restoreInlineTests,
+  wholeOraclePaths,
+} from '../artifact/oracle-regions.js';
 import { PatchError, parsePatch, touchedPaths } from '../artifact/patch.js';
 import { patchSafetyProblems, unsafePathReason } from '../artifact/safety.js';
 import type { SandboxHost } from '../sandbox/local.js';
@@ -82,22 +90,51 @@ export async function gradePatch(
     tests: null,
     ...extra,
   });
+  // `<path>#inline-tests` files (ssr's exported self-play bugs): the model's edits to their
+  // code part count; their test regions are reset to those test_patch gives them.
+  const inline = inlineOraclePaths(input.protectedFiles ?? []);
   const split = splitModelPatch(
     patch,
-    new Set([...testPatchPaths(input.testPatch), ...(input.protectedFiles ?? [])]),
+    new Set(
+      [...testPatchPaths(input.testPatch), ...wholeOraclePaths(input.protectedFiles ?? [])].filter(
+        (p) => !inline.includes(p),
+      ),
+    ),
   );
   if ('error' in split) return fail(split.error);
   const { kept, discarded } = split;
   const sb = host.create(input.base);
   const harness = stageHarness(input.testScript, input.testParser);
   try {
+    const isInline = (ps: string[]) => ps.some((p) => inline.includes(p));
+    const before = await readTexts(sb, inline);
+    const references = new Map<string, string>();
+    if (inline.length) {
+      // The original tests: the start state with test_patch's sections for these files.
+      const own = patchSections(input.testPatch, 'test_patch', isInline);
+      if (own && !(await sb.applyPatch(own)).ok) {
+        return fail('test_patch does not apply to the files with inline tests', { discarded });
+      }
+      for (const [p, text] of await readTexts(sb, inline))
+        if (text !== null) references.set(p, text);
+      if (own && !(await sb.applyPatch(own, { reverse: true })).ok) {
+        return fail('test_patch does not reverse on the files with inline tests', { discarded });
+      }
+    }
     if (kept) {
       const r = await sb.applyPatch(kept);
       if (!r.ok) return fail(`the model patch does not apply: ${r.message}`, { discarded });
     }
-    const t = await sb.applyPatch(input.testPatch);
+    const rest = inline.length
+      ? patchSections(input.testPatch, 'test_patch', (ps) => !isInline(ps))
+      : input.testPatch;
+    const t = rest ? await sb.applyPatch(rest) : { ok: true, message: '' };
     if (!t.ok) {
       return fail(`test_patch does not apply after the model patch: ${t.message}`, { discarded });
+    }
+    if (inline.length) {
+      const touched = await restoreInlineTests(sb, references, before);
+      discarded.push(...touched.map(inlineTestsEntry));
     }
     const run = await runTests(sb, harness, testOptions);
     // No evidence that the suite ran is never a resolution.

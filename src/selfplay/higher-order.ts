@@ -1,4 +1,11 @@
 import type { Artifact } from '../artifact/artifact.js';
+import {
+  inlineOraclePaths,
+  patchSections,
+  readTexts,
+  restoreInlineTests,
+  wholeOraclePaths,
+} from '../artifact/oracle-regions.js';
 import { PatchError, parsePatch, touchedPaths } from '../artifact/patch.js';
 import { unsafePathReason } from '../artifact/safety.js';
 import type { SandboxHost } from '../sandbox/local.js';
@@ -13,7 +20,9 @@ export function higherOrderId(parentId: string, failedPatch: string): string {
 /**
  * A higher-order bug (SSR-SPEC 7): the parent bug with a failed solver attempt's patch on top,
  * as one bug_inject.diff against the original; oracle tests, weakening, script and parser stay
- * the parent's. Edits to oracle test files are dropped (grading resets them anyway). Returns
+ * the parent's. Edits to oracle test files are dropped (grading resets them anyway); in a file
+ * with inline oracle tests (`<path>#inline-tests`) the edits to its code part are kept and its
+ * test regions reset to the original's. Returns
  * null when nothing new comes out: an empty patch, or one that only touched oracle files or
  * undid nothing the parent changed.
  */
@@ -33,7 +42,8 @@ export async function composeHigherOrder(opts: {
     if (err instanceof PatchError) return null;
     throw err;
   }
-  const oracle = new Set(parent.testFiles);
+  const oracle = wholeOraclePaths(parent.testFiles);
+  const inline = inlineOraclePaths(parent.testFiles);
   const kept = files
     .filter((f) => {
       const paths = touchedPaths([f]);
@@ -44,8 +54,22 @@ export async function composeHigherOrder(opts: {
   if (!kept) return null;
   const sb = opts.host.create(opts.original);
   try {
-    const applied = await sb.applyPatches([parent.bugDiff, kept]);
-    if (!applied.ok) return null;
+    if (inline.length) {
+      // The failed patch was made on the solver's start state: bug + weakening.
+      const originals = new Map<string, string>();
+      for (const [p, text] of await readTexts(sb, inline)) originals.set(p, text ?? '');
+      const weakened = patchSections(parent.weakenDiff, 'test_weaken.diff', (ps) =>
+        ps.some((p) => inline.includes(p)),
+      );
+      const setUp = await sb.applyPatches([parent.bugDiff, weakened].filter(Boolean));
+      if (!setUp.ok) return null;
+      const before = await readTexts(sb, inline);
+      if (!(await sb.applyPatch(kept)).ok) return null;
+      await restoreInlineTests(sb, originals, before);
+    } else {
+      const applied = await sb.applyPatches([parent.bugDiff, kept]);
+      if (!applied.ok) return null;
+    }
     const bugDiff = await sb.diff();
     if (!bugDiff.trim() || bugDiff === parent.bugDiff) return null;
     return {
