@@ -25,6 +25,7 @@ import { dirname, join, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import { prepareSolverStart, type SolverStart } from '../agent/solver-env.js';
 import { artifactHash } from '../artifact/artifact.js';
+import { inlineOraclePaths, inlineTestsEntry } from '../artifact/oracle-regions.js';
 import { unsafePathReason } from '../artifact/safety.js';
 import { SandboxHost } from '../sandbox/local.js';
 import type { SandboxProvider, Snapshot } from '../sandbox/types.js';
@@ -329,8 +330,19 @@ export async function exportHarbor(
     }
   };
 
+  // The verifier (tests/test.sh) restores oracle files by copying them in a container that
+  // has python3 only: it cannot reset the inline-test regions of a source file.
+  const exportable = source.artifacts.filter((e) => {
+    const inline = inlineOraclePaths(e.artifact.testFiles);
+    if (!inline.length) return true;
+    result.skipped.push({
+      id: e.artifact.metadata.id,
+      reason: `its oracle includes inline tests (${inlineTestsEntry(inline[0]!)}${inline.length > 1 ? ', ...' : ''}), which the Harbor verifier cannot reset; use --format swe-bench or ssr solve`,
+    });
+    return false;
+  });
   try {
-    await Promise.all(source.artifacts.map((e) => limit(() => exportOne(e))));
+    await Promise.all(exportable.map((e) => limit(() => exportOne(e))));
   } finally {
     if (ownHost) await host!.close();
   }
