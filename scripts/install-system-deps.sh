@@ -2,8 +2,10 @@
 # Installs the Debian/Ubuntu packages ssr needs to run repository code safely:
 # bubblewrap (the sandbox), util-linux (unshare/mount for overlay forks), git (diffs),
 # python3 + python3-pytest (test parsers are Python; pytest for Python repos),
-# golang-go and cargo (test discovery on Go and Rust repos). Toolchains must be where the
-# sandbox sees them (/usr, /usr/local): a rustup install in ~/.cargo is not visible there.
+# golang-go and cargo (test discovery on Go and Rust repos), cmake, make, gcc, g++, autoconf
+# and automake (test discovery on C/C++ repos: CMake + CTest, make check, autotools trees).
+# Toolchains must be where the sandbox sees them (/usr, /usr/local): a rustup install in
+# ~/.cargo is not visible there.
 # --with-browser also installs chromium, which only the dashboard's browser test needs.
 set -euo pipefail
 missing=()
@@ -17,6 +19,12 @@ command -v git >/dev/null 2>&1 || missing+=(git)
 /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
 [ -x /usr/bin/go ] || [ -x /usr/local/bin/go ] || [ -x /usr/local/go/bin/go ] || missing+=(golang-go)
 [ -x /usr/bin/cargo ] || [ -x /usr/local/bin/cargo ] || [ -x /usr/local/cargo/bin/cargo ] || missing+=(cargo)
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+command -v make >/dev/null 2>&1 || missing+=(make)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+command -v autoreconf >/dev/null 2>&1 || missing+=(autoconf)
+command -v automake >/dev/null 2>&1 || missing+=(automake)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
