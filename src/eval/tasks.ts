@@ -54,7 +54,8 @@ export const EvalTaskSchema = z
     setup_patch: z.string().min(1).optional(),
     /**
      * ssr extension: oracle test files. The model's changes to them are discarded before
-     * grading, as to the files test_patch touches.
+     * grading, as to the files test_patch touches; for `<path>#inline-tests` entries only
+     * the file's inline-test regions are reset (artifact/oracle-regions.ts).
      */
     test_files: z.array(z.string().min(1)).optional(),
   })
