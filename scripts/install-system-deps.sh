@@ -2,8 +2,9 @@
 # Installs the Debian/Ubuntu packages ssr needs to run repository code safely:
 # bubblewrap (the sandbox), util-linux (unshare/mount for overlay forks), git (diffs),
 # python3 + python3-pytest (test parsers are Python; pytest for Python repos),
-# golang-go and cargo (test discovery on Go and Rust repos), cmake, make, gcc, g++, autoconf
-# and automake (test discovery on C/C++ repos: CMake + CTest, make check, autotools trees).
+# golang-go and cargo (test discovery on Go and Rust repos), cmake, make, gcc, g++, autoconf,
+# automake and libtool (test discovery on C/C++ repos: CMake + CTest, make check, autotools
+# checkouts that need autoreconf).
 # Toolchains must be where the sandbox sees them (/usr, /usr/local): a rustup install in
 # ~/.cargo is not visible there.
 # --with-browser also installs chromium, which only the dashboard's browser test needs.
@@ -25,6 +26,7 @@ command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v autoreconf >/dev/null 2>&1 || missing+=(autoconf)
 command -v automake >/dev/null 2>&1 || missing+=(automake)
+command -v libtoolize >/dev/null 2>&1 || missing+=(libtool)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
