@@ -4,7 +4,8 @@
 # python3 + python3-pytest (test parsers are Python; pytest for Python repos),
 # golang-go and cargo (test discovery on Go and Rust repos), cmake, make, gcc, g++, autoconf,
 # automake and libtool (test discovery on C/C++ repos: CMake + CTest, make check, autotools
-# checkouts that need autoreconf).
+# checkouts that need autoreconf), ruby with ruby-minitest and ruby-rspec (Ruby repos), and a
+# JDK with maven (Java repos; maven runs offline, so plugins must already be in ~/.m2).
 # Toolchains must be where the sandbox sees them (/usr, /usr/local): a rustup install in
 # ~/.cargo is not visible there.
 # --with-browser also installs chromium, which only the dashboard's browser test needs.
@@ -27,6 +28,11 @@ command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v autoreconf >/dev/null 2>&1 || missing+=(autoconf)
 command -v automake >/dev/null 2>&1 || missing+=(automake)
 command -v libtoolize >/dev/null 2>&1 || missing+=(libtool)
+[ -x /usr/bin/ruby ] || missing+=(ruby)
+/usr/bin/ruby -e 'require "minitest"' >/dev/null 2>&1 || missing+=(ruby-minitest)
+[ -x /usr/bin/rspec ] || missing+=(ruby-rspec)
+command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
