@@ -235,7 +235,8 @@ describe('languages and functions', () => {
     assert.equal(languageOf('a.tsx'), 'tsx');
     assert.equal(languageOf('pkg/x.py'), 'python');
     assert.equal(languageOf('types.d.ts'), null);
-    assert.equal(languageOf('main.go'), null);
+    assert.equal(languageOf('main.go'), 'go');
+    assert.equal(languageOf('Main.kt'), null);
   });
 
   test('functions and methods of minimist, with names and 1-based line ranges', async () => {
@@ -270,7 +271,7 @@ describe('languages and functions', () => {
   });
 
   test('unsupported files and files with syntax errors give no candidates', async () => {
-    assert.deepEqual(await removalCandidates('main.go', 'package main\n'), []);
+    assert.deepEqual(await removalCandidates('Main.kt', 'fun main() { println(1 < 2) }\n'), []);
     assert.deepEqual(await mutationCandidates('x.js', 'function f( { return 1 < 2; }\n'), []);
     assert.deepEqual(await removalCandidates('x.py', 'def f(:\n    return 1 < 2\n'), []);
     assert.equal((await parseFile('x.js', 'let x = ;'))!.hasErrors, true);

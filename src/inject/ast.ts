@@ -320,8 +320,14 @@ export function childByField(node: SyntaxNode, field: string): SyntaxNode | unde
   return node.children.find((c) => c.field === field);
 }
 
+/** Comments: `comment` in most grammars, `line_comment` / `block_comment` in Rust and Java. */
+export function isComment(node: SyntaxNode): boolean {
+  return node.type === 'comment' || node.type.endsWith('_comment');
+}
+
+/** Named children that are not comments. */
 export function namedChildren(node: SyntaxNode): SyntaxNode[] {
-  return node.children.filter((c) => c.named && c.type !== 'comment');
+  return node.children.filter((c) => c.named && !isComment(c));
 }
 
 export function textOf(source: string, node: SyntaxNode): string {
@@ -352,29 +358,92 @@ const JS_FUNCTIONS = new Set([
   'arrow_function',
   'method_definition',
 ]);
-const PY_FUNCTIONS = new Set(['function_definition']);
-const CLASSES = new Set([
-  'class_declaration',
-  'class',
-  'class_definition',
-  'abstract_class_declaration',
-]);
+
+/**
+ * Function and method node types by language. Closures and lambdas of the compiled languages
+ * are left out: they have no name, and their bodies are parts of the enclosing function.
+ */
+const FUNCTIONS: Record<LanguageId, ReadonlySet<string>> = {
+  javascript: JS_FUNCTIONS,
+  typescript: JS_FUNCTIONS,
+  tsx: JS_FUNCTIONS,
+  python: new Set(['function_definition']),
+  go: new Set(['function_declaration', 'method_declaration']),
+  rust: new Set(['function_item']),
+  java: new Set([
+    'method_declaration',
+    'constructor_declaration',
+    'compact_constructor_declaration',
+  ]),
+  c: new Set(['function_definition']),
+  cpp: new Set(['function_definition']),
+  ruby: new Set(['method', 'singleton_method']),
+};
+
+/** Nodes that qualify the names of the functions inside them (classes, modules, impls...). */
+const JS_CLASSES = new Set(['class_declaration', 'class', 'abstract_class_declaration']);
+const CONTAINERS: Record<LanguageId, ReadonlySet<string>> = {
+  javascript: JS_CLASSES,
+  typescript: JS_CLASSES,
+  tsx: JS_CLASSES,
+  python: new Set(['class_definition']),
+  go: new Set(),
+  rust: new Set(['impl_item', 'trait_item', 'mod_item']),
+  java: new Set([
+    'class_declaration',
+    'interface_declaration',
+    'enum_declaration',
+    'record_declaration',
+    'annotation_type_declaration',
+  ]),
+  c: new Set(['class_specifier', 'struct_specifier', 'union_specifier', 'namespace_definition']),
+  cpp: new Set(['class_specifier', 'struct_specifier', 'union_specifier', 'namespace_definition']),
+  ruby: new Set(['class', 'module']),
+};
 
 /** A function or method with its syntax nodes. */
 export interface FunctionInfo extends FunctionSpan {
   node: SyntaxNode;
-  /** statement_block / block, or the expression of an arrow function; absent for signatures. */
+  /**
+   * statement_block / block / compound_statement / body_statement, or the expression of an
+   * arrow function or an endless Ruby method; absent for signatures.
+   */
   body: SyntaxNode | undefined;
 }
 
 export function isFunctionNode(lang: LanguageId, node: SyntaxNode): boolean {
-  return node.named && (lang === 'python' ? PY_FUNCTIONS : JS_FUNCTIONS).has(node.type);
+  return node.named && FUNCTIONS[lang].has(node.type);
+}
+
+/**
+ * The name node inside a C/C++ declarator chain (`*name(...)`, `ns::K::name(...)`,
+ * `~K()`, `operator==(...)`): the innermost declarator.
+ */
+export function declaratorName(node: SyntaxNode): SyntaxNode | undefined {
+  let d = childByField(node, 'declarator');
+  while (d) {
+    const inner = childByField(d, 'declarator');
+    if (!inner) return d;
+    d = inner;
+  }
+  return undefined;
 }
 
 /** The name a function is known by: its own, or that of what it is assigned to. */
-function ownName(source: string, fn: SyntaxNode): string {
+function ownName(lang: LanguageId, source: string, fn: SyntaxNode): string {
+  if (lang === 'c' || lang === 'cpp') {
+    const d = declaratorName(fn);
+    return d ? textOf(source, d).replace(/::/g, '.').replace(/\s+/g, '') : '<anonymous>';
+  }
   const name = childByField(fn, 'name');
-  if (name) return textOf(source, name);
+  if (name) {
+    const own = textOf(source, name);
+    if (lang === 'go' && fn.type === 'method_declaration') {
+      const receiver = goReceiverType(source, fn);
+      return receiver ? `${receiver}.${own}` : own;
+    }
+    return own;
+  }
   const p = fn.parent;
   if (p) {
     const field =
@@ -392,18 +461,88 @@ function ownName(source: string, fn: SyntaxNode): string {
   return '<anonymous>';
 }
 
+/** `T` for a Go method `func (s *T[K]) Name()`. */
+function goReceiverType(source: string, fn: SyntaxNode): string | undefined {
+  const receiver = childByField(fn, 'receiver');
+  const param = receiver && namedChildren(receiver).find((c) => c.type === 'parameter_declaration');
+  const type = param && childByField(param, 'type');
+  if (!type) return undefined;
+  return textOf(source, type).replace(/^\*/, '').replace(/\[.*$/s, '').trim();
+}
+
+/** The name of a class, module, namespace or impl, null when it adds nothing (anonymous). */
+function containerName(lang: LanguageId, source: string, node: SyntaxNode): string | null {
+  if (lang === 'rust' && node.type === 'impl_item') {
+    const type = childByField(node, 'type');
+    return type ? textOf(source, type).replace(/<.*$/s, '').trim() : null;
+  }
+  const n = childByField(node, 'name');
+  if (!n) return lang === 'c' || lang === 'cpp' ? null : '<class>';
+  return textOf(source, n).replace(/::/g, '.');
+}
+
 /** Qualified name: enclosing classes and functions, outermost first, joined by '.'. */
 function qualifiedName(lang: LanguageId, source: string, fn: SyntaxNode): string {
-  const parts = [ownName(source, fn)];
+  const parts = [ownName(lang, source, fn)];
   for (let p = fn.parent; p; p = p.parent) {
-    if (CLASSES.has(p.type)) {
-      const n = childByField(p, 'name');
-      parts.unshift(n ? textOf(source, n) : '<class>');
+    if (CONTAINERS[lang].has(p.type)) {
+      const n = containerName(lang, source, p);
+      if (n) parts.unshift(n);
     } else if (isFunctionNode(lang, p)) {
-      parts.unshift(ownName(source, p));
+      parts.unshift(ownName(lang, source, p));
     }
   }
   return parts.join('.');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rust unit tests
+
+const RUST_TEST_ATTRIBUTE =
+  /^#\[\s*(test|bench|rstest|quickcheck|proptest|test_case\b.*|[\w:]+::test\b.*|cfg\s*\((.*)\))\s*\]$/s;
+
+/** True for `#[test]`, `#[tokio::test]`, `#[cfg(test)]`, `#[cfg(all(test, ...))]`... */
+function isRustTestAttribute(text: string): boolean {
+  const m = RUST_TEST_ATTRIBUTE.exec(text.trim());
+  if (!m) return false;
+  const cfg = m[2];
+  if (cfg === undefined) return true;
+  // cfg(test) and cfg(all(test, x)) but not cfg(not(test)).
+  return /\btest\b/.test(cfg) && !/\bnot\s*\(\s*test\s*\)/.test(cfg);
+}
+
+/**
+ * Rust unit tests live in the source files they test: items marked `#[cfg(test)]` (usually
+ * `mod tests`), `#[test]` functions, and whole files under `#![cfg(test)]`. They are test code
+ * (oracle territory), so the injectors never touch them. Returns a predicate on nodes.
+ */
+export function rustTestCode(parsed: ParsedFile): (node: SyntaxNode) => boolean {
+  const { source, root } = parsed;
+  if (parsed.language !== 'rust') return () => false;
+  const regions: Array<[number, number]> = [];
+  for (const c of root.children) {
+    if (
+      c.type === 'inner_attribute_item' &&
+      isRustTestAttribute(textOf(source, c).replace('#!', '#'))
+    ) {
+      return () => true;
+    }
+  }
+  for (const n of descendants(root)) {
+    if (n.type !== 'attribute_item' || !isRustTestAttribute(textOf(source, n))) continue;
+    // The attribute applies to the next item (other attributes and comments may come between).
+    const siblings = n.parent?.children ?? [];
+    let i = siblings.indexOf(n) + 1;
+    while (
+      i < siblings.length &&
+      /^(attribute_item|line_comment|block_comment)$/.test(siblings[i]!.type)
+    )
+      i++;
+    const item = siblings[i];
+    if (item) regions.push([n.start, item.end]);
+  }
+  if (regions.length === 0) return () => false;
+  return (node) => regions.some(([s, e]) => node.start >= s && node.end <= e);
 }
 
 /** Functions and methods of a parsed file, in source order. */

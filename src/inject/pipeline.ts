@@ -29,7 +29,7 @@ import { sha256 } from '../util/hash.js';
 import { BaselineCache, scaledTimeout } from '../validate/baseline.js';
 import type { ValidationReport, ValidationSettings } from '../validate/report.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
-import { languageOf } from './ast.js';
+import { isJavaScriptLike, languageOf } from './ast.js';
 import { type Coverage, collectCoverage, targetFilter } from './coverage.js';
 import { historyCandidates } from './history.js';
 import { mutationCandidates } from './mutation.js';
@@ -646,8 +646,12 @@ function targetsNote(count: number, excluded: Map<string, string[]>): string {
 export function testedPart(c: BugCandidate, coverage: Coverage): BugCandidate | null {
   const files = Object.keys(c.edits);
   if (files.length < 2) return null;
-  const known = (f: string) =>
-    languageOf(f) === 'python' ? coverage.processes.python > 0 : coverage.processes.node > 0;
+  // Line coverage exists for Python and Node only: other languages' files count as executed.
+  const known = (f: string) => {
+    const lang = languageOf(f);
+    if (lang === 'python') return coverage.processes.python > 0;
+    return (lang === null || isJavaScriptLike(lang)) && coverage.processes.node > 0;
+  };
   const executed = (f: string) =>
     !known(f) || coverage.lines(f).length > 0 || coverage.unmapped.includes(f);
   const keep = files.filter(executed);
