@@ -9,7 +9,8 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { FIXTURE_ROOT } from './fixtures.js';
@@ -932,3 +933,92 @@ int main(void) {
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Published npm packages that ship their own tests, one per JS runner (tap, uvu, ava, jasmine)
+
+/**
+ * Which package each runner is tested on, and what is installed beside it: the runner (at a
+ * version its devDependencies accept) and the package's own runtime dependencies. The
+ * package's other devDependencies (linters, type checkers) are left out.
+ */
+export const JS_RUNNER_PACKAGES = {
+  /** 17 tap tests in test/index.test.js, .taprc `files: test/**\/*.test.js`; tap ^16. */
+  tap: { spec: '@fastify/error@3.4.1', runners: ['tap@16.3.10'] },
+  /** src/__tests__/{convertUnit,index}.js (170 uvu tests, 3 failing as published); uvu ^0.5. */
+  uvu: {
+    spec: 'postcss-calc@8.2.4',
+    runners: [
+      'uvu@0.5.6',
+      'postcss@8.4.6',
+      'postcss-selector-parser@6.0.9',
+      'postcss-value-parser@4.2.0',
+    ],
+  },
+  /** 18 test files, 518 ava tests written as ES modules (ava 0.x transpiles them); ava ^0.19. */
+  ava: { spec: 'chance@1.1.13', runners: ['ava@0.25.0', 'lodash@4.17.21'] },
+  /** strnum.test.js (16 specs, an ES module package); jasmine ^5.6. */
+  jasmine: { spec: 'strnum@2.1.1', runners: ['jasmine@5.13.0'] },
+} as const;
+
+export type JsRunner = keyof typeof JS_RUNNER_PACKAGES;
+
+const npmEnv = () => ({ ...process.env, npm_config_update_notifier: 'false' });
+
+/** `spec` exactly as npm ships it, unpacked into `dir`. */
+async function unpackPackage(spec: string, dir: string): Promise<void> {
+  const scratch = mkdtempSync(join(tmpdir(), 'ssr-npm-pack-'));
+  try {
+    const { stdout } = await run(
+      'npm',
+      ['pack', spec, '--pack-destination', scratch, '--no-update-notifier', '--loglevel=error'],
+      { cwd: scratch, env: npmEnv() },
+    );
+    const tgz = stdout.trim().split('\n').at(-1)!.trim();
+    await run('tar', [
+      'xzf',
+      join(scratch, tgz),
+      '--no-same-owner',
+      '--strip-components=1',
+      '-C',
+      dir,
+    ]);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Installs `specs` in a scratch project and moves its node_modules into `dir`. */
+async function installBeside(dir: string, specs: string[]): Promise<void> {
+  const deps = mkdtempSync(join(FIXTURE_ROOT, '.npm-deps-'));
+  try {
+    writeFileSync(join(deps, 'package.json'), '{"name":"deps","version":"0.0.0","private":true}\n');
+    await npmInstall(deps, specs);
+    renameSync(join(deps, 'node_modules'), join(dir, 'node_modules'));
+  } finally {
+    rmSync(deps, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Where a project keeps its runner's own report of a run made at build time (in node_modules,
+ * which discovery never reads): for ava, whose run of chance's suite costs ~25 s of CPU.
+ */
+export function ownReportPath(dir: string): string {
+  return join(dir, 'node_modules', '.ssr-own-report.txt');
+}
+
+/** The package `JS_RUNNER_PACKAGES[runner]` names, as published, with its runner installed. */
+export function publishedPackageProject(runner: JsRunner): Promise<string> {
+  const { spec, runners } = JS_RUNNER_PACKAGES[runner];
+  return project(`pkg-${runner}`, async (dir) => {
+    await unpackPackage(spec, dir);
+    await installBeside(dir, [...runners]);
+    if (runner === 'ava') {
+      const out = await run('node_modules/.bin/ava', ['--verbose'], {
+        cwd: dir,
+        maxBuffer: 64 << 20,
+      }).catch((err: { stdout?: string; stderr?: string }) => err);
+      writeFileSync(ownReportPath(dir), `${out.stdout ?? ''}\n${out.stderr ?? ''}`);
+    }
+  });
+}
