@@ -427,8 +427,16 @@ export function mayHaveInlineTests(path: string, source: string): boolean {
   const lang = languageOf(path);
   if (lang === 'python') return DOCTEST_LINE.test(source);
   if (lang !== 'rust') return false;
-  for (const m of source.matchAll(/^[ \t]*#!?\[(.*)\][ \t]*$/gm)) {
-    const body = m[1]!;
+  for (const m of source.matchAll(/^[ \t]*#!?\[/gm)) {
+    // The attribute's body, up to its matching bracket.
+    let depth = 1;
+    let i = m.index! + m[0].length;
+    const from = i;
+    for (; i < source.length && depth > 0; i++) {
+      if (source[i] === '[') depth++;
+      else if (source[i] === ']') depth--;
+    }
+    const body = source.slice(from, i - 1);
     if (isTestOnlyCfg(body) || isTestAttribute(body)) return true;
   }
   return false;
