@@ -410,8 +410,8 @@ describe("discovery on each supported framework matches the framework's own coun
 
   test('cargo test (unit, integration and doc tests)', async () => {
     const r = await discover(await projects.cargo!, 'cargo');
-    // Inline unit tests live in src/lib.rs with the code: not an oracle file.
-    assert.deepEqual(r.suite.testFiles, ['tests/api.rs']);
+    // Inline unit tests live in src/lib.rs with the code: only their regions are oracle.
+    assert.deepEqual(r.suite.testFiles, ['src/lib.rs#inline-tests', 'tests/api.rs']);
     const own = await runDirectly(r.snapshot, 'cargo test --no-fail-fast --offline 2>&1', {
       CARGO_TERM_COLOR: 'never',
     });

@@ -1,3 +1,4 @@
+import { parseOracleEntry } from '../artifact/oracle-regions.js';
 import type { SandboxHost } from '../sandbox/local.js';
 import type { Snapshot } from '../sandbox/types.js';
 import { stageHarness, type TestHarness, type TestRunOptions } from '../testing/run-tests.js';
@@ -260,7 +261,8 @@ function buildSuite(
 ): TestSuiteSpec {
   const ids = [...Object.keys(baseline.tests), ...baseline.flaky];
   let testFiles = [...new Set([...c.testFiles, ...(c.filesFromIds?.(ids) ?? [])])]
-    .filter((f) => scan.has(f))
+    // `<path>#inline-tests` entries name a source file by their path part.
+    .filter((f) => scan.has(parseOracleEntry(f).path))
     .sort();
   const fileNotes: string[] = [];
   if (oracle) {
