@@ -346,10 +346,11 @@ def main():
  * TAP whose tests are announced by "# Subtest: <name>" (node-tap, node:test): a point that
  * closes a subtest is a test; a point without one is an assertion (t.equal, t.ok), which counts
  * toward the test it is in and is never an id of its own (assertion names repeat, and removing
- * one would renumber the rest). Assertions outside any test count toward "<prefix> > (top
- * level)". With `files`, the outermost subtests are test files (node-tap runs each file as one):
- * their names become paths, and a file that failed without any failing test inside shows up as
- * "<file> > (whole file)".
+ * one would renumber the rest); a point with a SKIP or TODO directive is a skipped test (tap
+ * announces no subtest it did not run). Assertions outside any test count toward "<prefix> >
+ * (top level)". With `relative` (a path normaliser), the outermost subtests are test files
+ * (node-tap runs each file as one): their names become repo-relative paths, and a file that
+ * failed without any failing test inside shows up as "<file> > (whole file)".
  */
 const TAP_TREE = py`
 
@@ -387,6 +388,10 @@ def parse_tap_tests(lines, prefix, results, relative=None):
             owner = [e[1] for e in stack]
             if relative is not None and owner:
                 owner = [relative(owner[0])] + owner[1:]
+            if directive and desc and (owner or relative is None):
+                # a test skipped or todo before it ran: tap prints no "# Subtest:" for it
+                results.add(" > ".join(prefix + owner + [unescape(desc)]), "skipped")
+                continue
             if len(owner) == (0 if relative is None else 1):
                 key = " > ".join(prefix + owner + ["(top level)"])
                 top.setdefault(key, []).append(status)
