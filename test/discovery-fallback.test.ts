@@ -453,8 +453,11 @@ describe('Python layouts', () => {
       'src/calc/__init__.py::calc.mul': 'passed',
       'tests/test_calc.py::test_add': 'passed',
     });
-    // The modules hold the code under test: not oracle files, but named.
-    assert.deepEqual(r.suite.testFiles, ['tests/test_calc.py']);
+    // The modules hold the code under test: only their docstring examples are oracle.
+    assert.deepEqual(r.suite.testFiles, [
+      'src/calc/__init__.py#inline-tests',
+      'tests/test_calc.py',
+    ]);
     assert.match(
       r.suite.notes.join('\n'),
       /doctests on \(--doctest-modules in setup\.cfg\): 1 file\(s\) with examples: src\/calc\/__init__\.py;/,

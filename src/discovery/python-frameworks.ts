@@ -5,6 +5,7 @@
  * (doctests); a src layout the project installs (tox, nox, pip install -e .) gets src/ on
  * PYTHONPATH when the package would not import otherwise.
  */
+import { inlineTestsEntry } from '../artifact/oracle-regions.js';
 import { PYTEST_PARSER, UNITTEST_PARSER } from './parsers.js';
 import { globToRegExp, type RepoScan } from './scan.js';
 import { type Candidate, header, idFiles, toolAvailable, uniqueSorted } from './script-pieces.js';
@@ -203,8 +204,8 @@ export function pythonCandidates(scan: RepoScan): Candidate[] {
         `test modules as ${config.file} names them (python_files = ${config.pythonFiles.join(' ')})`,
       );
     }
-    const doctest = doctestNote(scan, config, pyFilesAll, under, isTestModule);
-    if (doctest) notes.push(doctest);
+    const doctest = doctests(scan, config, pyFilesAll, under, isTestModule);
+    if (doctest) notes.push(doctest.note);
     const pytestCmd =
       'python3 -m pytest -p no:cacheprovider -v -rfEpsxX --color=no --continue-on-collection-errors';
     out.push({
@@ -214,7 +215,8 @@ export function pythonCandidates(scan: RepoScan): Candidate[] {
       command: 'python3 -m pytest',
       testScript: `${header('pytest', 'runs pytest verbosely with the short summary of every outcome')}\n${env}\nrm -rf "$tmp" 2>/dev/null\n${pytestCmd}\ncode=$?\necho "### ssr-exit $nonce $code"\nexit $code\n`,
       testParser: PYTEST_PARSER,
-      testFiles: pyFiles,
+      // Modules whose docstring examples pytest runs: only those examples are oracle.
+      testFiles: [...pyFiles, ...(doctest?.modules ?? []).map(inlineTestsEntry)],
       filesFromIds: (ids) =>
         idFiles(
           ids,
@@ -279,15 +281,16 @@ export function pythonCandidates(scan: RepoScan): Candidate[] {
 /**
  * With --doctest-modules (or --doctest-glob) in the config's addopts, pytest also runs the
  * examples in docstrings: ids like "src/pkg/mod.py::pkg.mod.func". Those modules hold the code
- * under test, so they are not oracle files; the note names them.
+ * under test and the examples: `modules` lists them, for `<path>#inline-tests` entries (their
+ * docstrings with `>>>` are oracle, the rest is code); the note names them and the text files.
  */
-function doctestNote(
+function doctests(
   scan: RepoScan,
   config: PytestConfig | null,
   pyFiles: string[],
   under: (f: string) => boolean,
   isTestModule: (f: string) => boolean,
-): string | null {
+): { note: string; modules: string[] } | null {
   if (!config) return null;
   const opts = config.addopts;
   const modules = opts.includes('--doctest-modules');
@@ -317,5 +320,11 @@ function doctestNote(
   const list = found.length
     ? `${found.length} file(s) with examples: ${found.slice(0, 10).join(', ')}${found.length > 10 ? ', ...' : ''}`
     : 'no file with examples found';
-  return `doctests on (${[modules ? '--doctest-modules' : '', ...globs.map((g) => `--doctest-glob=${g}`)].filter(Boolean).join(' ')} in ${config.file}): ${list}; their ids look like "src/pkg/mod.py::pkg.mod.func" and they count as tests, but these files hold the code under test, so they are not oracle test files`;
+  const oracle = withExamples.length
+    ? `; the modules hold the code under test, so only their docstrings with examples are oracle (test_files.txt: <path>#inline-tests)`
+    : '';
+  return {
+    note: `doctests on (${[modules ? '--doctest-modules' : '', ...globs.map((g) => `--doctest-glob=${g}`)].filter(Boolean).join(' ')} in ${config.file}): ${list}; their ids look like "src/pkg/mod.py::pkg.mod.func" and they count as tests${oracle}`,
+    modules: withExamples,
+  };
 }
