@@ -128,7 +128,9 @@ export function mavenCandidates(scan: RepoScan): Candidate[] {
     [
       "# Reports left in the repository would be read as this run's results.",
       "find . -path ./node_modules -prune -o -type d -name surefire-reports -path '*/target/*' -prune -exec rm -rf {} + 2>/dev/null",
-      `${mvn} -B -q -o -Dmaven.test.failure.ignore=true -DtrimStackTrace=true test 2>&1`,
+      "# The user's ~/.m2/repository, read-only in the sandbox: offline, Maven only reads it.",
+      'repo=(); [ -d /ssr/cache/m2 ] && repo=(-Dmaven.repo.local=/ssr/cache/m2)',
+      `${mvn} -B -q -o "\${repo[@]}" -Dmaven.test.failure.ignore=true -DtrimStackTrace=true test 2>&1`,
     ].join('\n'),
   );
   const files = scan.match(/(^|\/)src\/test\//);
@@ -142,7 +144,7 @@ export function mavenCandidates(scan: RepoScan): Candidate[] {
       testParser: SUREFIRE_PARSER,
       testFiles: files,
       notes: [
-        'mvn -o test (offline: plugins and dependencies must already be in the local repository); ids are "<class>#<method>" from the Surefire XML reports',
+        'mvn -o test (offline: plugins and dependencies must already be in the user\'s ~/.m2/repository, which the sandbox reads); ids are "<class>#<method>" from the Surefire XML reports',
       ],
       notApplicable:
         wrapper || toolAvailable('mvn')

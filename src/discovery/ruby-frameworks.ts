@@ -18,6 +18,7 @@ const RUBY_EXCLUDED = /^(vendor|\.bundle|pkg|tmp)\//;
 /** minitest's and Rake::TestTask's default test file names. */
 const MINITEST_FILE = /(^|\/)test\/(.*\/)?([^/]*_test|test_[^/]*)\.rb$/;
 const HELPER = /(^|\/)(test_helper|helper)\.rb$/;
+const MINITEST_HELPER = /(^|\/)test\/(test_helper|helper)\.rb$/;
 const DEFINES_TESTS = /\bdef test_|Minitest::(Test|Spec)|\bdescribe\b.*\bdo\b/;
 const SPEC_FILE = /(^|\/)spec\/(.*\/)?[^/]*_spec\.rb$/;
 
@@ -40,14 +41,18 @@ function minitestCandidate(scan: RepoScan): Candidate | null {
     .match(MINITEST_FILE)
     .filter((f) => !RUBY_EXCLUDED.test(f) && !HELPER.test(f))
     .filter((f) => DEFINES_TESTS.test(scan.read(f) ?? ''));
-  const requiresMinitest = files.filter((f) => /minitest/.test(scan.read(f) ?? ''));
+  const usesMinitest = (f: string) => /minitest|Minitest::/.test(scan.read(f) ?? '');
+  const requiresMinitest = [
+    ...files.filter(usesMinitest),
+    ...scan.match(MINITEST_HELPER).filter(usesMinitest),
+  ];
   const gemfile = declares(scan, 'minitest');
   const rakefile = /Rake::TestTask/.test(scan.read('Rakefile') ?? '');
   if (!requiresMinitest.length && !gemfile && !rakefile) return null;
   const reasons: string[] = [];
   if (gemfile) reasons.push(`${gemfile} names minitest`);
   if (rakefile) reasons.push('Rakefile defines a Rake::TestTask');
-  if (requiresMinitest.length) reasons.push(`${requiresMinitest.length} test file(s) use minitest`);
+  if (requiresMinitest.length) reasons.push(`${requiresMinitest.length} test file(s) or helper(s) use minitest`);
   const libs = ['lib', 'test'].filter((d) => scan.files.some((f) => f.startsWith(`${d}/`)));
   const includes = libs.map((d) => ` -I${d}`).join('');
   // minitest/autorun reads its options from ARGV when the file is done loading.

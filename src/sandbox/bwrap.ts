@@ -1,4 +1,5 @@
 import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 /** Host top-level directories the sandbox sees (read-only): toolchains and system config. */
@@ -19,6 +20,16 @@ const VISIBLE_ROOT_DIRS = new Set([
 const MASKED_FILES = ['/etc/shadow', '/etc/shadow-', '/etc/gshadow', '/etc/gshadow-'];
 /** Directories under /etc (or /var) that hold keys; each is replaced by an empty tmpfs. */
 const MASKED_DIRS = ['/etc/ssl/private', '/var/lib/sudo', '/var/log', '/var/mail', '/var/spool'];
+
+/**
+ * Package caches of the user that test commands may read (never write): offline builds need
+ * them, and the home directory that holds them is not in the sandbox. Maven's local repository
+ * is the one runner cache with no system-wide place (Go, Cargo and npm read the repository's
+ * own vendor or node_modules directories).
+ */
+export const PACKAGE_CACHES: { host: string; sandbox: string }[] = [
+  { host: join(homedir(), '.m2', 'repository'), sandbox: '/ssr/cache/m2' },
+];
 
 export interface Bind {
   host: string;
@@ -118,6 +129,10 @@ export function bwrapArgs(bwrap: string, plan: BwrapPlan): string[] {
     plan.repoHostDir,
     plan.repoMount,
   ];
+  if (!plan.rootfs) {
+    for (const c of PACKAGE_CACHES)
+      if (existsSync(c.host)) args.push('--ro-bind', c.host, c.sandbox);
+  }
   for (const b of plan.binds ?? [])
     args.push(b.readOnly === false ? '--bind' : '--ro-bind', b.host, b.sandbox);
   // bwrap's root is a tmpfs the command could write (and fill memory with): once every mount
