@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { failureLocations } from '../src/inject/failure-locations.js';
+import { failureLocations, namedFailureLocations } from '../src/inject/failure-locations.js';
 
 const files = [
   'test/wrap.test.js',
@@ -225,5 +225,46 @@ test('minitest and RSpec locations (old and Ruby 3.4 backtrace quotes)', () => {
     { file: 'test/test_foo.rb', line: 30 },
     { file: 'spec/foo_spec.rb', line: 5 },
     { file: 'spec/foo_spec.rb', line: 4 },
+  ]);
+});
+
+test('rust < 1.73: a should_panic test that did not panic is found by its name', () => {
+  // cargo 1.65 / rustc 1.63 (Debian 12), as recorded.
+  const log = [
+    '---- adds_small stdout ----',
+    "thread 'adds_small' panicked at 'assertion failed: `(left == right)`",
+    '  left: `4`,',
+    " right: `3`: 1 + 2', tests/api.rs:6:5",
+    'note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace',
+    '',
+    '---- rejects_negative stdout ----',
+    'note: test did not panic as expected',
+    '---- tests::overflows stdout ----',
+    'note: test did not panic as expected',
+    '---- twice stdout ----',
+    'note: test did not panic as expected',
+  ].join('\n');
+  const sources = new Map([
+    [
+      'tests/api.rs',
+      '#[test]\nfn adds_small() {}\n\n#[test]\n#[should_panic(expected = "negative")]\nfn rejects_negative() {\n    checked(-1);\n}\n',
+    ],
+    // Not a should_panic test of that name: not it.
+    [
+      'tests/other.rs',
+      '#[test]\nfn rejects_negative() {}\n#[test]\n#[should_panic]\nfn twice() {}\n',
+    ],
+    [
+      'tests/more.rs',
+      'mod tests {\n    #[test]\n    #[should_panic]\n    fn overflows() {}\n}\n#[test]\n#[should_panic]\nfn twice() {}\n',
+    ],
+  ]);
+  assert.deepEqual(failureLocations(log, [...sources.keys()]), [
+    { file: 'tests/api.rs', line: 6, column: 5 },
+  ]);
+  // `twice` is a should_panic test in two files: ambiguous, left out.
+  assert.deepEqual(namedFailureLocations(log, sources), [
+    { file: 'tests/api.rs', line: 6, column: 4 },
+    { file: 'tests/more.rs', line: 4, column: 8 },
   ]);
 });

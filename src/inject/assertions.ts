@@ -149,6 +149,10 @@ function enclosingStatement(call: SyntaxNode): SyntaxNode | null {
  * assertion statement, or replaces an assertion used as an expression (an arrow body) with
  * `undefined` / `None`. Returns the new source, or null when no assertion is there or the
  * result would not parse. Line numbers of everything else are unchanged.
+ *
+ * Go, Rust, Java, C, C++ and Ruby go through `weakenNative` (what counts as an assertion there,
+ * and what else must change so the test still compiles); files of other languages through
+ * `weakenLineFallback`, which only blanks a line holding one whole assertion statement.
  */
 export async function weakenAssertionAt(
   file: string,
@@ -911,7 +915,8 @@ function goWeakening(site: NativeSite): Edit[] | null {
 // ---------------------------------------------------------------------------------------------
 // Rust: assert!/assert_eq!/assert_ne!/debug_assert*!/prop_assert*! (also through a path such as
 // pretty_assertions::assert_eq!), `if cond { panic!(..) }` checks, and #[should_panic] tests
-// (the attribute goes and the body runs under catch_unwind, so the test passes either way).
+// (the body runs under catch_unwind, then panics with the expected message: the test passes
+// either way, and keeps its attribute, so cargo still lists it as `name - should panic`).
 
 const RUST_ASSERT = /^(debug_|prop_)?assert\w*$/;
 const RUST_REPORT = /^(panic|eprintln|println|eprint|print)$/;
@@ -960,14 +965,18 @@ function rustShouldPanic(site: NativeSite): Edit[] | null {
     if (!should) return null;
     const header = source.slice(fn.start, body.start);
     if (/\basync\b/.test(header)) return null;
+    const expected = /\bexpected\s*=\s*((?:r#*)?"(?:[^"\\]|\\.)*"#*)/.exec(textOf(source, should));
     return [
-      removal(source, should.start, should.end),
       {
         start: body.start,
         end: body.start + 1,
         text: '{ let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {',
       },
-      { start: body.end - 1, end: body.end, text: '})); }' },
+      {
+        start: body.end - 1,
+        end: body.end,
+        text: `})); panic!(${expected ? `"{}", ${expected[1]}` : ''}); }`,
+      },
     ];
   }
   return null;

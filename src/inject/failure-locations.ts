@@ -231,3 +231,47 @@ export function failureLocations(
   }
   return out;
 }
+
+// cargo test before Rust 1.73 reports a #[should_panic] test that did not panic by its name only:
+//   ---- tests::rejects_negative stdout ----
+//   note: test did not panic as expected
+const RUST_TEST_HEADER = /^---- (\S+) stdout ----\s*$/;
+const RUST_NO_PANIC = /^note: test did not panic as expected\s*$/;
+
+/**
+ * Failures a runner reports by test name only, located by that name in the oracle files'
+ * `sources` (path -> text): a #[should_panic] test that did not panic on Rust < 1.73 is the line
+ * of its `fn`. Only a name that designates one function of one file counts.
+ */
+export function namedFailureLocations(
+  log: string,
+  sources: Map<string, string>,
+): FailureLocation[] {
+  const names: string[] = [];
+  let current: string | null = null;
+  for (const line of log.split('\n')) {
+    const header = RUST_TEST_HEADER.exec(line);
+    if (header) current = header[1]!;
+    else if (current && RUST_NO_PANIC.test(line)) names.push(current);
+  }
+  const out: FailureLocation[] = [];
+  for (const name of new Set(names)) {
+    const fn = name.split('::').pop()!;
+    const hits: FailureLocation[] = [];
+    for (const [file, text] of sources) {
+      if (!file.endsWith('.rs')) continue;
+      for (const m of text.matchAll(new RegExp(`\\bfn\\s+(${fn})\\s*[(<]`, 'g'))) {
+        // The attributes between the previous item and this fn.
+        const before = text.slice(0, m.index);
+        const itemStart = Math.max(before.lastIndexOf('}'), before.lastIndexOf(';')) + 1;
+        if (!/#\[\s*should_panic\b/.test(before.slice(itemStart))) continue;
+        const lineStart = before.lastIndexOf('\n') + 1;
+        const line = before.split('\n').length;
+        const column = m.index! + m[0].indexOf(m[1]!) - lineStart + 1;
+        hits.push({ file, line, column });
+      }
+    }
+    if (hits.length === 1) out.push(hits[0]!);
+  }
+  return out;
+}

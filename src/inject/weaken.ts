@@ -9,7 +9,7 @@ import {
   type TestRunOutcome,
 } from '../testing/run-tests.js';
 import { weakenAssertionAt } from './assertions.js';
-import { failureLocations } from './failure-locations.js';
+import { failureLocations, namedFailureLocations } from './failure-locations.js';
 
 export interface WeakeningResult {
   /** The test_weaken.diff, or null when no weakening hides the bug. */
@@ -71,7 +71,8 @@ export function weakeningDiff(
 
 /**
  * Derives test_weaken.diff for a bug: removes (or neutralises) exactly the assertions at
- * which the bug-failing tests stop, found from the file:line references in the test log,
+ * which the bug-failing tests stop, found from the file:line references in the test log (and
+ * from the names of tests reported without one: a Rust #[should_panic] test on Rust < 1.73),
  * then reruns and repeats for assertions that were not reached before, until at least the
  * reachable failures pass or nothing more can be weakened.
  */
@@ -87,6 +88,10 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
   while (rounds < maxRounds) {
     let changed = false;
     const locations = failureLocations(log, input.testFiles);
+    for (const named of namedFailureLocations(log, contents)) {
+      if (!locations.some((l) => l.file === named.file && l.line === named.line))
+        locations.push(named);
+    }
     if (rounds === 0 && locations.length) {
       const shown = locations
         .slice(0, 3)
