@@ -241,7 +241,11 @@ function filesNamedByIds(scan: RepoScan): (ids: string[]) => string[] {
     for (const f of sources) {
       const stem = f.replace(/\.[^/.]+$/, '');
       const base = stem.slice(stem.lastIndexOf('/') + 1);
-      if (heads.has(stem) || heads.has(base)) out.add(f);
+      // Only a test program (it has a main) is a test file: a CTest test named after the
+      // library it checks ("strkit") must not make the library's source an oracle file.
+      if ((heads.has(stem) || heads.has(base)) && /\bmain\s*\(/.test(scan.read(f) ?? '')) {
+        out.add(f);
+      }
     }
     for (const h of heads) if (scan.has(h)) out.add(h);
     return [...out];
