@@ -349,7 +349,7 @@ function inside(n: SyntaxNode, ranges: { start: number; end: number }[]): boolea
  * innermost of nested ones (an assertion inside another's closure), the first of two side by
  * side on one line. Nothing inside a syntax error is considered.
  */
-function deepestAt(
+function assertionAt(
   root: SyntaxNode,
   line: number,
   at: number | null,
@@ -862,7 +862,7 @@ function goImportEdits(
 function goWeakening(site: NativeSite): Edit[] | null {
   const { parsed, source } = site;
   const imports = goImports(parsed.root, source);
-  let best = deepestAt(
+  let best = assertionAt(
     parsed.root,
     site.line,
     site.at,
@@ -984,7 +984,7 @@ function rustShouldPanic(site: NativeSite): Edit[] | null {
 
 function rustWeakening(site: NativeSite): Edit[] | null {
   const { parsed, source } = site;
-  const best = deepestAt(parsed.root, site.line, site.at, (n) => {
+  const best = assertionAt(parsed.root, site.line, site.at, (n) => {
     if (n.type !== 'macro_invocation') return false;
     const name = rustMacroName(n, source);
     return RUST_ASSERT.test(name) || (name === 'panic' && rustReportingIf(n, source) !== null);
@@ -1044,7 +1044,7 @@ function javaAssertionStatement(stmt: SyntaxNode, source: string): boolean {
 
 function javaWeakening(site: NativeSite): Edit[] | null {
   const { parsed, source } = site;
-  let best = deepestAt(parsed.root, site.line, site.at, (n) => javaAsserts(n, source));
+  let best = assertionAt(parsed.root, site.line, site.at, (n) => javaAsserts(n, source));
   if (!best) return null;
   if (best.type === 'assert_statement') return [dropStatement(source, best)];
   while (best.parent?.type === 'method_invocation' && best.field === 'object') best = best.parent;
@@ -1084,7 +1084,7 @@ const C_ASSERT =
 
 function cWeakening(site: NativeSite): Edit[] | null {
   const { parsed, source } = site;
-  let best = deepestAt(parsed.root, site.line, site.at, (n) => {
+  let best = assertionAt(parsed.root, site.line, site.at, (n) => {
     if (n.type !== 'call_expression') return false;
     const fn = childByField(n, 'function');
     return fn?.type === 'identifier' && C_ASSERT.test(textOf(source, fn));
@@ -1146,7 +1146,7 @@ function rubyAsserts(n: SyntaxNode, source: string): boolean {
 
 function rubyWeakening(site: NativeSite): Edit[] | null {
   const { parsed, source } = site;
-  let best = deepestAt(parsed.root, site.line, site.at, (n) => rubyAsserts(n, source));
+  let best = assertionAt(parsed.root, site.line, site.at, (n) => rubyAsserts(n, source));
   if (!best) return null;
   while (best.parent?.type === 'call' && best.field === 'receiver') best = best.parent;
   let stmt = best;
