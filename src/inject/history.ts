@@ -14,15 +14,28 @@
  *   `filter.<driver>.clean` commands for paths with a `filter` attribute.
  */
 import { posix } from 'node:path';
+import { diffLines } from 'diff';
 import pLimit from 'p-limit';
+import {
+  findInlineTestRegions,
+  type InlineTestRegion,
+  inlineScopeProblems,
+  oracleEntries,
+} from '../artifact/oracle-regions.js';
+import { parsePatch } from '../artifact/patch.js';
 import { shellQuote } from '../sandbox/local.js';
+import { formatFileDiff } from '../sandbox/tree-diff.js';
 import type { Sandbox } from '../sandbox/types.js';
 import { sha256 } from '../util/hash.js';
 import { isProductFile, isTestPath } from './product-code.js';
 import type { BugCandidate } from './types.js';
 
 export interface HistoryCandidateOptions {
-  /** Repo-relative oracle test files: never reverted. */
+  /**
+   * The lines of test_files.txt: plain paths are never reverted; in a `<path>#inline-tests`
+   * file, changes that touch its inline-test regions are left as they are (the rest of the
+   * file is code and may be reverted).
+   */
   testFiles: string[];
   /**
    * Further test (or test-support) files, never reverted (default: `isTestPath` of
@@ -385,6 +398,77 @@ done`,
   }
 }
 
+/** Lines with their endings ("a\n", "b"), so that joining them gives the text back. */
+function linesOf(text: string): string[] {
+  return text ? text.split(/(?<=\n)/) : [];
+}
+
+/** 1-based line of the first difference between two texts. */
+function firstDifferentLine(before: string, after: string): number {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return Math.max(1, Math.min(i + 1, a.length));
+}
+
+/**
+ * A revert of a file with inline oracle tests, less what it does to those tests: `after` with
+ * every changed run of lines that touches a region of `before` (a replaced line inside a
+ * region, an insertion strictly inside one: check 1's rule) put back as it was. Null when
+ * nothing is left, or when the result's diff would still touch a region (diff alignment can
+ * differ from this one's; such a file is not reverted).
+ */
+export function keepInlineTests(
+  path: string,
+  before: string,
+  after: string,
+  regions: readonly InlineTestRegion[],
+): string | null {
+  const parts = diffLines(before, after);
+  let out = '';
+  let old = 0; // lines of `before` consumed so far
+  let removed: string[] = [];
+  let added = '';
+  const flush = () => {
+    if (!removed.length && !added) return;
+    const first = old - removed.length + 1;
+    const touches = removed.length
+      ? regions.some((r) => r.startLine <= old && first <= r.endLine)
+      : regions.some((r) => r.startLine <= old && old + 1 <= r.endLine);
+    out += touches ? removed.join('') : added;
+    removed = [];
+    added = '';
+  };
+  for (const part of parts) {
+    const lines = linesOf(part.value);
+    if (part.removed) {
+      // A removal after an addition in the same run: keep them one run.
+      removed.push(...lines);
+      old += lines.length;
+    } else if (part.added) {
+      added += part.value;
+    } else {
+      flush();
+      out += part.value;
+      old += lines.length;
+    }
+  }
+  flush();
+  if (out === before) return null;
+  const diff = formatFileDiff(
+    path,
+    { mode: '100644', data: Buffer.from(before) },
+    { mode: '100644', data: Buffer.from(out) },
+  );
+  const still = inlineScopeProblems(
+    'bug_inject.diff',
+    parsePatch(diff, 'bug_inject.diff'),
+    new Map([[path, [...regions]]]),
+  );
+  return still.length ? null : out;
+}
+
 /** Small seeded PRNG (mulberry32): the same seed gives the same sample on every run. */
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -417,7 +501,9 @@ export async function historyCandidates(
   if (opts.max !== undefined && opts.max <= 0) return [];
   if (maxCommits <= 0) return [];
   const norm = (p: string) => posix.normalize(p).replace(/^(\.\/)+/, '');
-  const tests = new Set(opts.testFiles.map(norm));
+  const entries = oracleEntries(opts.testFiles.map(norm));
+  const tests = new Set(entries.filter((e) => !e.inline).map((e) => e.path));
+  const inline = new Set(entries.filter((e) => e.inline).map((e) => e.path));
   // The product-code rule (product-code.ts) by path: the pipeline adds coverage to it.
   const target = { testFiles: tests, isTestFile: opts.isTestFile ?? isTestPath };
   const isSource = (p: string) => isProductFile(p, target);
@@ -464,6 +550,29 @@ export async function historyCandidates(
       }
       return p;
     };
+    // Files with inline tests: the original's regions, read once (null: none to protect found,
+    // so the file is not reverted at all).
+    const regionsOf = new Map<
+      string,
+      Promise<{ text: string; regions: InlineTestRegion[] } | null>
+    >();
+    const inlineRegions = (path: string) => {
+      let p = regionsOf.get(path);
+      if (!p) {
+        p = (async () => {
+          const text = (await work.readFile(path))?.toString('utf8');
+          if (text === undefined) return null;
+          try {
+            const regions = await findInlineTestRegions(path, text);
+            return regions.length ? { text, regions } : null;
+          } catch {
+            return null;
+          }
+        })();
+        regionsOf.set(path, p);
+      }
+      return p;
+    };
     const built = new Map<number, BugCandidate>();
     while (built.size < want && order.length > 0) {
       const wave = order.splice(0, want - built.size);
@@ -473,16 +582,44 @@ export async function historyCandidates(
           const all = await contentsOf(plan.checked);
           if (!all) return;
           const edits: Record<string, string | null> = {};
-          for (const f of plan.files) edits[f.path] = all.get(f.path) ?? null;
-          const first = plan.files[0]!;
+          const trimmedFiles: string[] = [];
+          for (const f of plan.files) {
+            let after = all.get(f.path) ?? null;
+            if (inline.has(f.path)) {
+              const o = await inlineRegions(f.path);
+              if (!o || after === null) continue;
+              after = keepInlineTests(f.path, o.text, after, o.regions);
+              if (after === null) continue;
+              if (after !== all.get(f.path)) trimmedFiles.push(f.path);
+            }
+            edits[f.path] = after;
+          }
+          const files = plan.files.filter((f) => f.path in edits);
+          if (files.length === 0) return;
+          const first = files[0]!;
           const sha = plan.checked.commit.sha;
+          const trimmed = trimmedFiles.length
+            ? `; inline tests of ${trimmedFiles.join(', ')} left as they are`
+            : '';
+          const changedFiles = files.length !== plan.files.length;
           built.set(i, {
             strategy: 'history',
-            key: `history:${sha}:${sha256(...plan.files.map((f) => f.path)).slice(0, 12)}`,
-            operator: plan.operator,
-            description: describe(plan),
+            key: `history:${sha}:${sha256(...files.map((f) => f.path)).slice(0, 12)}`,
+            operator:
+              changedFiles && plan.operator === 'revert-commit'
+                ? 'revert-commit-partial'
+                : plan.operator,
+            description: `${describe({ ...plan, files })}${trimmed}`,
             edits,
-            location: { file: first.path, line: locationLine(first, all.get(first.path)) },
+            location: {
+              file: first.path,
+              line: trimmedFiles.includes(first.path)
+                ? firstDifferentLine(
+                    (await inlineRegions(first.path))!.text,
+                    edits[first.path] ?? '',
+                  )
+                : locationLine(first, all.get(first.path)),
+            },
           });
         }),
       );

@@ -15,6 +15,14 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Artifact } from '../artifact/artifact.js';
 import { writeArtifact } from '../artifact/artifact.js';
+import {
+  findInlineTestRegions,
+  type InlineTestRegion,
+  inlineScopeProblems,
+  oracleEntries,
+  wholeOraclePaths,
+} from '../artifact/oracle-regions.js';
+import { parsePatch } from '../artifact/patch.js';
 import { type DiscoveryOptions, discoverTests } from '../discovery/index.js';
 import type { TestSuiteSpec } from '../discovery/types.js';
 import { LayerStack } from '../sandbox/layers.js';
@@ -253,9 +261,12 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
       runs: settings.baselineRuns,
       scriptTimeoutMs: settings.scriptTimeoutMs,
     });
-    const suite = discovery.suite;
+    // Entries `<path>#inline-tests` whose file has no inline-test regions (a false positive of
+    // discovery's textual look) would fail check 1 in every artifact: they are left out.
+    const oracle = await oracleSetup(original, discovery.suite.testFiles);
+    const suite: TestSuiteSpec = { ...discovery.suite, testFiles: oracle.testFiles };
     const baselinePassed = passedIds(discovery.baseline.tests);
-    notes.push(...suite.notes);
+    notes.push(...suite.notes, ...oracle.notes);
     emit({
       type: 'discovered',
       suite,
@@ -276,6 +287,7 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
       original,
       harness,
       suite,
+      oracle,
       strategies,
       seed,
       emit,
@@ -318,12 +330,6 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
       resumed,
     });
 
-    const testFiles = new Set<string>(suite.testFiles);
-    const originals = new Map<string, string>();
-    for (const f of suite.testFiles) {
-      const e = original.resolve(f);
-      if (e?.kind === 'file') originals.set(f, readFileSync(e.hostPath, 'utf8'));
-    }
     const stop = new AbortController();
     const process1 = (c: BugCandidate): Promise<Processed> =>
       processCandidate(c, {
@@ -332,8 +338,7 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
         original,
         harness: harness!,
         suite,
-        testFiles,
-        originals,
+        oracle,
         baselinePassed,
         cache,
         settings: { ...settings, scriptTimeoutMs: runTimeoutMs },
@@ -499,12 +504,110 @@ function writeSuite(
   );
 }
 
+/**
+ * The oracle of the suite, read once: test_files.txt's entries by path (a `<path>#inline-tests`
+ * entry names a source file whose inline-test regions only are oracle).
+ */
+export interface OracleSetup {
+  /** test_files.txt of every artifact: the suite's, less inline entries without regions. */
+  testFiles: string[];
+  /** Paths that are oracle as a whole: no bug may touch them. */
+  whole: Set<string>;
+  /** Every oracle path (whole files and files with inline tests), without suffixes. */
+  paths: string[];
+  /** Original content of every oracle path. */
+  originals: Map<string, string>;
+  /** The inline-test regions of each inline entry's original content. */
+  regions: Map<string, InlineTestRegion[]>;
+  notes: string[];
+}
+
+export async function oracleSetup(
+  original: LayerStack,
+  testFiles: readonly string[],
+): Promise<OracleSetup> {
+  const regions = new Map<string, InlineTestRegion[]>();
+  const originals = new Map<string, string>();
+  const dropped: string[] = [];
+  for (const e of oracleEntries(testFiles)) {
+    const text = readText(original, e.path);
+    if (text === null) continue;
+    if (e.inline) {
+      let found: InlineTestRegion[] = [];
+      try {
+        found = await findInlineTestRegions(e.path, text);
+      } catch {}
+      if (!found.length) {
+        dropped.push(e.path);
+        continue;
+      }
+      regions.set(e.path, found);
+    }
+    originals.set(e.path, text);
+  }
+  const kept = testFiles.filter((line) => {
+    const e = oracleEntries([line])[0]!;
+    return !(e.inline && dropped.includes(e.path));
+  });
+  const notes = dropped.length
+    ? [
+        `left out of test_files.txt: ${dropped.length} #inline-tests entr${dropped.length === 1 ? 'y' : 'ies'} without inline-test regions (${dropped.slice(0, 5).join(', ')}${dropped.length > 5 ? ', ...' : ''})`,
+      ]
+    : [];
+  if (regions.size) {
+    notes.push(
+      `inline tests: ${regions.size} source file(s) whose inline-test regions only are oracle; bugs stay outside them, weakenings inside`,
+    );
+  }
+  return {
+    testFiles: kept,
+    whole: wholeOraclePaths(kept),
+    paths: [...originals.keys()],
+    originals,
+    regions,
+    notes,
+  };
+}
+
+/**
+ * Does changing `before` into `after` touch an inline-test region? The change is taken as the
+ * one span between the common prefix and suffix of lines (exact for the single edit of a
+ * removal or mutation candidate), with check 1's rule: a replaced line inside a region, or an
+ * insertion strictly inside one.
+ */
+export function editTouchesRegions(
+  before: string,
+  after: string | null,
+  regions: readonly InlineTestRegion[],
+): boolean {
+  if (after === null) return true;
+  const a = before.split('\n');
+  const b = after.split('\n');
+  let pre = 0;
+  while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++;
+  if (pre === a.length && pre === b.length) return false;
+  let suf = 0;
+  while (
+    suf < a.length - pre &&
+    suf < b.length - pre &&
+    a[a.length - 1 - suf] === b[b.length - 1 - suf]
+  )
+    suf++;
+  // Original lines pre+1 .. a.length-suf (1-based) are replaced.
+  const first = pre + 1;
+  const last = a.length - suf;
+  if (last >= first) return regions.some((r) => r.startLine <= last && first <= r.endLine);
+  // A pure insertion after line `pre`.
+  return regions.some((r) => r.startLine <= pre && pre + 1 <= r.endLine);
+}
+
 interface ProposeContext {
   host: SandboxHost;
   snapshot: Snapshot;
   original: LayerStack;
   harness: TestHarness;
   suite: TestSuiteSpec;
+  oracle: OracleSetup;
   strategies: Strategy[];
   seed: number;
   emit: (e: InjectEvent) => void;
@@ -514,7 +617,8 @@ interface ProposeContext {
 
 async function proposeCandidates(ctx: ProposeContext): Promise<BugCandidate[]> {
   const out: BugCandidate[] = [];
-  const testFiles = new Set(ctx.suite.testFiles);
+  // Files with inline tests are product code outside their regions.
+  const testFiles = ctx.oracle.whole;
   let covered: ((file: string, line: number) => boolean) | undefined;
   let coverage: Coverage | undefined;
   if (ctx.strategies.some((st) => st === 'removal' || st === 'mutation' || st === 'history')) {
@@ -553,6 +657,7 @@ async function proposeCandidates(ctx: ProposeContext): Promise<BugCandidate[]> {
     for (const strategy of ['removal', 'mutation'] as const) {
       if (!ctx.strategies.includes(strategy)) continue;
       const generate = strategy === 'removal' ? removalCandidates : mutationCandidates;
+      let inlineDropped = 0;
       const perFile: BugCandidate[][] = [];
       for (const file of sources) {
         const entry = ctx.original.resolve(file);
@@ -560,18 +665,32 @@ async function proposeCandidates(ctx: ProposeContext): Promise<BugCandidate[]> {
         const source = readFileSync(entry.hostPath, 'utf8');
         last = { file, text: source };
         const found = await generate(file, source, { covered, seed: ctx.seed });
-        // A candidate whose edit changes a version string is dropped.
-        perFile.push(found.filter((c) => toTarget(c) === c));
+        // A candidate whose edit changes a version string, or an inline test, is dropped.
+        const regions = ctx.oracle.regions.get(file);
+        const kept = found.filter((c) => toTarget(c) === c);
+        const outside = regions
+          ? kept.filter((c) => !editTouchesRegions(source, c.edits[file] ?? null, regions))
+          : kept;
+        inlineDropped += kept.length - outside.length;
+        perFile.push(outside);
       }
       // Spread over files: one from each file in turn, in each file's seeded order.
       out.push(...interleave(perFile));
+      if (inlineDropped) {
+        ctx.notes.push(
+          `${strategy}: ${inlineDropped} candidate(s) inside inline-test regions dropped (those are oracle tests)`,
+        );
+      }
     }
   }
   if (ctx.strategies.includes('history')) {
     ctx.emit({ type: 'phase', message: 'reading the git history' });
     const sb = ctx.host.create(ctx.snapshot);
     try {
-      const found = await historyCandidates(sb, { testFiles: ctx.suite.testFiles, seed: ctx.seed });
+      const found = await historyCandidates(sb, {
+        testFiles: ctx.oracle.testFiles,
+        seed: ctx.seed,
+      });
       // Reverts that delete or re-create whole files mostly break imports, which no assertion
       // weakening can hide: try in-place reverts first (stable otherwise: newest first).
       const rank = (c: BugCandidate) => (c.operator === 'revert-commit-files' ? 1 : 0);
@@ -674,8 +793,7 @@ interface CandidateContext {
   original: LayerStack;
   harness: TestHarness;
   suite: TestSuiteSpec;
-  testFiles: Set<string>;
-  originals: Map<string, string>;
+  oracle: OracleSetup;
   baselinePassed: string[];
   cache: BaselineCache;
   settings: ValidationSettings;
@@ -703,11 +821,20 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
     },
   });
   try {
-    if (Object.keys(c.edits).some((f) => ctx.testFiles.has(f))) {
+    if (Object.keys(c.edits).some((f) => ctx.oracle.whole.has(f))) {
       return reject(1, 'files', 'the change touches an oracle test file');
     }
     const bugDiff = diffFromEdits(ctx.original, c.edits);
     if (!bugDiff) return reject(4, 'bug scope', 'the change is empty');
+    // The bug stays outside inline-test regions (check 1): refused before any test runs.
+    if (ctx.oracle.regions.size) {
+      const scope = inlineScopeProblems(
+        'bug_inject.diff',
+        parsePatch(bugDiff, 'bug_inject.diff'),
+        ctx.oracle.regions,
+      );
+      if (scope.length) return reject(1, 'files', scope.join('; '));
+    }
     const lines = bugDiff.split('\n').filter((l) => /^[+-](?![+-]{2} )/.test(l)).length;
     if (lines > ctx.settings.maxChangedLines) {
       return reject(4, 'bug scope', `${lines} changed lines, over ${ctx.settings.maxChangedLines}`);
@@ -745,8 +872,8 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
       host: ctx.host,
       snapshot: ctx.snapshot,
       harness: ctx.harness,
-      testFiles: ctx.suite.testFiles,
-      originals: ctx.originals,
+      testFiles: ctx.oracle.paths,
+      originals: ctx.oracle.originals,
       bugDiff,
       failing,
       bugLog: bugRun.ok ? (bugRun.log ?? '') : '',
