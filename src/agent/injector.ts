@@ -22,7 +22,7 @@ export const INJECTOR_ARTIFACT_DIR = '/tmp/ssr_artifact';
 
 const FORMAT = `Write these five files into ${INJECTOR_ARTIFACT_DIR}/ (create the folder):
 - test_script.sh: a bash script, run from the repository root, that runs the tests and prints a per-test log. It should finish in under 90 seconds.
-- test_files.txt: one repository-relative path per line: the test files that specify the bug (the oracle). They are reset before grading.
+- test_files.txt: one repository-relative path per line: the test files that specify the bug (the oracle). They are reset before grading. For tests that live inside a source file (Rust #[cfg(test)] modules and #[test] functions, Python docstring examples with >>>), write the line as <path>#inline-tests: only those tests are oracle and reset, the rest of the file is code, so the bug must stay outside them and the weakening inside.
 - test_parser.py: a Python 3 script that reads the test log on stdin and prints one JSON object {"<test id>": "passed" | "failed"} on stdout.
 - bug_inject.diff: a git-style diff (paths a/... b/..., as \`git diff\` prints) that introduces the bug into non-test files only.
 - test_weaken.diff: a git-style diff touching only files listed in test_files.txt that removes or weakens exactly the assertions that would expose the bug.
