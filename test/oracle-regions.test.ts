@@ -5,18 +5,7 @@
  * `cargo test --offline --lib` in the sandbox.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -45,66 +34,12 @@ import type { Snapshot } from '../src/sandbox/types.js';
 import { composeHigherOrder } from '../src/selfplay/higher-order.js';
 import type { Baseline } from '../src/validate/baseline.js';
 import type { ValidationReport } from '../src/validate/report.js';
+import { fnvRepo, fnvSource } from './helpers/debian-crates.js';
 import { makeDiff, treeHash, writeTestArtifact } from './helpers/fixtures.js';
 import { assertFailsAt, assertValid, runCli } from './helpers/validation.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: Debian's fnv crate (no dependencies), as a git repository
-
-const CACHE = join(tmpdir(), 'ssr-fixtures');
-
-/** Builds `CACHE/name` once (in a private folder renamed into place). */
-function cached(name: string, build: (dir: string) => void): string {
-  const dest = join(CACHE, name);
-  if (existsSync(dest)) return dest;
-  mkdirSync(CACHE, { recursive: true });
-  const staging = mkdtempSync(join(CACHE, `.${name}-`));
-  try {
-    build(staging);
-    renameSync(staging, dest);
-  } catch (err) {
-    rmSync(staging, { recursive: true, force: true });
-    if (!existsSync(dest)) throw err;
-  }
-  return dest;
-}
-
-/** The crate's source from Debian's librust-fnv-dev (usr/share/cargo/registry/fnv-<ver>/). */
-function fnvSource(): string {
-  const root = cached('deb-librust-fnv-dev', (dir) => {
-    execFileSync('apt-get', ['download', '-q', 'librust-fnv-dev'], { cwd: dir, stdio: 'pipe' });
-    const deb = readdirSync(dir).find((f) => f.endsWith('.deb'))!;
-    execFileSync('dpkg', ['-x', deb, 'x'], { cwd: dir, stdio: 'pipe' });
-  });
-  const registry = join(root, 'x/usr/share/cargo/registry');
-  return join(registry, readdirSync(registry).find((d) => d.startsWith('fnv-'))!);
-}
-
-function fnvRepo(): string {
-  return cached('fnv-crate-repo', (dir) => {
-    cpSync(fnvSource(), dir, { recursive: true });
-    writeFileSync(join(dir, '.gitignore'), 'target/\nCargo.lock\n');
-    const git = (...args: string[]) =>
-      execFileSync('git', ['-c', 'init.defaultBranch=main', ...args], {
-        cwd: dir,
-        stdio: 'pipe',
-        env: {
-          ...process.env,
-          GIT_CONFIG_GLOBAL: '/dev/null',
-          GIT_CONFIG_NOSYSTEM: '1',
-          GIT_AUTHOR_NAME: 'Fixture',
-          GIT_AUTHOR_EMAIL: 'fixture@example.invalid',
-          GIT_COMMITTER_NAME: 'Fixture',
-          GIT_COMMITTER_EMAIL: 'fixture@example.invalid',
-          GIT_AUTHOR_DATE: '2024-01-01T00:00:00Z',
-          GIT_COMMITTER_DATE: '2024-01-01T00:00:00Z',
-        },
-      });
-    git('init', '-q');
-    git('add', '-A');
-    git('commit', '-q', '--no-gpg-sign', '-m', 'fnv crate');
-  });
-}
 
 const PRIME = 'hash = hash.wrapping_mul(0x100000001b3);';
 const WRONG_PRIME = 'hash = hash.wrapping_mul(0x100000001b5);';
