@@ -541,6 +541,9 @@ class Context {
           return n.field === 'length';
         case 'array_declarator':
           return n.field === 'size';
+        case 'initializer_list':
+          // `{0}` zero-initializes any aggregate; `{1}` may not even convert.
+          return namedChildren(p).length === 1 && textOf(this.parsed.source, node) === '0';
         case 'parenthesized_expression':
         case 'unary_expression':
         case 'literal_element':
@@ -820,6 +823,25 @@ export function rawMutations(parsed: ParsedFile): RawCandidate[] {
     return (!!left && ctx.stringValue(left)) || (!!right && ctx.stringValue(right));
   };
 
+  /**
+   * Go: `x == a || x == b` -> `&&` (and `x != a && x != b` -> `||`) is always false (true):
+   * `go vet`, which `go test` runs, rejects it as a suspect and/or, so the tests never run.
+   */
+  const vetSuspect = (node: SyntaxNode, op: string): boolean => {
+    if (language !== 'go') return false;
+    const eq = op === '||' ? '==' : op === '&&' ? '!=' : null;
+    if (!eq) return false;
+    const sides = [childByField(node, 'left'), childByField(node, 'right')].map((x) =>
+      x ? unparenthesized(x) : undefined,
+    );
+    const lefts = sides.map((x) => {
+      const o = x && x.type === 'binary_expression' ? childByField(x, 'operator') : undefined;
+      const l = x && childByField(x, 'left');
+      return o && l && textOf(source, o) === eq ? textOf(source, l) : null;
+    });
+    return lefts[0] !== null && lefts[0] === lefts[1];
+  };
+
   for (const node of descendants(parsed.root)) {
     if (!node.named || isComment(node) || ctx.skipped(node)) continue;
     const type = node.type;
@@ -831,7 +853,7 @@ export function rawMutations(parsed: ParsedFile): RawCandidate[] {
       const right = childByField(node, 'right');
       if (t in BOUNDARY) replaceToken('relational-boundary', op, BOUNDARY[t]!);
       if (!py && syntax.relational.has(t)) replaceToken('relational-swap', op, RELATIONAL_SWAP[t]!);
-      if (t in LOGICAL && (t !== '??' || isJavaScriptLike(language)))
+      if (t in LOGICAL && (t !== '??' || isJavaScriptLike(language)) && !vetSuspect(node, t))
         replaceToken('logical-swap', op, LOGICAL[t]!);
       if (t in ARITHMETIC) {
         // String concatenation, formatting and repetition are not arithmetic.

@@ -1010,7 +1010,7 @@ export class CompileGuard {
       case 'java':
         return this.javaAllows(fn, start, end);
       case 'rust':
-        return this.deferredInitAllows(fn, start, end);
+        return this.deferredInitAllows(fn, start, end) && this.rustInferenceAllows(fn, start, end);
       default:
         return true;
     }
@@ -1147,6 +1147,42 @@ export class CompileGuard {
    * Java and Rust: a local declared without a value (`int x;`, `let x;`) must be assigned
    * before use; removing an assignment to it does not compile.
    */
+  /**
+   * Rust: `let mut v = Vec::new();` gets its element type from later uses (`v.push(x)`);
+   * removing those leaves "type annotations needed". Such locals may not be used in the range.
+   */
+  private rustInferenceAllows(fn: SyntaxNode | null, start: number, end: number): boolean {
+    if (!fn) return true;
+    const { source } = this.parsed;
+    const untyped = new Set<string>();
+    for (const n of descendants(fn)) {
+      if (n.type !== 'let_declaration' || childByField(n, 'type')) continue;
+      const pat = childByField(n, 'pattern');
+      const value = childByField(n, 'value');
+      if (!pat || !value) continue;
+      const v = textOf(source, value);
+      if (
+        /^(\w+::)*(new|with_capacity|default)\(|^vec!\s*\[\s*\]$|^None$|^Default::default\(\)$|\.collect\(\)$|\.parse\(\)\??$|\.into\(\)$/.test(
+          v,
+        )
+      ) {
+        const name = pat.type === 'mut_pattern' ? namedChildren(pat).pop() : pat;
+        if (name?.type === 'identifier') untyped.add(textOf(source, name));
+      }
+    }
+    if (untyped.size === 0) return true;
+    for (const n of descendants(fn)) {
+      if (
+        n.type === 'identifier' &&
+        n.start >= start &&
+        n.end <= end &&
+        untyped.has(textOf(source, n))
+      )
+        return false;
+    }
+    return true;
+  }
+
   private deferredInitAllows(fn: SyntaxNode | null, start: number, end: number): boolean {
     if (!fn) return true;
     const { source } = this.parsed;
