@@ -426,7 +426,7 @@ function mavenLocalRepo(standalonePom: string): (dir: string) => string[] {
     const settings = join(dir, '..', `${dir.split('/').pop()}-settings.xml`);
     writeFileSync(
       settings,
-      `<settings><mirrors><mirror><id>host-m2</id><mirrorOf>*</mirrorOf><url>file://${m2}</url></mirror></mirrors></settings>\n`,
+      `<settings><mirrors><mirror><id>central</id><mirrorOf>*</mirrorOf><url>file://${m2}</url></mirror></mirrors></settings>\n`,
     );
     mkdirSync(join(dir, '.mvn'), { recursive: true });
     writeFileSync(join(dir, '.mvn', 'maven.config'), '-Dmaven.repo.local=.m2repo\n');
@@ -453,6 +453,10 @@ function mavenLocalRepo(standalonePom: string): (dir: string) => string[] {
       rmSync(join(dir, 'target'), { recursive: true, force: true });
       rmSync(settings, { force: true });
     }
+    // Offline, Maven accepts a cached artifact only if it came from a repository the build
+    // knows (central), not from our mirror: without these markers, artifacts count as
+    // installed locally and resolve offline.
+    run('find', ['.m2repo', '-name', '_remote.repositories', '-delete'], dir);
     notes.push(
       'Maven plugins and dependencies copied from ~/.m2 into .m2repo/ (git-ignored) by one `mvn test` against ~/.m2 as a file:// mirror; .mvn/maven.config sets -Dmaven.repo.local=.m2repo',
     );

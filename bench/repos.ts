@@ -103,10 +103,15 @@ async function child(repo: string, out: string, budgetMs: number): Promise<void>
   const host = SandboxHost.open();
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), budgetMs);
-  let interrupts = 0;
+  // Interrupted (by the parent, past the budget's grace period): no new candidate starts; if
+  // the run has not ended 20 s later (e.g. still discovering), the sandboxes are closed and
+  // the process exits, before the parent's SIGKILL would leave them behind.
   process.on('SIGINT', () => {
     stop.abort();
-    if (++interrupts > 1) void host.close().finally(() => process.exit(130));
+    setTimeout(() => {
+      say({ type: 'error', t: t(), message: 'interrupted past the budget' });
+      void host.close().finally(() => process.exit(130));
+    }, 20_000).unref();
   });
   try {
     const summary = await injectBugs({
