@@ -315,7 +315,20 @@ export function nonTargetReason(path: string, ctx: ProductContext = {}): string 
   const text = ctx.source?.(p);
   if (text && isGeneratedSource(text)) return 'generated';
   if (ctx.executed?.(p) === false) return 'not executed by the tests';
+  if (ctx.testFiles && isUntestedGoPackage(p, ctx.testFiles)) return 'Go package without tests';
   return null;
+}
+
+/**
+ * A Go file whose package directory holds no test file: Go has no line coverage here, but
+ * `go test` compiles a package's tests with the package, and a package no test sits beside is
+ * rarely exercised (commands under cmd/, examples), so its bugs would go unnoticed.
+ */
+function isUntestedGoPackage(path: string, testFiles: ReadonlySet<string>): boolean {
+  if (!path.endsWith('.go')) return false;
+  const dir = posix.dirname(path);
+  for (const t of testFiles) if (t.endsWith('_test.go') && posix.dirname(t) === dir) return false;
+  return true;
 }
 
 /** Whether `path` is product code a bug may be injected into. */
