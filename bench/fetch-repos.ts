@@ -18,7 +18,7 @@
  * under $TMPDIR/ssr-bench-repos/real (downloads under .../downloads) and reused;
  * SSR_BENCH_FRESH=1 rebuilds. None of these packages is one the project's tests use
  * (minimist, node-gyp, shell-quote, entities, @fastify/error, postcss-calc and uvu, chance,
- * strnum, go-cmp, fnv, strsim, glob, cJSON): grep test/ before adding one.
+ * strnum, go-cmp, kr/text, fnv, strsim, glob, cJSON): grep test/ before adding one.
  *
  * Run alone: node --import tsx bench/fetch-repos.ts [name...]   (fetch and set up, print paths)
  */
