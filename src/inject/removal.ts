@@ -64,7 +64,7 @@ export const LOGGING_CALLEES: Record<LanguageId, RegExp> = {
   typescript: LOGGING_CALLEE,
   tsx: LOGGING_CALLEE,
   python: LOGGING_CALLEE,
-  go: /^(log|slog|klog|glog|logrus|zap|logger|l|t|b|tb)\.\w+$|^fmt\.(Print|Fprint)\w*$|^(println|print)$|\.(Log|Logf|Debug|Debugf|Info|Infof|Warn|Warnf|Trace|Tracef|Print|Printf|Println)$/,
+  go: /^(log|slog|klog|glog|logrus|zap|logger|log15)\.\w+$|^fmt\.Print\w*$|^(println|print)$|\.(Log|Logf|Debug|Debugf|Info|Infof|Warn|Warnf|Trace|Tracef|Print|Printf|Println)$/,
   rust: /^(println|print|eprintln|eprint|dbg|log|trace|debug|info|warn|error)$|^(log|tracing)::/,
   java: /^(System\.(out|err)|LOG|LOGGER|Log|log|logger|Logger)\b|\.printStackTrace$|^(Log|Timber)\.\w+$/,
   c: /^(printf|fprintf|puts|fputs|putc|putchar|perror|syslog|vprintf|vfprintf|LOG\w*|log_\w+|DEBUG\w*|TRACE\w*|DBG\w*|assert|static_assert|_Static_assert)$/,
@@ -80,7 +80,7 @@ const CLEANUP_CALLEE =
 const STRUCTURAL_CALLEE: Partial<Record<LanguageId, RegExp>> = {
   ruby: /^(require|require_relative|load|autoload|include|extend|prepend|attr_\w+|private|protected|public|module_function|private_constant|alias_method|define_method|raise|fail|super|gem)$/,
   rust: /^(drop|std::mem::forget|mem::forget|std::mem::drop|mem::drop)$/,
-  go: /^(panic|runtime\.\w+|t\.\w+)$/,
+  go: /^(panic|runtime\.\w+)$/,
 };
 
 /** What removal needs to know of a grammar. */
