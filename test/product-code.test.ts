@@ -183,6 +183,9 @@ describe('path rules', () => {
     ['packages/core/src/index.ts', null],
     ['cmd/app/main.go', null],
     ['src/main/java/org/x/Parser.java', null],
+    ['src/main/java/com/example/Calc.java', null], // a package name, not an example
+    ['src/main/kotlin/com/acme/bench/Timer.kt', null],
+    ['examples/Foo.java', 'example'],
     ['.eslintrc.js', 'dotfile'],
     ['.config/x.js', 'dotfile'],
     ['eslint.config.mjs', 'config file'],

@@ -252,8 +252,11 @@ export function isTestPath(path: string): boolean {
  */
 export function nonProductDirReason(dir: string): string | null {
   const parts = dir.split('/').filter(Boolean);
+  const packagePath = jvmPackageStart(parts);
   for (const [i, p] of parts.entries()) {
     if (p.startsWith('.')) return 'dotfile';
+    // Below a JVM source root the directories are a package name (com/example/app).
+    if (i >= packagePath) continue;
     const lower = p.toLowerCase();
     const anywhere = NON_PRODUCT_DIRS[lower];
     if (anywhere) return anywhere;
@@ -265,6 +268,19 @@ export function nonProductDirReason(dir: string): string | null {
   }
   return null;
 }
+
+/**
+ * Where a Java/Kotlin/Scala/Groovy package path starts in `parts` (after `src/main/java` or
+ * `src/java`), or past the end when there is none.
+ */
+function jvmPackageStart(parts: string[]): number {
+  for (let i = 1; i < parts.length; i++) {
+    if (!JVM_LANGUAGE_DIRS.has(parts[i]!)) continue;
+    if (parts[i - 1] === 'src' || (parts[i - 1] === 'main' && parts[i - 2] === 'src')) return i + 1;
+  }
+  return parts.length;
+}
+const JVM_LANGUAGE_DIRS = new Set(['java', 'kotlin', 'scala', 'groovy']);
 
 /**
  * Why a file is never a target by its path alone (rules 1 and 3 of the module comment), or
