@@ -165,3 +165,51 @@ describe('Ruby discovery', { skip: hasRuby ? false : 'ruby, minitest or rspec mi
     assert.equal(baseline.tests['spec/calc_spec.rb > Calc.add adds two numbers'], 'passed');
   });
 });
+
+describe('Ruby test-unit discovery', { skip: hasRuby ? false : 'ruby missing' }, () => {
+  test('test-unit: each file verbosely, nested sub_test_case ids, omissions skipped', async () => {
+    const host = SandboxHost.open();
+    try {
+      const repo = makeRepo(
+        {
+          'lib/calc.rb': RUBY_CALC,
+          'test/test_calc.rb': `require "test/unit"
+require "calc"
+
+class TestCalc < Test::Unit::TestCase
+  def test_add
+    assert_equal 3, Calc.add(1, 2)
+  end
+
+  def test_wrong
+    assert_equal 4, Calc.add(1, 2)
+  end
+
+  def test_later
+    omit "later"
+  end
+
+  sub_test_case "clamp" do
+    test "caps: at the top" do
+      assert_equal 5, Calc.clamp(9, 0, 5)
+    end
+  end
+end
+`,
+        },
+        { git: true },
+      );
+      const { suite, baseline } = await discoverTests(host, host.snapshotDir(repo));
+      assert.equal(suite.framework, 'test-unit');
+      assert.deepEqual(baseline.tests, {
+        'test/test_calc.rb > TestCalc > clamp > test: caps: at the top': 'passed',
+        'test/test_calc.rb > TestCalc > test_add': 'passed',
+        'test/test_calc.rb > TestCalc > test_later': 'skipped',
+        'test/test_calc.rb > TestCalc > test_wrong': 'failed',
+      });
+      assert.deepEqual(suite.testFiles, ['test/test_calc.rb']);
+    } finally {
+      await host.close();
+    }
+  });
+});

@@ -55,3 +55,41 @@ def main():
         whole_file_failure(results, name, before, code)
     results.emit()
 `}${MAIN}`;
+
+/**
+ * test-unit --verbose=verbose, one run per file: suites are "Name: " lines, tests
+ * "  name:<tabs><mark>" nested by indentation (. passed, F failed, E error, O omitted,
+ * P pending, N notification). Ids are "<file> > Suite > [sub suite >] test"; the failure
+ * blocks between "=====" rules are skipped.
+ */
+export const TEST_UNIT_PARSER = `${COMMON}${py`
+TEST = re.compile(r"^( *)(.*?):\t+([.FEOPN])")
+SUITE = re.compile(r"^( *)(\S.*?): ?$")
+STATUS = {".": "passed", "F": "failed", "E": "failed", "O": "skipped", "P": "skipped", "N": "passed"}
+
+
+def main():
+    results = Results()
+    for name, lines, code in Log().file_sections():
+        before = set(results.tests)
+        stack = []
+        in_block = False
+        for line in lines:
+            if re.match(r"^={20,}\s*$", line):
+                in_block = not in_block
+                continue
+            if in_block:
+                continue
+            m = TEST.match(line)
+            if m:
+                depth = len(m.group(1))
+                names = [n for d, n in stack if d < depth]
+                results.add(" > ".join([name] + names + [m.group(2).strip()]), STATUS[m.group(3)])
+                continue
+            m = SUITE.match(line)
+            if m and not line.startswith("Loaded suite"):
+                depth = len(m.group(1))
+                stack = [(d, n) for d, n in stack if d < depth] + [(depth, m.group(2).strip())]
+        whole_file_failure(results, name, before, code)
+    results.emit()
+`}${MAIN}`;

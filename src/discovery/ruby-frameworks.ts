@@ -3,7 +3,7 @@
  * report). Both run with the system's ruby; gems come from where ruby finds them (Debian's
  * ruby-* packages, or an installed bundle), not from the network.
  */
-import { MINITEST_PARSER, RSPEC_PARSER } from './parsers-ruby.js';
+import { MINITEST_PARSER, RSPEC_PARSER, TEST_UNIT_PARSER } from './parsers-ruby.js';
 import type { RepoScan } from './scan.js';
 import {
   type Candidate,
@@ -15,7 +15,7 @@ import {
 } from './script-pieces.js';
 
 const RUBY_EXCLUDED = /^(vendor|\.bundle|pkg|tmp)\//;
-/** minitest's and Rake::TestTask's default test file names. */
+/** minitest's, test-unit's and Rake::TestTask's default test file names. */
 const MINITEST_FILE = /(^|\/)test\/(.*\/)?([^/]*_test|test_[^/]*)\.rb$/;
 const HELPER = /(^|\/)(test_helper|helper)\.rb$/;
 const MINITEST_HELPER = /(^|\/)test\/(test_helper|helper)\.rb$/;
@@ -52,7 +52,8 @@ function minitestCandidate(scan: RepoScan): Candidate | null {
   const reasons: string[] = [];
   if (gemfile) reasons.push(`${gemfile} names minitest`);
   if (rakefile) reasons.push('Rakefile defines a Rake::TestTask');
-  if (requiresMinitest.length) reasons.push(`${requiresMinitest.length} test file(s) or helper(s) use minitest`);
+  if (requiresMinitest.length)
+    reasons.push(`${requiresMinitest.length} test file(s) or helper(s) use minitest`);
   const libs = ['lib', 'test'].filter((d) => scan.files.some((f) => f.startsWith(`${d}/`)));
   const includes = libs.map((d) => ` -I${d}`).join('');
   // minitest/autorun reads its options from ARGV when the file is done loading.
@@ -70,6 +71,33 @@ function minitestCandidate(scan: RepoScan): Candidate | null {
       `each test file runs on its own with ruby${includes} and minitest -v; ids are "<file> > Class#test_name"`,
     ],
     notApplicable: rubyMissing() ?? (files.length ? undefined : 'no minitest test files found'),
+  };
+}
+
+const DEFINES_TEST_UNIT = /Test::Unit::TestCase|\bsub_test_case\b/;
+
+/** test-unit (Ruby's bundled xUnit gem): each file on its own, --verbose=verbose. */
+function testUnitCandidate(scan: RepoScan): Candidate | null {
+  const files = scan
+    .match(MINITEST_FILE)
+    .filter((f) => !RUBY_EXCLUDED.test(f) && DEFINES_TEST_UNIT.test(scan.read(f) ?? ''));
+  if (!files.length) return null;
+  const libs = ['lib', 'test'].filter((d) => scan.files.some((f) => f.startsWith(`${d}/`)));
+  const includes = libs.map((d) => ` -I${d}`).join('');
+  const each = `ruby${includes} -e 'require File.expand_path(ARGV.shift)' "$f" --verbose=verbose 2>&1`;
+  return {
+    framework: 'test-unit',
+    ecosystem: 'ruby',
+    reason: `${files.length} test file(s) define Test::Unit::TestCase classes`,
+    command: `ruby${includes} <file> --verbose=verbose (each test-unit file on its own)`,
+    testScript: `${header('test-unit', 'runs each test-unit file on its own, verbosely')}\nrm -rf "$tmp" 2>/dev/null\n${perFile(files, each)}`,
+    testParser: TEST_UNIT_PARSER,
+    testFiles: files,
+    filesFromIds: (ids) => idFiles(ids, / > /, scan),
+    notes: [
+      `each test file runs on its own with ruby${includes} and test-unit --verbose=verbose; ids are "<file> > TestCase > [sub_test_case >] test"`,
+    ],
+    notApplicable: rubyMissing(),
   };
 }
 
@@ -107,10 +135,15 @@ function rspecCandidate(scan: RepoScan): Candidate | null {
   };
 }
 
-/** RSpec first when the project has a .rspec file, else minitest first. */
+/**
+ * minitest and test-unit (the one with more test files first), then RSpec; RSpec first when the
+ * project has a .rspec file.
+ */
 export function rubyCandidates(scan: RepoScan): Candidate[] {
-  const mini = minitestCandidate(scan);
   const spec = rspecCandidate(scan);
-  const both = scan.has('.rspec') ? [spec, mini] : [mini, spec];
-  return both.filter((c): c is Candidate => c !== null);
+  const xunit = [minitestCandidate(scan), testUnitCandidate(scan)]
+    .filter((c): c is Candidate => c !== null)
+    .sort((a, b) => b.testFiles.length - a.testFiles.length);
+  if (!spec) return xunit;
+  return scan.has('.rspec') ? [spec, ...xunit] : [...xunit, spec];
 }
