@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { parseTestFormat, resolveTestFiles } from '../src/discovery/custom.js';
 import { type DiscoveryOptions, discoverTests } from '../src/discovery/discover.js';
 import { fallbackCandidate } from '../src/discovery/fallback.js';
-import { pytestConfig } from '../src/discovery/python-frameworks.js';
+import { pytestConfig, pythonCandidates } from '../src/discovery/python-frameworks.js';
 import { RepoScan } from '../src/discovery/scan.js';
 import { SandboxHost } from '../src/sandbox/local.js';
 import { UsageError } from '../src/util/errors.js';
@@ -508,5 +508,59 @@ describe('Python layouts', () => {
       'tests.tests.MoreTest.test_zero': 'passed',
     });
     assert.deepEqual(r.suite.testFiles, ['tests/foo.py', 'tests/tests.py']);
+  });
+});
+
+describe('Python: suites built by load_tests', () => {
+  const suiteModule = `import unittest
+
+
+class DateTest(unittest.TestCase):
+    def check(self, text):
+        self.assertTrue(text)
+
+
+def create_case(text):
+    class Case(DateTest):
+        def test_parse(self):
+            self.check(text)
+    return Case
+
+
+def test_suite():
+    suite = unittest.TestSuite()
+    for text in ["2024", "2025"]:
+        suite.addTest(unittest.TestLoader().loadTestsFromTestCase(create_case(text)))
+    return suite
+
+
+def load_tests(loader, tests, pattern):
+    return test_suite()
+`;
+
+  test('unittest is proposed before pytest, which would not run them', () => {
+    const scan = new RepoScan(
+      makeRepo({
+        'pkg/__init__.py': '',
+        'pkg/tests/__init__.py': '',
+        'pkg/tests/test_dates.py': suiteModule,
+      }),
+    );
+    const c = pythonCandidates(scan);
+    assert.deepEqual(
+      c.map((x) => x.framework),
+      ['unittest', 'pytest'],
+    );
+    assert.match(c[0]!.notes[0]!, /load_tests\(\)\/test_suite\(\)/);
+  });
+
+  test('a pytest configuration keeps pytest first', () => {
+    const scan = new RepoScan(
+      makeRepo({ 'pytest.ini': '[pytest]\n', 'pkg/tests/test_dates.py': suiteModule }),
+    );
+    assert.deepEqual(
+      pythonCandidates(scan).map((x) => x.framework),
+      ['pytest', 'unittest'],
+    );
   });
 });

@@ -274,6 +274,20 @@ export function pythonCandidates(scan: RepoScan): Candidate[] {
       notes,
       notApplicable: python,
     });
+    // Suites built by load_tests() or test_suite() functions (generated and parametrised
+    // cases) are invisible to pytest, which collects a fraction of them: unittest goes first
+    // unless the project says pytest (a pytest config, or tests that import pytest).
+    const builtSuites = unittestFiles.some((f) =>
+      /^def (load_tests|test_suite|suite)\(/m.test(scan.read(f) ?? ''),
+    );
+    const saysPytest =
+      !!config || pyFilesAll.some((f) => /^\s*(import|from) pytest\b/m.test(scan.read(f) ?? ''));
+    if (builtSuites && !saysPytest && out[0]?.framework === 'pytest') {
+      out.reverse();
+      out[0]!.notes.unshift(
+        'unittest before pytest: test modules build their suites with load_tests()/test_suite(), which pytest does not run',
+      );
+    }
   }
   return out;
 }
