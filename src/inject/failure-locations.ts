@@ -5,6 +5,7 @@
  * are the assertions a weakening has to touch.
  */
 import { posix } from 'node:path';
+import { parseOracleEntry } from '../artifact/oracle-regions.js';
 
 export interface FailureLocation {
   file: string;
@@ -178,7 +179,9 @@ export function failureLocations(
   repoMount = '/repo',
 ): FailureLocation[] {
   const lines = log.split('\n');
-  const { resolve, jvm } = makeResolver(log, lines, testFiles, repoMount);
+  // test_files.txt lines: a `<path>#inline-tests` entry is its path.
+  const paths = [...new Set(testFiles.map((f) => parseOracleEntry(f).path))];
+  const { resolve, jvm } = makeResolver(log, lines, paths, repoMount);
   const out: FailureLocation[] = [];
   const seen = new Map<string, FailureLocation>();
   const add = (file: string | null, line: number, column?: number) => {

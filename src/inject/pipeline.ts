@@ -874,6 +874,7 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
       harness: ctx.harness,
       testFiles: ctx.oracle.paths,
       originals: ctx.oracle.originals,
+      regions: ctx.oracle.regions,
       bugDiff,
       failing,
       bugLog: bugRun.ok ? (bugRun.log ?? '') : '',

@@ -1,3 +1,9 @@
+import {
+  type InlineTestRegion,
+  inlineScopeProblems,
+  parseOracleEntry,
+} from '../artifact/oracle-regions.js';
+import { type FilePatch, parsePatch } from '../artifact/patch.js';
 import type { SandboxHost } from '../sandbox/local.js';
 import { formatFileDiff } from '../sandbox/tree-diff.js';
 import type { Snapshot } from '../sandbox/types.js';
@@ -9,6 +15,7 @@ import {
   type TestRunOutcome,
 } from '../testing/run-tests.js';
 import { weakenAssertionAt } from './assertions.js';
+import { listFunctions } from './ast.js';
 import { failureLocations, namedFailureLocations } from './failure-locations.js';
 
 export interface WeakeningResult {
@@ -28,8 +35,13 @@ export interface WeakenInput {
   snapshot: Snapshot;
   harness: TestHarness;
   testFiles: string[];
-  /** Original content of every oracle test file. */
+  /** Original content of every oracle test file (by path, without `#inline-tests`). */
   originals: Map<string, string>;
+  /**
+   * Files with inline oracle tests (test_files.txt: `<path>#inline-tests`), with the regions of
+   * their original content: only those regions are weakened, the rest of the file is code.
+   */
+  regions?: Map<string, InlineTestRegion[]>;
   bugDiff: string;
   /** Tests that pass on the original and fail with the bug. */
   failing: string[];
@@ -70,24 +82,131 @@ export function weakeningDiff(
 }
 
 /**
+ * The original's line number of line `line` of a file after `patch` (null for a line the
+ * patch added). A file with inline tests holds the bug too: its failure locations are in the
+ * bugged file's lines, its weakening in the original's (weakenings keep line counts, so the
+ * mapping holds in every round).
+ */
+export function originalLineOf(patch: FilePatch | undefined, line: number): number | null {
+  let delta = 0;
+  for (const h of patch?.hunks ?? []) {
+    let n = h.newLines === 0 ? h.newStart + 1 : h.newStart;
+    if (line < n) break;
+    let o = h.oldLines === 0 ? h.oldStart + 1 : h.oldStart;
+    for (const l of h.lines) {
+      if (l[0] === '\\') continue;
+      if (l[0] === '-') {
+        o++;
+        continue;
+      }
+      if (n === line) return l[0] === '+' ? null : o;
+      if (l[0] !== '+') o++;
+      n++;
+    }
+    delta = o - n;
+  }
+  return line + delta;
+}
+
+/**
+ * A failing doctest example (pytest --doctest-modules names the line of its `>>>`), made to
+ * accept any output, keeping the line numbers: `>>> f(2)` / `4` becomes
+ * `>>> print(end='~'); f(2)  # doctest: +ELLIPSIS` / `~...` (further expected lines blank). An
+ * example without expected output, a compound statement, or one that already has a directive
+ * is marked `# doctest: +SKIP` instead (a docstring whose examples are all skipped is reported
+ * as skipped, not passed). Null when the line is no example.
+ */
+export function weakenDoctestExampleAt(file: string, source: string, line: number): string | null {
+  if (!file.endsWith('.py')) return null;
+  const lines = source.split('\n');
+  const text = lines[line - 1];
+  const m = text === undefined ? null : /^([ \t]*)>>> (.*)$/.exec(text);
+  if (!m) return null;
+  const indent = m[1]!;
+  const code = m[2]!;
+  // A closing quote on the example's line would put a directive after the docstring.
+  if (/"""|'''/.test(code) || /#\s*doctest:/.test(code)) return null;
+  let i = line;
+  let continued = false;
+  while (i < lines.length && lines[i]!.startsWith(`${indent}...`)) {
+    continued = true;
+    i++;
+  }
+  const want: number[] = [];
+  for (; i < lines.length; i++) {
+    const l = lines[i]!;
+    // A blank line, the next example or the docstring's closing quotes end the output.
+    if (!l.trim() || /^\s*(>>>|"""|''')/.test(l)) break;
+    want.push(i);
+    if (/"""|'''/.test(l)) break;
+  }
+  const quoted = want.some((w) => /"""|'''/.test(lines[w]!));
+  if (!want.length || continued || quoted || /:\s*(#.*)?$/.test(code)) {
+    lines[line - 1] = `${text!.trimEnd()}  # doctest: +SKIP`;
+    return lines.join('\n');
+  }
+  lines[line - 1] = `${indent}>>> print(end='~'); ${code.trimEnd()}  # doctest: +ELLIPSIS`;
+  want.forEach((w, k) => {
+    lines[w] = k === 0 ? `${indent}~...` : '';
+  });
+  return lines.join('\n');
+}
+
+/**
  * Derives test_weaken.diff for a bug: removes (or neutralises) exactly the assertions at
  * which the bug-failing tests stop, found from the file:line references in the test log (and
  * from the names of tests reported without one: a Rust #[should_panic] test on Rust < 1.73),
  * then reruns and repeats for assertions that were not reached before, until at least the
- * reachable failures pass or nothing more can be weakened.
+ * reachable failures pass or nothing more can be weakened. A test that stops again at a later
+ * line of a function already weakened in an earlier round breaks on assertion after assertion
+ * (a table of expected values): all assertions from that line to the end of the function are
+ * weakened at once. In files with inline oracle tests, only lines inside their regions are
+ * weakened (and an edit that would reach outside them is not made).
  */
 export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResult> {
   const maxRounds = input.maxRounds ?? 4;
   const contents = new Map(input.originals);
   const weakened: string[] = [];
   const tried = new Set<string>();
+  const testFiles = [...new Set(input.testFiles.map((f) => parseOracleEntry(f).path))];
+  const regions = input.regions ?? new Map<string, InlineTestRegion[]>();
+  const allowed = (file: string, line: number) => {
+    const rs = regions.get(file);
+    return !rs || rs.some((r) => r.startLine <= line && line <= r.endLine);
+  };
+  /** The edit, unless it reaches outside the file's inline-test regions. */
+  const withinRegions = (file: string, next: string) => {
+    if (!regions.has(file)) return true;
+    const diff = weakeningDiff(input.originals, new Map([[file, next]]));
+    const files = parsePatch(diff, 'test_weaken.diff');
+    return inlineScopeProblems('test_weaken.diff', files, regions).length === 0;
+  };
+  /** One assertion (or doctest example) at a line, or null. */
+  const weakenOne = async (file: string, source: string, line: number, column?: number) => {
+    if (!allowed(file, line)) return null;
+    const next =
+      (await weakenAssertionAt(file, source, line, column)) ??
+      weakenDoctestExampleAt(file, source, line);
+    return next !== null && next !== source && withinRegions(file, next) ? next : null;
+  };
+  // Lines weakened in earlier rounds, per file.
+  const earlier = new Map<string, number[]>();
+  const bugPatches = new Map<string, FilePatch>();
+  if (regions.size) {
+    for (const f of parsePatch(input.bugDiff, 'bug_inject.diff')) {
+      if (f.newPath && regions.has(f.newPath)) bugPatches.set(f.newPath, f);
+    }
+  }
   let log = input.bugLog;
   let restored: string[] = [];
   let rounds = 0;
   let reason = 'the failing run names no line of an oracle test file';
   while (rounds < maxRounds) {
     let changed = false;
-    const locations = failureLocations(log, input.testFiles);
+    const locations = failureLocations(log, testFiles).flatMap((l) => {
+      const line = originalLineOf(bugPatches.get(l.file), l.line);
+      return line === null ? [] : [{ ...l, line }];
+    });
     for (const named of namedFailureLocations(log, contents)) {
       if (!locations.some((l) => l.file === named.file && l.line === named.line))
         locations.push(named);
@@ -99,18 +218,36 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
         .join(', ');
       reason = `no assertion that ssr can weaken at the failing lines (${shown})`;
     }
+    const thisRound: { file: string; line: number }[] = [];
     for (const loc of locations) {
       const key = `${loc.file}:${loc.line}`;
       if (tried.has(key)) continue;
       tried.add(key);
-      const source = contents.get(loc.file);
+      let source = contents.get(loc.file);
       if (source === undefined) continue;
-      const next = await weakenAssertionAt(loc.file, source, loc.line, loc.column);
-      if (next === null || next === source) continue;
-      contents.set(loc.file, next);
+      const next = await weakenOne(loc.file, source, loc.line, loc.column);
+      if (next === null) continue;
+      source = next;
       weakened.push(key);
+      thisRound.push(loc);
+      // Stopped again in a function weakened before: the rest of its assertions at once.
+      const fn = (await listFunctions(loc.file, source))
+        .filter((f) => f.startLine <= loc.line && loc.line <= f.endLine)
+        .sort((a, b) => a.endLine - a.startLine - (b.endLine - b.startLine))[0];
+      const before = earlier.get(loc.file) ?? [];
+      if (fn && before.some((l) => l !== loc.line && fn.startLine <= l && l <= fn.endLine)) {
+        for (let line = loc.line + 1; line <= fn.endLine; line++) {
+          const more = await weakenOne(loc.file, source, line);
+          if (more === null) continue;
+          source = more;
+          weakened.push(`${loc.file}:${line}`);
+          tried.add(`${loc.file}:${line}`);
+        }
+      }
+      contents.set(loc.file, source);
       changed = true;
     }
+    for (const { file, line } of thisRound) earlier.set(file, [...(earlier.get(file) ?? []), line]);
     if (!changed) break;
     rounds++;
     const o = await runWith(input, contents);
