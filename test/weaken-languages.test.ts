@@ -1739,3 +1739,24 @@ end
   const swift = 'switch x {\ncase .a:\n    XCTFail("a")\ndefault: break\n}\n';
   assert.equal(await weakenAssertionAt('Tests/X.swift', swift, 3), null);
 });
+
+test('go: a failing case of a test table (a panic frame on its line) is removed alone', async () => {
+  const src = `package humanize
+
+import "testing"
+
+func TestBigCommas(t *testing.T) {
+	testList{
+		{"0", bigComma(0), "0"},
+		{"1,000", bigComma(1000), "1,000"},
+		{"10,000", bigComma(10000), "10,000"},
+	}.validate(t)
+}
+`;
+  const next = await weakenAssertionAt('big_test.go', src, 8);
+  assert.equal(next, src.replace('\t\t{"1,000", bigComma(1000), "1,000"},\n', ''));
+  // The last case of a table is not removed that way (the table would be empty).
+  const one = src.replace(/\t\t\{"(0|10,000)".*\n/g, '');
+  const weakened = await weakenAssertionAt('big_test.go', one, 7);
+  assert.ok(weakened === null || !weakened.includes('testList{\n\t}.validate'), weakened ?? '');
+});
