@@ -738,8 +738,8 @@ describe('a repository whose tests execute its lint config, example and benchmar
     for (const s of summary.strategies) assert.ok(ev.available[s] >= ev.byStrategy[s]);
     const note = summary.notes.find((n) => n.startsWith('targets (product code only)'));
     assert.match(note ?? '', /: 4 source file\(s\); left out: /);
-    assert.match(note ?? '', /1 benchmark/);
-    assert.match(note ?? '', /1 example/);
+    assert.match(note ?? '', /benchmark \(1\)/);
+    assert.match(note ?? '', /example \(1\)/);
     assert.ok(summary.notes.some((n) => n.startsWith('version strings are not targets')));
     assert.equal(treeHash(repo), hashBefore);
   });

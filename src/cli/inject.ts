@@ -87,7 +87,7 @@ export function formatSummary(s: InjectSummary): string {
   const pct = (x: number) => `${Math.round(x * 100)}%`;
   const lines = [
     '',
-    `tests     ${s.framework}; ${s.candidatesAvailable} candidate bugs available, ${s.tried} tried${s.resumed ? ` (${s.resumed} from an earlier run)` : ''}`,
+    `tests     ${s.framework}; ${s.candidatesAvailable} candidate bugs to try (up to --max-candidates), ${s.tried} tried${s.resumed ? ` (${s.resumed} from an earlier run)` : ''}`,
     `valid     ${s.valid} artifact(s) in ${(s.timeMs / 1000).toFixed(1)} s (${s.validPerMinute} per minute)`,
     '',
     'strategy   tried  valid  yield',

@@ -749,7 +749,7 @@ function readHead(tree: LayerStack, file: string): string | null {
 function targetsNote(count: number, excluded: Map<string, string[]>): string {
   const left = [...excluded.entries()]
     .sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1))
-    .map(([reason, files]) => `${files.length} ${reason}`);
+    .map(([reason, files]) => `${reason} (${files.length})`);
   return (
     `targets (product code only): ${count} source file(s)` +
     (left.length ? `; left out: ${left.join(', ')}` : '')
