@@ -25,6 +25,10 @@ import {
   inlineScopeProblems,
 } from '../src/artifact/oracle-regions.js';
 import { type FilePatch, parsePatch } from '../src/artifact/patch.js';
+import { cargoCandidates } from '../src/discovery/native-frameworks.js';
+import { CARGO_PARSER } from '../src/discovery/parsers.js';
+import { RepoScan } from '../src/discovery/scan.js';
+import { tasksFromHistory } from '../src/eval/from-history.js';
 import { historyCandidates, keepInlineTests } from '../src/inject/history.js';
 import {
   editTouchesRegions,
@@ -451,5 +455,63 @@ describe('ssr inject on a pytest package tested by its doctests (--doctest-modul
       assert.match(a.weakenDiff, /^\+ {4}>>> .*# doctest: \+(ELLIPSIS|SKIP)$/m);
     }
     assert.equal(treeHash(repo), hashBefore, 'the repository was written');
+  });
+});
+
+describe('tasks-from-history: a commit that fixes code and adds a unit test in the same file', () => {
+  let repo: string;
+  let host: SandboxHost;
+  let fix: string;
+  const KEY = 'pub fn with_key(key: u64) -> FnvHasher {\n        FnvHasher(key)';
+  const NEW_TEST = `
+    #[test]
+    fn with_key_keeps_key() {
+        assert_eq!(FnvHasher::with_key(7).finish(), 7);
+    }
+`;
+
+  before(() => {
+    repo = join(temp('from-history'), 'fnv');
+    cpSync(fnvRepo(), repo, { recursive: true });
+    const lib = readFileSync(join(repo, 'lib.rs'), 'utf8');
+    assert.ok(lib.includes(KEY));
+    writeFileSync(join(repo, 'lib.rs'), lib.replace(KEY, KEY.replace('(key)', '(key ^ 1)')));
+    fixtureGit(repo, 'commit', '-q', '--no-gpg-sign', '-am', 'Break with_key');
+    // The fix, with its test at the end of mod test.
+    const at = lib.lastIndexOf('}');
+    writeFileSync(join(repo, 'lib.rs'), `${lib.slice(0, at)}${NEW_TEST.slice(1)}${lib.slice(at)}`);
+    fixtureGit(repo, 'commit', '-q', '--no-gpg-sign', '-am', 'with_key keeps its key');
+    fix = fixtureGit(repo, 'rev-parse', 'HEAD').trim();
+    host = SandboxHost.open();
+  });
+  after(async () => {
+    await host?.close();
+    rmSync(join(repo, '..'), { recursive: true, force: true });
+  });
+
+  test('test_patch holds the new test, the gold patch the fix; test_files marks the file', async () => {
+    const script = cargoCandidates(new RepoScan(repo))[0]!.testScript.replace(
+      '--offline',
+      '--offline --lib',
+    );
+    const r = await tasksFromHistory(host, repo, {
+      suite: { testScript: script, testParser: CARGO_PARSER, testFiles: ['lib.rs#inline-tests'] },
+    });
+    assert.deepEqual(
+      r.tasks.map((t) => t.base_commit === fixtureGit(repo, 'rev-parse', `${fix}^`).trim()),
+      [true],
+      JSON.stringify(r.skipped),
+    );
+    const task = r.tasks[0]!;
+    const testPatch = task.test_patch ?? '';
+    const gold = task.patch ?? '';
+    assert.deepEqual(task.test_files, ['lib.rs#inline-tests']);
+    assert.deepEqual(task.FAIL_TO_PASS, ['lib.rs::test::with_key_keeps_key']);
+    assert.deepEqual(task.PASS_TO_PASS, ['lib.rs::test::basic_tests']);
+    assert.match(testPatch, /^\+ {4}fn with_key_keeps_key\(\) \{$/m);
+    assert.doesNotMatch(testPatch, /FnvHasher\(key/);
+    assert.match(gold, /^-\s+FnvHasher\(key \^ 1\)$/m);
+    assert.match(gold, /^\+\s+FnvHasher\(key\)$/m);
+    assert.doesNotMatch(gold, /with_key_keeps_key/);
   });
 });

@@ -5,9 +5,11 @@
  * tests, never from guessing. Every git command runs inside a sandbox.
  */
 import { basename, posix, resolve } from 'node:path';
+import { inlineTestsEntry, oracleEntries, resetInlineTests } from '../artifact/oracle-regions.js';
 import { parsePatch } from '../artifact/patch.js';
 import { discoverTests } from '../discovery/discover.js';
 import { type SandboxHost, shellQuote } from '../sandbox/local.js';
+import { formatFileDiff } from '../sandbox/tree-diff.js';
 import type { Sandbox, Snapshot } from '../sandbox/types.js';
 import { didPass, type TestMap } from '../testing/results.js';
 import { runTests, stageHarness, type TestRunOptions } from '../testing/run-tests.js';
@@ -130,6 +132,46 @@ async function testsWith(
   }
 }
 
+/** A file's text at a revision (null: absent, or not text git could show). */
+async function showFile(sb: Sandbox, rev: string, path: string): Promise<string | null> {
+  const r = await sb.exec(`${gitPrefix()} show ${shellQuote(`${rev}:${path}`)}`, {
+    env: gitEnv(sb),
+    maxOutputBytes: 16 * 1024 * 1024,
+  });
+  return r.exitCode === 0 && !r.truncated ? r.stdout : null;
+}
+
+const textDiff = (path: string, before: string, after: string) =>
+  before === after
+    ? ''
+    : formatFileDiff(
+        path,
+        { mode: '100644', data: Buffer.from(before) },
+        { mode: '100644', data: Buffer.from(after) },
+      );
+
+/**
+ * A commit's change to a file with inline tests (`<path>#inline-tests`), split: `tests` is the
+ * base with the commit's inline-test regions (for test_patch), `code` the commit's code with
+ * the base's regions (for the gold patch), as diffs against the base. Null when the file was
+ * created or deleted, or a version does not parse: the whole change then counts as code.
+ */
+async function splitInline(
+  sb: Sandbox,
+  c: Commit,
+  path: string,
+): Promise<{ tests: string; code: string } | null> {
+  const [base, after] = await Promise.all([
+    showFile(sb, c.parent, path),
+    showFile(sb, c.sha, path),
+  ]);
+  if (base === null || after === null) return null;
+  const tests = await resetInlineTests(path, after, base);
+  const code = await resetInlineTests(path, base, after);
+  if (tests.fellBack !== undefined || code.fellBack !== undefined) return null;
+  return { tests: textDiff(path, base, tests.content), code: textDiff(path, base, code.content) };
+}
+
 function instanceId(repoDir: string, sha: string): string {
   const name = basename(repoDir).replace(/[^A-Za-z0-9._-]/g, '_') || 'repo';
   return `${name}-${sha.slice(0, 12)}`;
@@ -158,7 +200,11 @@ export async function tasksFromHistory(
     suite = d.suite;
     harnessSource = `discovery (${d.suite.framework}) on the current state`;
   }
-  const testFiles = new Set(suite.testFiles);
+  // Plain entries are test files; in `<path>#inline-tests` files a commit's change to the
+  // inline tests goes to test_patch and the rest of its change to the gold patch.
+  const entries = oracleEntries(suite.testFiles);
+  const testFiles = new Set(entries.filter((e) => !e.inline).map((e) => e.path));
+  const inlineFiles = new Set(entries.filter((e) => e.inline).map((e) => e.path));
   const work = host.create(original);
   const harness = stageHarness(suite.testScript, suite.testParser);
   const tasks: EvalTask[] = [];
@@ -169,8 +215,15 @@ export async function tasksFromHistory(
     for (const c of commits) {
       if (opts.max !== undefined && tasks.length >= opts.max) break;
       const tests = c.files.filter((f) => isTestPath(f, testFiles));
-      const rest = c.files.filter((f) => !isTestPath(f, testFiles));
-      if (!tests.length || !rest.some((f) => CODE_FILE.test(f))) continue;
+      let rest = c.files.filter((f) => !isTestPath(f, testFiles));
+      const split: { path: string; tests: string; code: string }[] = [];
+      for (const f of rest.filter((p) => inlineFiles.has(p))) {
+        const parts = await splitInline(work, c, f);
+        if (parts?.tests) split.push({ path: f, ...parts });
+      }
+      rest = rest.filter((f) => !split.some((s) => s.path === f));
+      const changesCode = rest.some((f) => CODE_FILE.test(f)) || split.some((s) => s.code);
+      if (!(tests.length || split.length) || !changesCode) continue;
       const subject = c.message.split('\n')[0] ?? '';
       const skip = (reason: string) => {
         skipped.push({ commit: c.sha, subject, reason });
@@ -180,8 +233,12 @@ export async function tasksFromHistory(
       let testPatch: string;
       let gold: string;
       try {
-        testPatch = await diffOf(work, c.parent, c.sha, tests);
-        gold = await diffOf(work, c.parent, c.sha, rest);
+        testPatch =
+          (tests.length ? await diffOf(work, c.parent, c.sha, tests) : '') +
+          split.map((s) => s.tests).join('');
+        gold =
+          (rest.length ? await diffOf(work, c.parent, c.sha, rest) : '') +
+          split.map((s) => s.code).join('');
         for (const [name, d] of [
           ['test patch', testPatch],
           ['gold patch', gold],
@@ -232,6 +289,8 @@ export async function tasksFromHistory(
         repo_dir: dir,
         test_script: suite.testScript,
         test_parser: suite.testParser,
+        // Grading resets only the inline-test regions of these files, keeping the model's code.
+        ...(split.length ? { test_files: split.map((s) => inlineTestsEntry(s.path)) } : {}),
       });
     }
   } finally {
