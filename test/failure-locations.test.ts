@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { weakenAssertionAt } from '../src/inject/assertions.js';
 import { failureLocations, namedFailureLocations } from '../src/inject/failure-locations.js';
 
 const files = [
@@ -267,4 +268,19 @@ test('rust < 1.73: a should_panic test that did not panic is found by its name',
     { file: 'tests/api.rs', line: 6, column: 4 },
     { file: 'tests/more.rs', line: 4, column: 8 },
   ]);
+});
+
+test('expect.js and chai property chains are dropped whole, never left as undefined.to.be(...)', async () => {
+  const src = `describe('ms', function () {
+  it('hours', function () {
+    expect(ms(60 * 60 * 1000, { long: true })).to.be('1 hour');
+    expect(ms(1000)).to.be.ok;
+    expect(ms(2000)).to.eql(2);
+  });
+});
+`;
+  const lines = (s: string | null) => (s ?? '').split('\n');
+  assert.equal(lines(await weakenAssertionAt('tests.js', src, 3))[2]!.trim(), '');
+  assert.equal(lines(await weakenAssertionAt('tests.js', src, 4))[3]!.trim(), '');
+  assert.equal(lines(await weakenAssertionAt('tests.js', src, 5, 23))[4]!.trim(), '');
 });

@@ -182,13 +182,17 @@ export async function weakenAssertionAt(
     if (isAssert) best = n;
   }
   if (!best) return null;
-  // expect(x).to.equal(y): the whole chain is one assertion, not just its first call.
+  // expect(x).to.equal(y): the whole chain is one assertion, not just its first call. A chain
+  // that starts at expect(...) is an assertion whatever its words (expect.js `.to.be(y)`,
+  // chai's property `.to.be.true`): all of it goes, or `undefined.to.be(y)` would throw.
+  const fromExpect = ASSERT_ROOTS.has(calleeOf(best, source).replace(/\s+/g, ''));
   for (
     let n = best.parent;
     n && /^(member_expression|attribute|call_expression|call)$/.test(n.type);
     n = n.parent
   ) {
-    if (
+    if (fromExpect) best = n;
+    else if (
       (n.type === 'call_expression' || n.type === 'call') &&
       isAssertionCallee(calleeOf(n, source))
     )
