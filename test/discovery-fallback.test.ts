@@ -298,6 +298,9 @@ describe('escape hatches: --test-command, --test-format, --test-files', () => {
       'test/unit.test.js',
       'tests/test_calc.py',
     ]);
+    assert.deepEqual(resolveTestFiles(new RepoScan(repo), ['tests/*.py#inline-tests']), [
+      'tests/test_calc.py#inline-tests',
+    ]);
   });
 
   test('a command that hangs, prints nothing, or prints no tests: what it did, in one line', async () => {

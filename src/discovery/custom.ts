@@ -4,6 +4,7 @@
  * is in (`--test-format`, which picks one of discovery's parsers), and the oracle test files
  * (`--test-files`, globs relative to the repo). Every mistake is a one-line UsageError.
  */
+import { INLINE_TESTS_SUFFIX } from '../artifact/oracle-regions.js';
 import { UsageError } from '../util/errors.js';
 import { EXIT_CODE_PARSER } from './fallback.js';
 import { shq } from './npm-script.js';
@@ -99,8 +100,11 @@ export function checkTestCommand(o: {
 /** The files `--test-files` globs name, sorted; a glob that matches nothing is an error. */
 export function resolveTestFiles(scan: RepoScan, globs: string[]): string[] {
   const out = new Set<string>();
-  for (const g of globs.flatMap((x) => x.split(',')).map((x) => x.trim())) {
-    if (!g) continue;
+  for (const entry of globs.flatMap((x) => x.split(',')).map((x) => x.trim())) {
+    if (!entry) continue;
+    // `<glob>#inline-tests`: the matched files' inline tests are oracle, the rest code.
+    const inline = entry.endsWith(INLINE_TESTS_SUFFIX);
+    const g = inline ? entry.slice(0, -INLINE_TESTS_SUFFIX.length) : entry;
     if (g.startsWith('/') || g.split('/').includes('..')) {
       throw new UsageError(`--test-files "${g}" must be relative to the repository`, 'test-files');
     }
@@ -114,7 +118,7 @@ export function resolveTestFiles(scan: RepoScan, globs: string[]): string[] {
         'test-files',
       );
     }
-    for (const f of hits) out.add(f);
+    for (const f of hits) out.add(inline ? `${f}${INLINE_TESTS_SUFFIX}` : f);
   }
   return [...out].sort();
 }
