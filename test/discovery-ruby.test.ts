@@ -125,6 +125,7 @@ describe('Ruby discovery', { skip: hasRuby ? false : 'ruby, minitest or rspec mi
     assert.deepEqual(candidates[0]?.testFiles, [
       'test/broken_test.rb',
       'test/calc_test.rb',
+      'test/test_helper.rb',
       'test/words_test.rb',
     ]);
     const { suite, baseline } = await discoverTests(host, host.snapshotDir(repo));
@@ -212,4 +213,17 @@ end
       await host.close();
     }
   });
+});
+
+test('test-unit through a shared TestCase helper (as the rss gem does) is still test-unit', () => {
+  const repo = makeRepo({
+    'lib/calc.rb': RUBY_CALC,
+    'test/calc-testcase.rb':
+      'require "test/unit"\n\nmodule Calc\n  class TestCase < Test::Unit::TestCase\n  end\nend\n',
+    'test/test_add.rb':
+      'require_relative "calc-testcase"\n\nmodule Calc\n  class TestAdd < TestCase\n    def test_add\n      assert_equal 3, Calc.add(1, 2)\n    end\n  end\nend\n',
+  });
+  const [first] = proposeCandidates(new RepoScan(repo));
+  assert.equal(first?.framework, 'test-unit');
+  assert.deepEqual(first?.testFiles, ['test/calc-testcase.rb', 'test/test_add.rb']);
 });

@@ -22,6 +22,15 @@ const MINITEST_HELPER = /(^|\/)test\/(test_helper|helper)\.rb$/;
 const DEFINES_TESTS = /\bdef test_|Minitest::(Test|Spec)|\bdescribe\b.*\bdo\b/;
 const SPEC_FILE = /(^|\/)spec\/(.*\/)?[^/]*_spec\.rb$/;
 
+/**
+ * The oracle files of a test/ suite: the test files and every other Ruby file under test/
+ * (test_helper.rb, shared TestCase classes, assertions): a solver must not pass by editing them.
+ */
+function withHelpers(scan: RepoScan, files: string[]): string[] {
+  const helpers = scan.match(/(^|\/)test\/(.*\/)?[^/]*\.rb$/).filter((f) => !RUBY_EXCLUDED.test(f));
+  return uniqueSorted([...files, ...helpers]);
+}
+
 /** Which Ruby gem declarations (Gemfile, *.gemspec) mention `gem`. */
 function declares(scan: RepoScan, gem: string): string | undefined {
   const re = new RegExp(`['"]${gem}['"]`);
@@ -65,7 +74,7 @@ function minitestCandidate(scan: RepoScan): Candidate | null {
     command: `ruby${includes} <file> -v (each minitest file on its own)`,
     testScript: `${header('minitest', 'runs each minitest file on its own, verbosely')}\nrm -rf "$tmp" 2>/dev/null\n${perFile(files, each)}`,
     testParser: MINITEST_PARSER,
-    testFiles: files,
+    testFiles: withHelpers(scan, files),
     filesFromIds: (ids) => idFiles(ids, / > /, scan),
     notes: [
       `each test file runs on its own with ruby${includes} and minitest -v; ids are "<file> > Class#test_name"`,
@@ -74,13 +83,24 @@ function minitestCandidate(scan: RepoScan): Candidate | null {
   };
 }
 
-const DEFINES_TEST_UNIT = /Test::Unit::TestCase|\bsub_test_case\b/;
+const DEFINES_TEST_UNIT = /Test::Unit::TestCase|require\s*\(?\s*["']test(\/unit|-unit)["']/;
 
-/** test-unit (Ruby's bundled xUnit gem): each file on its own, --verbose=verbose. */
+/**
+ * test-unit (Ruby's bundled xUnit gem): each file on its own, --verbose=verbose. Evident when a
+ * Ruby file requires it or subclasses Test::Unit::TestCase (often in a helper the test files
+ * share, as `class TestCase < Test::Unit::TestCase`); its files are the test files that define
+ * tests and are not minitest's.
+ */
 function testUnitCandidate(scan: RepoScan): Candidate | null {
-  const files = scan
-    .match(MINITEST_FILE)
+  const mentions = scan
+    .match(/\.rb$/)
     .filter((f) => !RUBY_EXCLUDED.test(f) && DEFINES_TEST_UNIT.test(scan.read(f) ?? ''));
+  if (!mentions.length) return null;
+  const files = scan.match(MINITEST_FILE).filter((f) => {
+    if (RUBY_EXCLUDED.test(f) || HELPER.test(f)) return false;
+    const text = scan.read(f) ?? '';
+    return /\bdef test_|^\s*test\s*\(?\s*["']/m.test(text) && !/Minitest/.test(text);
+  });
   if (!files.length) return null;
   const libs = ['lib', 'test'].filter((d) => scan.files.some((f) => f.startsWith(`${d}/`)));
   const includes = libs.map((d) => ` -I${d}`).join('');
@@ -88,11 +108,11 @@ function testUnitCandidate(scan: RepoScan): Candidate | null {
   return {
     framework: 'test-unit',
     ecosystem: 'ruby',
-    reason: `${files.length} test file(s) define Test::Unit::TestCase classes`,
+    reason: `${mentions.slice(0, 2).join(', ')}${mentions.length > 2 ? ', ...' : ''} use${mentions.length === 1 ? 's' : ''} test-unit; ${files.length} test file(s)`,
     command: `ruby${includes} <file> --verbose=verbose (each test-unit file on its own)`,
     testScript: `${header('test-unit', 'runs each test-unit file on its own, verbosely')}\nrm -rf "$tmp" 2>/dev/null\n${perFile(files, each)}`,
     testParser: TEST_UNIT_PARSER,
-    testFiles: files,
+    testFiles: withHelpers(scan, files),
     filesFromIds: (ids) => idFiles(ids, / > /, scan),
     notes: [
       `each test file runs on its own with ruby${includes} and test-unit --verbose=verbose; ids are "<file> > TestCase > [sub_test_case >] test"`,
