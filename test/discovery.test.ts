@@ -502,7 +502,10 @@ describe('discovery outcomes', () => {
         err.message,
         /^no test suite found in .*: nothing to try: looked for package\.json/,
       );
-      assert.match(err.message, /go\.mod, Cargo\.toml and pom\.xml/);
+      assert.match(
+        err.message,
+        /go\.mod, Cargo\.toml, pom\.xml, build\.gradle, CMakeLists\.txt with tests \(CTest\), a Makefile check\/test target, Ruby minitest, test-unit or RSpec files/,
+      );
       return true;
     });
   });

@@ -316,7 +316,7 @@ function noSuiteMessage(dir: string, attempts: DiscoveryAttempt[], only?: string
       ? `no evidence for ${only.join(', ')}`
       : 'nothing to try: looked for package.json test tooling (scripts.test, jest, vitest, mocha, tape, node:test, tap, uvu, ava, jasmine), ' +
         'Python tests (test_*.py, pytest configuration, unittest), go.mod, Cargo.toml, pom.xml, build.gradle, ' +
-        'CMakeLists.txt with tests (CTest), a Makefile check/test target, Ruby minitest/RSpec files, ' +
+        'CMakeLists.txt with tests (CTest), a Makefile check/test target, Ruby minitest, test-unit or RSpec files, ' +
         'then any test file to run on its own (*.test.js, test/*.js, test_*.py, Go _test.go, Rust tests/*.rs) ' +
         'and a Makefile test/check target; name the command with --test-command and --test-format';
     return `${head}: ${looked}`;
