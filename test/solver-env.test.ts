@@ -54,7 +54,8 @@ describe('the solver start state', () => {
         'grep -rl "test_weaken\\|bug_inject\\|textkit-wrap-width" /repo /tmp 2>/dev/null',
       );
       assert.equal(found.trim(), '', `artifact traces: ${found}`);
-      assert.match(await sh(sb, 'ls /ssr 2>&1'), /No such file/);
+      // /ssr holds nothing of the artifact: at most the read-only package cache (~/.m2).
+      assert.match(await sh(sb, 'ls /ssr 2>&1'), /^(.*No such file.*|cache)\n?$/);
     } finally {
       await sb.dispose();
     }
