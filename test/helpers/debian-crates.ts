@@ -20,7 +20,7 @@ import { join } from 'node:path';
 const CACHE = join(tmpdir(), 'ssr-fixtures');
 
 /** Builds `CACHE/name` once (in a private folder renamed into place). */
-function cached(name: string, build: (dir: string) => void): string {
+export function cached(name: string, build: (dir: string) => void): string {
   const dest = join(CACHE, name);
   if (existsSync(dest)) return dest;
   mkdirSync(CACHE, { recursive: true });
@@ -35,14 +35,19 @@ function cached(name: string, build: (dir: string) => void): string {
   return dest;
 }
 
-/** The crate's source from Debian's librust-fnv-dev (usr/share/cargo/registry/fnv-<ver>/). */
-export function fnvSource(): string {
-  const root = cached('deb-librust-fnv-dev', (dir) => {
-    execFileSync('apt-get', ['download', '-q', 'librust-fnv-dev'], { cwd: dir, stdio: 'pipe' });
+/** A Debian package's files (`apt-get download` + `dpkg -x`), unpacked once: the root of its tree. */
+export function debianPackage(name: string): string {
+  const root = cached(`deb-${name}`, (dir) => {
+    execFileSync('apt-get', ['download', '-q', name], { cwd: dir, stdio: 'pipe' });
     const deb = readdirSync(dir).find((f) => f.endsWith('.deb'))!;
     execFileSync('dpkg', ['-x', deb, 'x'], { cwd: dir, stdio: 'pipe' });
   });
-  const registry = join(root, 'x/usr/share/cargo/registry');
+  return join(root, 'x');
+}
+
+/** The crate's source from Debian's librust-fnv-dev (usr/share/cargo/registry/fnv-<ver>/). */
+export function fnvSource(): string {
+  const registry = join(debianPackage('librust-fnv-dev'), 'usr/share/cargo/registry');
   return join(registry, readdirSync(registry).find((d) => d.startsWith('fnv-'))!);
 }
 

@@ -4,40 +4,18 @@
  * one commit cached under os.tmpdir()/ssr-fixtures. The pom.xml pins plugin versions that an
  * offline ~/.m2 holds (Maven's defaults for 3.8 are too old to be there).
  */
-import { execFileSync } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fixtureGit } from './debian-crates.js';
+import { cached, debianPackage, fixtureGit } from './debian-crates.js';
 
-const CACHE = join(tmpdir(), 'ssr-fixtures');
-
-/** Builds `CACHE/name` once (in a private folder renamed into place), as a one-commit repo. */
+/** Builds the fixture once (see `cached`), as a git repository of one commit. */
 function cachedRepo(name: string, build: (dir: string) => void): string {
-  const dest = join(CACHE, name);
-  if (existsSync(dest)) return dest;
-  mkdirSync(CACHE, { recursive: true });
-  const staging = mkdtempSync(join(CACHE, `.${name}-`));
-  try {
-    build(staging);
-    fixtureGit(staging, 'init', '-q');
-    fixtureGit(staging, 'add', '-A');
-    fixtureGit(staging, 'commit', '-q', '--no-gpg-sign', '-m', name);
-    renameSync(staging, dest);
-  } catch (err) {
-    rmSync(staging, { recursive: true, force: true });
-    if (!existsSync(dest)) throw err;
-  }
-  return dest;
+  return cached(name, (dir) => {
+    build(dir);
+    fixtureGit(dir, 'init', '-q');
+    fixtureGit(dir, 'add', '-A');
+    fixtureGit(dir, 'commit', '-q', '--no-gpg-sign', '-m', name);
+  });
 }
 
 function writeAll(root: string, files: Record<string, string>): void {
@@ -59,18 +37,11 @@ export const javaCalcRepo = () => cachedRepo('lang-java-calc-v1', (d) => writeAl
  */
 export function goKrTextRepo(): string {
   return cachedRepo('lang-go-kr-text-v1', (dir) => {
-    const work = mkdtempSync(join(CACHE, '.deb-kr-text-'));
-    try {
-      execFileSync('apt-get', ['download', '-q', 'golang-github-kr-text-dev'], {
-        cwd: work,
-        stdio: 'pipe',
-      });
-      const deb = readdirSync(work).find((f) => f.endsWith('.deb'))!;
-      execFileSync('dpkg', ['-x', deb, 'x'], { cwd: work, stdio: 'pipe' });
-      cpSync(join(work, 'x/usr/share/gocode/src/github.com/kr/text'), dir, { recursive: true });
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+    const src = join(
+      debianPackage('golang-github-kr-text-dev'),
+      'usr/share/gocode/src/github.com/kr/text',
+    );
+    cpSync(src, dir, { recursive: true });
     rmSync(join(dir, 'mc'), { recursive: true, force: true });
     writeFileSync(join(dir, 'go.mod'), 'module github.com/kr/text\n\ngo 1.19\n');
   });
