@@ -39,6 +39,14 @@ function declares(scan: RepoScan, gem: string): string | undefined {
   );
 }
 
+/** ruby's -I options for lib/ and test/ where they exist (as Rake::TestTask sets them). */
+function loadPath(scan: RepoScan): string {
+  return ['lib', 'test']
+    .filter((d) => scan.files.some((f) => f.startsWith(`${d}/`)))
+    .map((d) => ` -I${d}`)
+    .join('');
+}
+
 function rubyMissing(): string | undefined {
   return toolAvailable('ruby')
     ? undefined
@@ -63,8 +71,7 @@ function minitestCandidate(scan: RepoScan): Candidate | null {
   if (rakefile) reasons.push('Rakefile defines a Rake::TestTask');
   if (requiresMinitest.length)
     reasons.push(`${requiresMinitest.length} test file(s) or helper(s) use minitest`);
-  const libs = ['lib', 'test'].filter((d) => scan.files.some((f) => f.startsWith(`${d}/`)));
-  const includes = libs.map((d) => ` -I${d}`).join('');
+  const includes = loadPath(scan);
   // minitest/autorun reads its options from ARGV when the file is done loading.
   const each = `ruby${includes} -e 'require File.expand_path(ARGV.shift)' "$f" -v 2>&1`;
   return {
@@ -102,8 +109,7 @@ function testUnitCandidate(scan: RepoScan): Candidate | null {
     return /\bdef test_|^\s*test\s*\(?\s*["']/m.test(text) && !/Minitest/.test(text);
   });
   if (!files.length) return null;
-  const libs = ['lib', 'test'].filter((d) => scan.files.some((f) => f.startsWith(`${d}/`)));
-  const includes = libs.map((d) => ` -I${d}`).join('');
+  const includes = loadPath(scan);
   const each = `ruby${includes} -e 'require File.expand_path(ARGV.shift)' "$f" --verbose=verbose 2>&1`;
   return {
     framework: 'test-unit',
