@@ -6,6 +6,7 @@ import { SandboxHost } from '../sandbox/local.js';
 import { Journal } from '../store/journal.js';
 import { errorMessage, UsageError } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
+import { recoverInterruptedWrites } from '../util/interrupted-writes.js';
 import { BaselineCache } from '../validate/baseline.js';
 import type { ValidationSettings } from '../validate/report.js';
 import { type InjectorStrategy, injectWithModel } from './injector.js';
@@ -153,6 +154,7 @@ export async function injectWithModelRun(opts: ModelInjectOptions): Promise<Mode
   if (opts.signal) setMaxListeners(0, opts.signal);
   const episodesDir = join(out, '.ssr', 'episodes');
   mkdirSync(episodesDir, { recursive: true });
+  recoverInterruptedWrites(out);
   const journal = new Journal<EpisodeRecord>(join(out, '.ssr', 'injector-episodes.jsonl'));
   const ownHost = !opts.host;
   const host = opts.host ?? SandboxHost.open({ allowUnsandboxed: opts.allowUnsandboxed });

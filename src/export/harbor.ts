@@ -30,6 +30,7 @@ import { unsafePathReason } from '../artifact/safety.js';
 import { SandboxHost } from '../sandbox/local.js';
 import type { SandboxProvider, Snapshot } from '../sandbox/types.js';
 import { errorMessage, UsageError } from '../util/errors.js';
+import { recoverInterruptedWrites } from '../util/interrupted-writes.js';
 import {
   type ExportableArtifact,
   readArtifactSource,
@@ -144,17 +145,6 @@ function linkTree(from: string, to: string): void {
   }
 }
 
-/**
- * Task folders an interrupted export was still writing (`<id>.tmp-<hex>`, renamed into place
- * only once checked): they hold a task.toml, so Harbor would take them for tasks.
- */
-function removeStaleStaging(out: string): void {
-  for (const d of readdirSync(out, { withFileTypes: true })) {
-    if (d.isDirectory() && /\.tmp-[0-9a-f]{8}$/.test(d.name))
-      rmSync(join(out, d.name), { recursive: true, force: true });
-  }
-}
-
 /** The task's artifact hash as its task.toml records it (null if there is no task there). */
 function existingTaskHash(dir: string): string | null {
   const path = join(dir, 'task.toml');
@@ -250,7 +240,8 @@ export async function exportHarbor(
   if (existsSync(out) && !statSync(out).isDirectory())
     throw new UsageError(`--out ${opts.out} is a file; Harbor tasks are folders`);
   makeOutFolder(out, opts.out);
-  removeStaleStaging(out);
+  // Task folders an interrupted export was still writing hold a task.toml: Harbor would take them for tasks.
+  recoverInterruptedWrites(out);
   const verify = opts.verify ?? true;
   const ownHost = verify && !opts.host;
   const host =

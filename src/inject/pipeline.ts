@@ -34,6 +34,7 @@ import { didPass, passedIds } from '../testing/results.js';
 import { runTests, stageHarness, type TestHarness } from '../testing/run-tests.js';
 import { errorMessage, UsageError } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
+import { recoverInterruptedWrites } from '../util/interrupted-writes.js';
 import { BaselineCache, scaledTimeout } from '../validate/baseline.js';
 import type { ValidationReport, ValidationSettings } from '../validate/report.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
@@ -244,6 +245,7 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
   const maxCandidates = opts.maxCandidates ?? Math.max(50, count * 25);
   const settings: ValidationSettings = { ...DEFAULT_SETTINGS, ...opts.settings, concurrency: 1 };
   const out = prepareOutputDir(opts.out, opts.repo);
+  recoverInterruptedWrites(out);
   const stateDir = join(out, '.ssr');
   const ownHost = !opts.host;
   const host = opts.host ?? SandboxHost.open({ allowUnsandboxed: opts.allowUnsandboxed });

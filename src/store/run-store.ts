@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join, resolve } from 'node:path';
 import type { EndReason } from '../agent/loop.js';
 import { UsageError } from '../util/errors.js';
+import { recoverInterruptedWrites } from '../util/interrupted-writes.js';
 import { Journal } from './journal.js';
 
 /**
@@ -214,6 +215,7 @@ export class RunStore {
             'use the same settings to continue it, or another --out for a new run',
         );
       }
+      recoverInterruptedWrites(join(root, 'artifacts'));
       const store = RunStore.open(root);
       store.reconcileMetrics();
       return store;
