@@ -338,6 +338,59 @@ test('ssr eval: scripted policies graded by FAIL_TO_PASS / PASS_TO_PASS, plus he
   }
 });
 
+test('ssr eval --test-command: tasks without a test_script are graded with the command given', async () => {
+  assert.ok(mined, 'needs the mined task');
+  const { test_script: _s, test_parser: _p, ...bare } = mined;
+  // The ids node's TAP reporter gives: no file prefix, unlike the discovered node:test ids.
+  const task = {
+    ...bare,
+    instance_id: 'calc-tap',
+    problem_statement: `[right] ${mined.problem_statement}`,
+    FAIL_TO_PASS: ['clamp above'],
+    PASS_TO_PASS: ['add', 'clamp below'],
+  };
+  const tasksFile = join(work, 'tap-tasks.jsonl');
+  writeFileSync(tasksFile, `${JSON.stringify(task)}\n`);
+  const p = policy(String(mined.patch));
+  const server = await startScriptedServer(Array.from({ length: 50 }, () => p));
+  const command = 'node --test --test-reporter=tap test/';
+  try {
+    const r = await ssr([
+      'eval',
+      tasksFile,
+      '--model',
+      server.baseURL,
+      '--out',
+      join(work, 'tap-out'),
+      '--test-command',
+      command,
+      '--test-format',
+      'tap',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.records[0].harness, `--test-command "${command}"`);
+    assert.equal(report.records[0].resolved, true, report.records[0].reason);
+  } finally {
+    await server.close();
+  }
+  // Artifacts bring their own test_script: the flags would do nothing, so they are refused.
+  const bad = await ssr([
+    'eval',
+    '--artifacts',
+    join(ROOT, 'examples/artifacts'),
+    '--model',
+    'http://127.0.0.1:9/v1',
+    '--test-command',
+    command,
+    '--test-format',
+    'tap',
+  ]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /are for tasks without test_script; artifacts bring their own\n$/);
+});
+
 test('ssr eval on an image environment (OCI layout, repo at /testbed)', async () => {
   const images = await textkitImages(join(ROOT, 'examples/repos/textkit'));
   const artifact = join(ROOT, 'examples/artifacts/textkit-wrap-width');

@@ -404,3 +404,89 @@ test('config: a YAML syntax error is one line with file:line:col; the help lists
   assert.match(help, /strategies: .*--strategy/);
   assert.match(help, /--no-higher-order is enabled: false/);
 });
+
+test('config: a repos: entry carries how its tests run; the --test-* flags name one repository', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ssr-sp-tests-'));
+  const yaml = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return readSelfPlayFile(join(dir, name));
+  };
+  const entries =
+    'repos:\n  - a\n  - dir: b\n    test_command: make check\n    test_format: exit-code\n' +
+    "    test_files: ['t/*.c']\n    max_flaky_share: 10\n";
+  const file = yaml('entries.yaml', `${entries}procedural_per_step: 1\n`);
+  const settings = settingsFrom(file, {});
+  assert.deepEqual(settings.repos, [join(dir, 'a'), join(dir, 'b')]);
+  assert.deepEqual(settings.tests, {
+    [join(dir, 'b')]: {
+      testCommand: 'make check',
+      testFormat: 'exit-code',
+      testFiles: ['t/*.c'],
+      maxFlakyShare: 0.1,
+    },
+  });
+  // Without procedural artifacts nothing would use them: said, not ignored.
+  assert.throws(
+    () => settingsFrom(yaml('no-procedural.yaml', entries), {}),
+    /for procedural artifacts: set --procedural-per-step/,
+  );
+  assert.throws(
+    () =>
+      settingsFrom(file, {
+        tests: { testCommand: 'make', testFormat: 'tap' },
+      }),
+    /name one repository's tests, and 2 are given; put them on each entry of repos:/,
+  );
+  const bad = yaml(
+    'bad.yaml',
+    'procedural_per_step: 1\nrepos:\n  - dir: c\n    test_command: make\n    test_format: text\n',
+  );
+  assert.throws(() => settingsFrom(bad, {}), /--config repos: .*\/c: unknown --test-format "text"/);
+  assert.throws(() => yaml('typo.yaml', 'repos:\n  - dir: c\n    test_comand: make\n'), /repos\.0/);
+  // A run started before entries existed reads the same settings as before: no `tests` key.
+  assert.equal('tests' in settingsFrom(yaml('plain.yaml', 'repos: [a]\n'), {}), false);
+});
+
+test('--test-command reaches the procedural artifacts of a self-play run', async () => {
+  const submit: ScriptStep = {
+    toolCalls: [{ name: 'submit', arguments: JSON.stringify({}) }],
+  };
+  const server = await startScriptedServer(Array.from({ length: 20 }, () => submit));
+  const out = join(mkdtempSync(join(tmpdir(), 'ssr-sp-testcmd-')), 'run');
+  const command = 'node --test --test-reporter=tap test/';
+  try {
+    const r = await selfplay([
+      '--import',
+      'tsx',
+      ...CLI,
+      'selfplay',
+      '--repo',
+      REPO,
+      '--model',
+      server.baseURL,
+      '--out',
+      out,
+      '--steps',
+      '1',
+      '--injections-per-step',
+      '0',
+      '--procedural-per-step',
+      '1',
+      '--solver-attempts',
+      '1',
+      '--no-higher-order',
+      '--test-command',
+      command,
+      '--test-format',
+      'tap',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const store = RunStore.open(out);
+    const [artifact] = store.artifacts();
+    assert.ok(artifact, 'a procedural artifact');
+    const script = readFileSync(join(store.artifactDir(artifact.id), 'test_script.sh'), 'utf8');
+    assert.ok(script.includes(command), script);
+  } finally {
+    await server.close();
+  }
+});

@@ -132,7 +132,7 @@ function slim(r: AttemptRecord) {
 }
 
 export function registerEval(program: Command, setHost: (h: SandboxHost | null) => void): void {
-  program
+  const evalCommand = program
     .command('eval')
     .summary('evaluate a model on SWE-bench-format tasks and held-out artifacts')
     .description(
@@ -180,6 +180,12 @@ export function registerEval(program: Command, setHost: (h: SandboxHost | null) 
     .action(async (tasksFile: string | undefined, o) => {
       if (!tasksFile && !o.artifacts)
         throw new UsageError('give a tasks.jsonl file, --artifacts <dir>, or both');
+      // Only tasks without test_script/test_parser are discovered; artifacts bring their own.
+      const discovery = testOptionsFromFlags(o);
+      if (hasTestFlags(o) && !tasksFile)
+        throw new UsageError(
+          '--test-command, --test-format, --test-files and --max-flaky-share are for tasks without test_script; artifacts bring their own',
+        );
       if (o.imageDir && !existsSync(o.imageDir))
         throw new UsageError(`--image-dir: not found: ${o.imageDir}`);
       const tasks: EvalTask[] = tasksFile ? loadTasks(tasksFile, { imageDir: o.imageDir }) : [];
@@ -220,6 +226,7 @@ export function registerEval(program: Command, setHost: (h: SandboxHost | null) 
         const taskRecords = tasks.length
           ? await evaluateTasks(tasks, {
               ...common,
+              discovery,
               previous: o.resume ? readPrevious(out, 'task') : undefined,
             })
           : [];
@@ -271,6 +278,8 @@ export function registerEval(program: Command, setHost: (h: SandboxHost | null) 
         setHost(null);
       }
     });
+
+  addTestOptions(evalCommand);
 
   const fromHistory = program
     .command('tasks-from-history')

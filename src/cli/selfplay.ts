@@ -10,6 +10,7 @@ import { UsageError } from '../util/errors.js';
 import { modelFromFlags } from './model.js';
 import { Progress } from './progress.js';
 import { seconds } from './solve.js';
+import { addTestOptions, hasTestFlags, testOptionsFromFlags } from './test-options.js';
 
 function int(name: string, min: number) {
   return (value: string): number => {
@@ -52,7 +53,7 @@ export function formatStepLine(m: StepMetrics, steps: number): string {
 }
 
 export function registerSelfPlay(program: Command, setAbort: (c: AbortController) => void): void {
-  program
+  const selfplay = program
     .command('selfplay')
     .summary('the self-play loop: inject, validate, solve, reward, recycle failed attempts')
     .description(
@@ -185,6 +186,7 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
         ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
         ...(o.seed !== undefined ? { seed: o.seed } : {}),
         ...(o.sync ? { sync: o.sync as SyncMode } : {}),
+        ...(hasTestFlags(o) ? { tests: testOptionsFromFlags(o) } : {}),
       };
       const settings = settingsFrom(file, flags);
       for (const r of settings.repos) {
@@ -275,4 +277,5 @@ export function registerSelfPlay(program: Command, setAbort: (c: AbortController
         progress.line(`done: ${summary.steps.length} step(s) in ${summary.out}`);
       }
     });
+  addTestOptions(selfplay);
 }

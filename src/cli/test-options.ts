@@ -4,7 +4,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { checkTestCommand } from '../discovery/custom.js';
-import type { DiscoveryOptions } from '../discovery/discover.js';
+import type { TestOverrides } from '../discovery/discover.js';
 
 export interface TestFlags {
   testCommand?: string;
@@ -12,11 +12,6 @@ export interface TestFlags {
   testFiles?: string[];
   maxFlakyShare?: number;
 }
-
-export type TestDiscoveryOptions = Pick<
-  DiscoveryOptions,
-  'testCommand' | 'testFormat' | 'testFiles' | 'maxFlakyShare'
->;
 
 export const TEST_OPTIONS_HELP =
   '\nWhen discovery cannot read the tests (or picks the wrong way to run them):\n' +
@@ -76,9 +71,9 @@ export function hasTestFlags(o: TestFlags): boolean {
 }
 
 /** The discovery options the flags give, checked (one-line UsageErrors). */
-export function testOptionsFromFlags(o: TestFlags): TestDiscoveryOptions {
+export function testOptionsFromFlags(o: TestFlags): TestOverrides {
   checkTestCommand(o);
-  const out: TestDiscoveryOptions = {};
+  const out: TestOverrides = {};
   if (o.testCommand !== undefined) out.testCommand = o.testCommand;
   if (o.testFormat !== undefined) out.testFormat = o.testFormat;
   if (o.testFiles?.length) out.testFiles = o.testFiles;

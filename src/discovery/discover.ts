@@ -39,6 +39,12 @@ export interface DiscoveryOptions extends TestRunOptions {
   fallback?: boolean;
 }
 
+/** The options a user sets for one repository (the CLI's --test-* flags). */
+export type TestOverrides = Pick<
+  DiscoveryOptions,
+  'testCommand' | 'testFormat' | 'testFiles' | 'maxFlakyShare'
+>;
+
 /** Default of `maxFlakyShare`. */
 export const DEFAULT_MAX_FLAKY_SHARE = 0.05;
 

@@ -13,6 +13,7 @@ export {
   type DiscoveryOptions,
   type DiscoveryResult,
   discoverTests,
+  type TestOverrides,
 } from './discover.js';
 export { EXIT_CODE_PARSER, fallbackCandidate } from './fallback.js';
 export { type Candidate, type Ecosystem, proposeCandidates, surefireScript } from './frameworks.js';

@@ -4,7 +4,7 @@
  */
 import { posix } from 'node:path';
 import { GIT_RESET } from '../agent/solver-env.js';
-import { discoverTests } from '../discovery/discover.js';
+import { discoverTests, type TestOverrides } from '../discovery/discover.js';
 import { type SandboxHost, shellQuote } from '../sandbox/local.js';
 import type { Sandbox, Snapshot } from '../sandbox/types.js';
 import { UsageError } from '../util/errors.js';
@@ -122,7 +122,14 @@ export class EnvironmentCache {
     Promise<{ script: string; parser: string; source: string }>
   >();
 
-  constructor(private readonly host: SandboxHost) {}
+  /**
+   * `discovery`: how the tests run where a task brings no test_script (the CLI's --test-*
+   * flags); absent, discovery looks for itself.
+   */
+  constructor(
+    private readonly host: SandboxHost,
+    private readonly discovery: TestOverrides = {},
+  ) {}
 
   original(dir: string): Snapshot {
     let s = this.originals.get(dir);
@@ -165,10 +172,12 @@ export class EnvironmentCache {
     if (!h) {
       // Discovery reads the snapshot's source directory for its static look (the checkout as
       // the user has it) and runs its candidates on the base state.
-      h = discoverTests(this.host, base).then((d) => ({
+      h = discoverTests(this.host, base, this.discovery).then((d) => ({
         script: d.suite.testScript,
         parser: d.suite.testParser,
-        source: `discovery (${d.suite.framework})`,
+        source: this.discovery.testCommand
+          ? `--test-command "${this.discovery.testCommand}"`
+          : `discovery (${d.suite.framework})`,
       }));
       this.harnesses.set(base.id, h);
     }

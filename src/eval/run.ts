@@ -14,6 +14,7 @@ import { prepareSolverStart, type SolverStart, solverPatch } from '../agent/solv
 import { defaultTools } from '../agent/tools/index.js';
 import type { ModelClient } from '../agent/types.js';
 import type { Artifact } from '../artifact/artifact.js';
+import type { TestOverrides } from '../discovery/discover.js';
 import type { SandboxHost } from '../sandbox/local.js';
 import type { Snapshot } from '../sandbox/types.js';
 import type { TestRunOptions } from '../testing/run-tests.js';
@@ -41,6 +42,8 @@ export interface AttemptRecord {
   durationMs: number;
   /** Set when the attempt could not run (environment, discovery, invalid artifact). */
   error?: string;
+  /** Tasks: where the graders' test script came from (the task, discovery, --test-command). */
+  harness?: string;
   trajectory: Trajectory | null;
 }
 
@@ -53,6 +56,8 @@ export interface RunOptions {
   concurrency?: number;
   signal?: AbortSignal;
   testOptions?: TestRunOptions;
+  /** How the tests run where a task brings no test_script (default: discovery looks). */
+  discovery?: TestOverrides;
   /** A finished attempt from an earlier run (resume), or null to run it. */
   previous?: (id: string, attempt: number) => AttemptRecord | null;
   onAttempt?: (record: AttemptRecord) => void;
@@ -117,7 +122,7 @@ async function runJobs(
  * graded with test_patch applied.
  */
 export async function evaluateTasks(tasks: EvalTask[], opts: RunOptions): Promise<AttemptRecord[]> {
-  const envs = new EnvironmentCache(opts.host);
+  const envs = new EnvironmentCache(opts.host, opts.discovery);
   const starts = new Map<string, Promise<Snapshot>>();
   const startOf = (base: Snapshot) => {
     let p = starts.get(base.id);
@@ -217,6 +222,7 @@ export async function evaluateTasks(tasks: EvalTask[], opts: RunOptions): Promis
           patch,
           ...fromTrajectory(trajectory),
           durationMs: Math.round(performance.now() - started),
+          harness: env.harnessSource,
           trajectory,
         };
       },

@@ -23,7 +23,7 @@ import {
   wholeOraclePaths,
 } from '../artifact/oracle-regions.js';
 import { parsePatch } from '../artifact/patch.js';
-import { type DiscoveryOptions, discoverTests } from '../discovery/index.js';
+import { discoverTests, type TestOverrides } from '../discovery/index.js';
 import type { TestSuiteSpec } from '../discovery/types.js';
 import { LayerStack } from '../sandbox/layers.js';
 import { SandboxHost } from '../sandbox/local.js';
@@ -77,7 +77,7 @@ export interface InjectOptions {
   host?: SandboxHost;
   allowUnsandboxed?: boolean;
   /** Test discovery's escape hatches: a test command and its format, oracle test files, the flaky-share limit. */
-  discovery?: Pick<DiscoveryOptions, 'testCommand' | 'testFormat' | 'testFiles' | 'maxFlakyShare'>;
+  discovery?: TestOverrides;
 }
 
 export type InjectEvent =

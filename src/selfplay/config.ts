@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { checkTestCommand } from '../discovery/custom.js';
+import type { TestOverrides } from '../discovery/discover.js';
 import { UsageError } from '../util/errors.js';
 import { DEFAULT_SELFPLAY, type SelfPlaySettings } from './scheduler.js';
 import type { SyncMode } from './sync.js';
@@ -14,8 +16,20 @@ const positiveInt = z.number().int().min(1);
  * flag (`higher_order.*`, `max_tokens_per_turn`, `focus_files`, `test_timeout`). Unknown keys
  * are refused. Keep CONFIG_KEYS_HELP in step.
  */
+/** A `repos:` entry: a directory, or one with the test-discovery escape hatches of `ssr inject`. */
+const RepoEntrySchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    dir: z.string().min(1),
+    test_command: z.string().min(1).optional(),
+    test_format: z.string().min(1).optional(),
+    test_files: z.array(z.string().min(1)).min(1).optional(),
+    max_flaky_share: z.number().min(0).max(100).optional(),
+  }),
+]);
+
 export const SelfPlayFileSchema = z.strictObject({
-  repos: z.array(z.string().min(1)).min(1).optional(),
+  repos: z.array(RepoEntrySchema).min(1).optional(),
   model: z.string().min(1).optional(),
   model_name: z.string().min(1).optional(),
   api_key_env: z.string().min(1).optional(),
@@ -59,6 +73,11 @@ export type SelfPlayFile = z.infer<typeof SelfPlayFileSchema>;
 /** The keys of a --config file, for `ssr selfplay --help` (and the README). */
 export const CONFIG_KEYS_HELP = `Keys of --config (YAML); a flag given as well wins:
   repos: [dir, ...]            --repo, once per repository (relative to the file)
+    - dir: vendor/lib          or an entry with how its tests run, for the
+      test_command: make check procedural injector (--test-command, --test-format,
+      test_format: exit-code   --test-files and --max-flaky-share of ssr inject)
+      test_files: ['tests/*.c']
+      max_flaky_share: 5
   model, model_name, api_key_env, text_tool_calls, out (relative to the file)
   steps, injections_per_step, procedural_per_step, solver_attempts, alpha,
   concurrency, test_concurrency, seed, max_turns, max_tokens, temperature,
@@ -106,7 +125,10 @@ export function readSelfPlayFile(path: string): SelfPlayFile {
   // Relative repo paths in a config file are relative to the file, not to the shell.
   const base = resolve(path, '..');
   const file = parsed.data;
-  if (file.repos) file.repos = file.repos.map((r) => resolve(base, r));
+  if (file.repos)
+    file.repos = file.repos.map((r) =>
+      typeof r === 'string' ? resolve(base, r) : { ...r, dir: resolve(base, r.dir) },
+    );
   if (file.out) file.out = resolve(base, file.out);
   return file;
 }
@@ -114,11 +136,22 @@ export function readSelfPlayFile(path: string): SelfPlayFile {
 /** Settings from the file, then the flags on top, then the defaults. */
 export function settingsFrom(
   file: SelfPlayFile,
-  flags: Partial<Omit<SelfPlaySettings, 'sync'>> & { sync?: SyncMode },
+  flags: Partial<Omit<SelfPlaySettings, 'sync' | 'tests'>> & {
+    sync?: SyncMode;
+    /** The --test-* flags: for the one repository named (by --repo or the file). */
+    tests?: TestOverrides;
+  },
 ): SelfPlaySettings {
   const d = DEFAULT_SELFPLAY;
-  const repos = flags.repos?.length ? flags.repos : file.repos;
-  if (!repos?.length) throw new UsageError('name at least one --repo (or repos: in --config)');
+  const entries = flags.repos?.length ? flags.repos : file.repos;
+  if (!entries?.length) throw new UsageError('name at least one --repo (or repos: in --config)');
+  const repos = entries.map((r) => resolve(typeof r === 'string' ? r : r.dir));
+  const tests = testsPerRepo(entries, repos, flags.tests);
+  if (tests && !(flags.proceduralPerStep ?? file.procedural_per_step ?? d.proceduralPerStep))
+    throw new UsageError(
+      'how the tests run (--test-command, --test-files, test_command: ...) is for procedural ' +
+        'artifacts: set --procedural-per-step (the model injector writes its own test_script.sh)',
+    );
   const ho = file.higher_order ?? {};
   const budget = {
     ...(file.max_turns ? { maxTurns: file.max_turns } : {}),
@@ -133,7 +166,7 @@ export function settingsFrom(
   // Only 'file' is stored, so runs started before --sync existed continue unchanged.
   const sync = (flags.sync ?? file.sync ?? 'none') === 'file' ? ('file' as const) : undefined;
   return {
-    repos: repos.map((r) => resolve(r)),
+    repos,
     steps: flags.steps ?? file.steps ?? d.steps,
     injectionsPerStep: flags.injectionsPerStep ?? file.injections_per_step ?? d.injectionsPerStep,
     proceduralPerStep: flags.proceduralPerStep ?? file.procedural_per_step ?? d.proceduralPerStep,
@@ -152,5 +185,42 @@ export function settingsFrom(
     focusFiles: file.focus_files ?? d.focusFiles,
     ...(testTimeoutMs ? { testTimeoutMs } : {}),
     ...(sync ? { sync } : {}),
+    ...(tests ? { tests } : {}),
   };
+}
+
+/** Discovery options per repository directory, from the file's entries and the flags. */
+function testsPerRepo(
+  entries: (string | Exclude<NonNullable<SelfPlayFile['repos']>[number], string>)[],
+  repos: string[],
+  flagged: TestOverrides | undefined,
+): Record<string, TestOverrides> | undefined {
+  const out: Record<string, TestOverrides> = {};
+  if (flagged && Object.keys(flagged).length) {
+    if (repos.length !== 1)
+      throw new UsageError(
+        `--test-command, --test-format, --test-files and --max-flaky-share name one repository's tests, and ${repos.length} are given; ` +
+          'put them on each entry of repos: in --config instead',
+      );
+    out[repos[0]!] = flagged;
+  }
+  entries.forEach((e, i) => {
+    if (typeof e === 'string' || out[repos[i]!]) return;
+    const flags = {
+      ...(e.test_command !== undefined ? { testCommand: e.test_command } : {}),
+      ...(e.test_format !== undefined ? { testFormat: e.test_format } : {}),
+      ...(e.test_files ? { testFiles: e.test_files } : {}),
+    };
+    try {
+      checkTestCommand(flags);
+    } catch (err) {
+      throw new UsageError(`--config repos: ${e.dir}: ${(err as Error).message}`);
+    }
+    const options: TestOverrides = {
+      ...flags,
+      ...(e.max_flaky_share !== undefined ? { maxFlakyShare: e.max_flaky_share / 100 } : {}),
+    };
+    if (Object.keys(options).length) out[repos[i]!] = options;
+  });
+  return Object.keys(out).length ? out : undefined;
 }

@@ -14,6 +14,7 @@ import { runSolverAttempt, type SolveAttempt } from '../agent/solver.js';
 import { prepareSolverStart, type SolverStart } from '../agent/solver-env.js';
 import { type ModelClient, ModelFailure } from '../agent/types.js';
 import { type Artifact, artifactHash, readArtifact, writeArtifact } from '../artifact/artifact.js';
+import type { TestOverrides } from '../discovery/discover.js';
 import { injectBugs, listSourceFiles } from '../inject/pipeline.js';
 import { LayerStack } from '../sandbox/layers.js';
 import { SandboxHost } from '../sandbox/local.js';
@@ -70,6 +71,11 @@ export interface SelfPlaySettings {
    * settings: continuing a synced run without it would sample steps the trainer never approved.
    */
   sync?: 'file';
+  /**
+   * How a repository's tests run, for its procedural artifacts (`ssr inject`'s --test-command,
+   * --test-format, --test-files, --max-flaky-share), by repository directory. Absent: discovery.
+   */
+  tests?: Record<string, TestOverrides>;
 }
 
 export const DEFAULT_SELFPLAY: Omit<SelfPlaySettings, 'repos'> = {
@@ -470,6 +476,7 @@ export async function runSelfPlay(opts: SelfPlayOptions): Promise<SelfPlaySummar
         host,
         signal,
         settings: s.testTimeoutMs ? { scriptTimeoutMs: s.testTimeoutMs } : undefined,
+        discovery: s.tests?.[repo.dir],
       });
       ids.push(...thisStep);
       for (const id of summary.artifacts) {
