@@ -9,15 +9,13 @@
  * ruby -c): a candidate that does not build is a wasted validation run.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   cpSync,
-  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -36,8 +34,7 @@ import { incrementLiteral, mutationCandidates } from '../src/inject/mutation.js'
 import { removalCandidates } from '../src/inject/removal.js';
 import { mulberry32, shuffled } from '../src/inject/select.js';
 import type { BugCandidate } from '../src/inject/types.js';
-
-const CACHE = join(tmpdir(), 'ssr-inject-languages-v1');
+import { debianPackage } from './helpers/debian-crates.js';
 
 function goEnv(): NodeJS.ProcessEnv {
   return { ...process.env, GOFLAGS: '-mod=mod', GOPROXY: 'off', GOTOOLCHAIN: 'local' };
@@ -45,41 +42,6 @@ function goEnv(): NodeJS.ProcessEnv {
 
 function has(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).status === 0;
-}
-
-/**
- * The files of a Debian package, extracted once into the cache (apt-get download + dpkg -x).
- * Null when the package cannot be had (no apt, no network): the tests that need it skip.
- */
-function debianPackage(name: string): string | null {
-  const dir = join(CACHE, name);
-  if (existsSync(join(dir, '.done'))) return dir;
-  if (!has('apt-get') || !has('dpkg')) return null;
-  const work = mkdtempSync(join(tmpdir(), 'ssr-deb-'));
-  try {
-    const download = () =>
-      spawnSync('apt-get', ['download', name], { cwd: work, encoding: 'utf8', timeout: 120_000 });
-    let r = download();
-    if (r.status !== 0) {
-      // The package lists may be missing (a fresh machine): read them once.
-      spawnSync('apt-get', ['update', '-qq'], { encoding: 'utf8', timeout: 300_000 });
-      r = download();
-    }
-    const deb = readdirSync(work).find((f) => f.endsWith('.deb'));
-    if (r.status !== 0 || !deb) return null;
-    const out = join(work, 'x');
-    execFileSync('dpkg', ['-x', join(work, deb), out]);
-    writeFileSync(join(out, '.done'), deb);
-    mkdirSync(CACHE, { recursive: true });
-    try {
-      renameSync(out, dir);
-    } catch {
-      // Another process got there first.
-    }
-    return existsSync(join(dir, '.done')) ? dir : null;
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
 }
 
 function sourceFiles(dir: string, ext: string): string[] {
@@ -171,7 +133,6 @@ describe('Go (go-cmp 0.5.9 from Debian)', () => {
   const files: Generated[] = [];
   before(async () => {
     const pkg = debianPackage('golang-github-google-go-cmp-dev');
-    if (!pkg) return;
     root = join(pkg, 'usr/share/gocode/src/github.com/google/go-cmp');
     // The cmp package itself, one file of cmpopts and the diff algorithm (internal/diff).
     const wanted =
@@ -381,7 +342,6 @@ describe('Rust (strsim 0.10.0 and glob 0.3.0 from Debian)', () => {
       ['librust-glob-dev', 'glob-0.3.0'],
     ] as const) {
       const root = debianPackage(pkg);
-      if (!root) continue;
       const dir = join(root, 'usr/share/cargo/registry', crate);
       const lib = await generate('src/lib.rs', readFileSync(join(dir, 'src/lib.rs'), 'utf8'));
       crates.push({ name: crate, dir, lib });

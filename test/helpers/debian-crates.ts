@@ -38,7 +38,15 @@ export function cached(name: string, build: (dir: string) => void): string {
 /** A Debian package's files (`apt-get download` + `dpkg -x`), unpacked once: the root of its tree. */
 export function debianPackage(name: string): string {
   const root = cached(`deb-${name}`, (dir) => {
-    execFileSync('apt-get', ['download', '-q', name], { cwd: dir, stdio: 'pipe' });
+    const download = () =>
+      execFileSync('apt-get', ['download', '-q', name], { cwd: dir, stdio: 'pipe' });
+    try {
+      download();
+    } catch {
+      // The package lists may be missing (a fresh machine): read them once, then try again.
+      execFileSync('apt-get', ['update', '-qq'], { stdio: 'pipe', timeout: 300_000 });
+      download();
+    }
     const deb = readdirSync(dir).find((f) => f.endsWith('.deb'))!;
     execFileSync('dpkg', ['-x', deb, 'x'], { cwd: dir, stdio: 'pipe' });
   });
