@@ -23,7 +23,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { cargoCandidates } from '../src/discovery/native-frameworks.js';
 import { RepoScan } from '../src/discovery/scan.js';
-import { weakenAssertionAt } from '../src/inject/assertions.js';
+import { weakenAssertionAt, weakenMacroTableRow } from '../src/inject/assertions.js';
 import { descendants, parseFile } from '../src/inject/ast.js';
 import { type FailureLocation, failureLocations } from '../src/inject/failure-locations.js';
 import { deriveWeakening } from '../src/inject/weaken.js';
@@ -1186,6 +1186,170 @@ test("rust: ssr inject's weakening step (deriveWeakening) through the cargo test
         'tests/api.rs:6',
       ]);
       assert.match(result.diff ?? '', /^\+\}\)\); panic!\("\{\}", "negative"\); \}$/m);
+    } finally {
+      harness.cleanup();
+      await host.close();
+    }
+  });
+});
+
+// itoa's tests/test.rs: a macro_rules! turns each row of the table into a #[test] fn; a failing
+// row's panic is located in the macro's body, which serves every row.
+const RUST_MACRO_TABLE = `macro_rules! test {
+    ($($name:ident($value:expr, $expected:expr))*) => {
+        $(
+            #[test]
+            fn $name() {
+                let s = digits::show($value);
+                assert_eq!(s, $expected);
+            }
+        )*
+    };
+}
+
+test! {
+    test_u64_0(0u64, "0")
+    test_u64_half(u32::MAX as u64, "4294967295")
+    test_u64_max(u64::MAX, "18446744073709551615")
+}
+
+#[test]
+fn test_plain() {
+    assert_eq!(digits::show(7), "7");
+}
+`;
+
+test('rust: a failing test generated from a row of a macro table loses its row alone', async () => {
+  const file = 'tests/table.rs';
+  // The macro body's assertion is no assertion ssr can weaken (it serves every row).
+  assert.equal(
+    await weakenAssertionAt(file, RUST_MACRO_TABLE, lineOf(RUST_MACRO_TABLE, 'assert_eq!(s')),
+    null,
+  );
+  const row = await weakenMacroTableRow(file, RUST_MACRO_TABLE, 'test_u64_0');
+  assert.ok(row);
+  assert.equal(row.line, lineOf(RUST_MACRO_TABLE, 'test_u64_0('));
+  // The row goes (its line stays, blank); a test of its name with no assertion follows the
+  // invocation; nothing else changes.
+  assert.deepEqual(changed(RUST_MACRO_TABLE, row.source), [
+    [14, '    test_u64_0(0u64, "0")', ''],
+    [17, '}', '} #[test] fn test_u64_0() {}'],
+  ]);
+  assert.equal(await errorCount(file, row.source), 0);
+  // A second failing row of the same table, after the first.
+  const two = await weakenMacroTableRow(file, row.source, 'test_u64_max');
+  assert.ok(two);
+  assert.deepEqual(changed(RUST_MACRO_TABLE, two.source), [
+    [14, '    test_u64_0(0u64, "0")', ''],
+    [16, '    test_u64_max(u64::MAX, "18446744073709551615")', ''],
+    [17, '}', '} #[test] fn test_u64_0() {} #[test] fn test_u64_max() {}'],
+  ]);
+  // The table's last row stays (the macro may want one).
+  assert.equal(await weakenMacroTableRow(file, two.source, 'test_u64_half'), null);
+  // No row: a name in no table, an ordinary test, an identifier inside a row's values.
+  for (const name of ['test_u64_missing', 'test_plain', 'MAX', 'show']) {
+    assert.equal(await weakenMacroTableRow(file, RUST_MACRO_TABLE, name), null, name);
+  }
+
+  // Comma-separated rows in a module, `#[attr]` rows, a `name!(...);` invocation: the last row
+  // takes the comma before it, an attribute goes with its row, the stand-in follows the `;`.
+  const listed = `mod tests {
+    cases!(
+        a(1, "1"),
+        #[cfg(unix)]
+        b(2, "2"),
+        c(3, "3")
+    );
+}
+`;
+  const c = await weakenMacroTableRow('src/lib.rs', listed, 'c');
+  assert.ok(c);
+  assert.deepEqual(changed(listed, c.source), [
+    [5, '        b(2, "2"),', '        b(2, "2")'],
+    [6, '        c(3, "3")', ''],
+    [7, '    );', '    ); #[test] fn c() {}'],
+  ]);
+  const b = await weakenMacroTableRow('src/lib.rs', listed, 'b');
+  assert.ok(b);
+  assert.deepEqual(
+    changed(listed, b.source).map(([l, , after]) => [l, after]),
+    [
+      [4, ''],
+      [5, ''],
+      [7, '    ); #[test] fn b() {}'],
+    ],
+  );
+  // A row inside a function body generates no test (tests are items); a name two tables list
+  // is ambiguous.
+  const inFn = 'fn helper() {\n    cases!(a(1), b(2));\n}\n';
+  assert.equal(await weakenMacroTableRow('src/lib.rs', inFn, 'a'), null);
+  const twice = 'cases!(a(1), b(2));\nmore!(a(1), c(2));\n';
+  assert.equal(await weakenMacroTableRow('src/lib.rs', twice, 'a'), null);
+  assert.ok(await weakenMacroTableRow('src/lib.rs', twice, 'b'));
+});
+
+test('rust: deriveWeakening removes a failing macro-table row when no line names an assertion (cargo in a sandbox)', async (t) => {
+  const toml = RUST_TOML.replace('mathkit', 'digits');
+  const fixed = 'pub fn show(n: u64) -> String {\n    n.to_string()\n}\n';
+  const bugged =
+    'pub fn show(n: u64) -> String {\n    if n == 0 { return "zero".into(); }\n    n.to_string()\n}\n';
+  const tree: Tree = {
+    'Cargo.toml': toml,
+    'src/lib.rs': fixed,
+    'tests/table.rs': RUST_MACRO_TABLE,
+  };
+  await inScratch(tree, async (dir) => {
+    const candidate = cargoCandidates(new RepoScan(dir))[0]!;
+    if (candidate.notApplicable) {
+      t.skip(candidate.notApplicable);
+      return;
+    }
+    const host = SandboxHost.open();
+    const harness = stageHarness(candidate.testScript, candidate.testParser);
+    try {
+      const snapshot = host.snapshotDir(dir);
+      const bugDiff = formatFileDiff(
+        'src/lib.rs',
+        { mode: '100644', data: Buffer.from(fixed) },
+        { mode: '100644', data: Buffer.from(bugged) },
+      );
+      const sb = host.create(snapshot);
+      let bugRun: Awaited<ReturnType<typeof runTests>>;
+      try {
+        assert.ok((await sb.applyPatch(bugDiff)).ok);
+        bugRun = await runTests(sb, harness, { keepLogBytes: 1 << 20 });
+      } finally {
+        await sb.dispose();
+      }
+      assert.ok(bugRun.ok, bugRun.ok ? '' : bugRun.message);
+      const failing = Object.keys(bugRun.tests).filter((id) => !didPass(bugRun.tests, id));
+      assert.deepEqual(failing, ['tests/table.rs::test_u64_0'], JSON.stringify(bugRun.tests));
+      const input = {
+        host,
+        snapshot,
+        harness,
+        testFiles: candidate.testFiles,
+        originals: new Map([['tests/table.rs', RUST_MACRO_TABLE]]),
+        bugDiff,
+        failing,
+        bugLog: bugRun.log ?? '',
+        testOptions: {},
+      };
+      const result = await deriveWeakening(input);
+      assert.deepEqual(result.restored, failing, result.reason);
+      assert.deepEqual(result.weakened, ['tests/table.rs:14']);
+      assert.match(result.diff ?? '', /^- {4}test_u64_0\(0u64, "0"\)$/m);
+      assert.match(result.diff ?? '', /^\+\} #\[test\] fn test_u64_0\(\) \{\}$/m);
+      assert.doesNotMatch(result.diff ?? '', /^-.*test_u64_(half|max)/m);
+      // A failing test in no table: as before, nothing to weaken at the macro's line (its
+      // invocation's on recent Rust, its body's assertion on older ones).
+      const none = await deriveWeakening({ ...input, failing: ['tests/table.rs::test_other'] });
+      assert.equal(none.diff, null);
+      assert.match(
+        none.reason ?? '',
+        /no assertion that ssr can weaken at the failing lines \(tests\/table\.rs:(7|13)\)/,
+      );
+      assert.deepEqual(none.weakened, []);
     } finally {
       harness.cleanup();
       await host.close();
