@@ -5,18 +5,22 @@
  *   mistake a one-line error (in the library and through `ssr inject`);
  * - a suite whose tests change outcome between clean runs beyond the limit is rejected;
  * - Python layouts: src/ packages without an install, doctests switched on in the config,
- *   unittest TestCase modules not named test_*.py.
+ *   unittest TestCase modules not named test_*.py, unittest suites built by load_tests() (their
+ *   repeated names), test modules in packages and directories the root does not reach, and the
+ *   project's own unittest command (tox.ini, Makefile, setup.py test_suite).
  * Every repository is a real git repository built here; everything runs in the sandbox.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseTestFormat, resolveTestFiles } from '../src/discovery/custom.js';
 import { type DiscoveryOptions, discoverTests } from '../src/discovery/discover.js';
 import { fallbackCandidate } from '../src/discovery/fallback.js';
 import { pytestConfig, pythonCandidates } from '../src/discovery/python-frameworks.js';
+import { UNITTEST_PARSER } from '../src/discovery/python-unittest.js';
 import { RepoScan } from '../src/discovery/scan.js';
+import { failureLocations } from '../src/inject/failure-locations.js';
 import { SandboxHost } from '../src/sandbox/local.js';
 import { UsageError } from '../src/util/errors.js';
 import { flakyProject } from './helpers/discovery-projects.js';
@@ -565,5 +569,175 @@ def load_tests(loader, tests, pattern):
       pythonCandidates(scan).map((x) => x.framework),
       ['pytest', 'unittest'],
     );
+  });
+  /** "Ran N tests" of a unittest command run in `repo` (outside the sandbox). */
+  function unittestRan(repo: string, args: string[]): { ran: number; log: string } {
+    const r = spawnSync('python3', ['-m', 'unittest', ...args], {
+      cwd: repo,
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+      encoding: 'utf8',
+    });
+    const log = `${r.stdout}${r.stderr}`;
+    const ran = /^Ran (\d+) tests?/m.exec(log);
+    assert.ok(ran, log);
+    return { ran: Number(ran[1]), log };
+  }
+
+  // Cases made in a function print the same name: "test_parse (pkg.tests.test_dates.
+  // create_case.<locals>.Case.test_parse)", once per case.
+  const generated = suiteModule
+    .replace('["2024", "2025"]', '["2024", "", "2025", "2026"]')
+    .replace(
+      'self.check(text)',
+      'self.check(text)\n\n        def test_len(self):\n            self.assertLess(len(text), 5)',
+    );
+
+  test('a package holding its tests (no tests at the root): every generated case counts', async () => {
+    const repo = makeRepo(
+      {
+        'pkg/__init__.py': 'def parse(text):\n    return text\n',
+        'pkg/tests/__init__.py': '',
+        'pkg/tests/test_dates.py': generated,
+        'pkg/tests/test_plain.py':
+          'import unittest\n\n\nclass PlainTest(unittest.TestCase):\n    def test_one(self):\n        self.assertEqual(1, 1)\n',
+      },
+      { git: true },
+    );
+    const r = await discover(repo);
+    assert.equal(r.suite.framework, 'unittest', JSON.stringify(r.attempts));
+    const own = unittestRan(repo, ['discover', '-s', 'pkg/tests', '-t', '.']);
+    assert.equal(own.ran, 9);
+    assert.equal(Object.keys(r.baseline.tests).length, own.ran, JSON.stringify(r.baseline.tests));
+    const parse = 'pkg.tests.test_dates.create_case.<locals>.Case.test_parse';
+    assert.equal(r.baseline.tests[parse], 'passed');
+    assert.equal(r.baseline.tests[`${parse} (2)`], 'failed');
+    assert.equal(r.baseline.tests[`${parse} (4)`], 'passed');
+    assert.equal(r.baseline.tests['pkg.tests.test_plain.PlainTest.test_one'], 'passed');
+    assert.deepEqual(r.suite.testFiles, ['pkg/tests/test_dates.py', 'pkg/tests/test_plain.py']);
+    // The failing case's traceback still names the oracle file's assertion.
+    const line = generated.split('\n').indexOf('        self.assertTrue(text)') + 1;
+    assert.deepEqual(
+      failureLocations(own.log, r.suite.testFiles, repo).filter((l) => l.line === line),
+      [{ file: 'pkg/tests/test_dates.py', line }],
+    );
+  });
+
+  test('test modules outside the root packages: one run per directory they import from', async () => {
+    const plain = (cls: string, imp: string) =>
+      `import unittest\n${imp}\n\nclass ${cls}(unittest.TestCase):\n    def test_a(self):\n        self.assertTrue(True)\n\n    def test_b(self):\n        self.assertTrue(True)\n`;
+    const repo = makeRepo(
+      {
+        // A src layout: src/ is no package, so discovery from the root never walks into it.
+        'src/pkg/__init__.py': 'VALUE = 1\n',
+        'src/pkg/tests/__init__.py': '',
+        'src/pkg/tests/test_dates.py': generated.replace(
+          'import unittest',
+          'import unittest\nimport pkg',
+        ),
+        // Test directories without __init__.py.
+        'tools/tests/test_tool.py': plain('ToolTest', ''),
+        'tools/tests/unit/__init__.py': '',
+        'tools/tests/unit/test_unit.py': plain('UnitTest', ''),
+      },
+      { git: true },
+    );
+    const c = pythonCandidates(new RepoScan(repo)).find((x) => x.framework === 'unittest')!;
+    assert.equal(
+      c.command,
+      'python3 -m unittest discover -s src; python3 -m unittest discover -s tools/tests',
+    );
+    const r = await discover(repo);
+    assert.equal(r.suite.framework, 'unittest', JSON.stringify(r.attempts));
+    const own =
+      unittestRan(repo, ['discover', '-s', 'src']).ran +
+      unittestRan(repo, ['discover', '-s', 'tools/tests']).ran;
+    assert.equal(own, 12);
+    assert.equal(Object.keys(r.baseline.tests).length, own, JSON.stringify(r.baseline.tests));
+    assert.equal(r.baseline.tests['unit.test_unit.UnitTest.test_a'], 'passed');
+    assert.equal(r.baseline.tests['test_tool.ToolTest.test_b'], 'passed');
+    assert.deepEqual(r.suite.testFiles, [
+      'src/pkg/tests/test_dates.py',
+      'tools/tests/test_tool.py',
+      'tools/tests/unit/test_unit.py',
+    ]);
+  });
+
+  test("the project's own unittest command wins over the guess", () => {
+    const files = {
+      'pkg/__init__.py': '',
+      'pkg/tests/__init__.py':
+        'from pkg.tests import test_dates\n\n\ndef test_suite():\n    return test_dates.test_suite()\n',
+      'pkg/tests/test_dates.py': suiteModule,
+      'test_slow.py': 'import unittest\n',
+    };
+    const command = (extra: Record<string, string>) => {
+      const cs = pythonCandidates(new RepoScan(makeRepo({ ...files, ...extra })));
+      const c = cs.find((x) => x.framework === 'unittest')!;
+      return {
+        order: cs.map((x) => x.framework),
+        command: c.command,
+        script: c.testScript,
+        notes: c.notes,
+      };
+    };
+    const tox = command({
+      'tox.ini':
+        '[tox]\nenvlist = py3\n\n[testenv]\ncommands =\n    {envpython} -m unittest discover -v \\\n        --start-directory pkg/tests -t . {posargs}\n',
+    });
+    assert.equal(tox.command, 'python3 -m unittest discover -s pkg/tests -t .');
+    assert.match(tox.script, /^python3 -m unittest discover -v -b -s pkg\/tests -t \. 2>&1$/m);
+    assert.match(
+      tox.notes.join('\n'),
+      /as the project runs it \(tox\.ini commands: .*\n?.*test_slow\.py/,
+    );
+    const make = command({
+      Makefile:
+        'test:\n\tcd docs && python -m unittest discover\n\t$(PYTHON) -m unittest -v pkg.tests.test_dates\n',
+    });
+    assert.equal(make.command, 'python3 -m unittest pkg.tests.test_dates');
+    // setup.py's test_suite: a function returning the suite runs by its name.
+    const setup = command({ 'setup.py': "setup(name='pkg', test_suite='pkg.tests.test_suite')\n" });
+    assert.equal(setup.command, 'python3 -m unittest pkg.tests.test_suite');
+    assert.deepEqual(setup.order, ['unittest', 'pytest']);
+    // A command that names nothing here is no guide.
+    const stale = command({
+      'tox.ini': '[testenv]\ncommands = python -m unittest discover -s gone\n',
+    });
+    assert.equal(stale.command, 'python3 -m unittest discover');
+  });
+
+  test('unittest output: repeated names numbered in run order, subtests, the report', () => {
+    const name = 'pkg.t.make.<locals>.Case.test_v';
+    const log = [
+      `test_v (${name}) ... ok`,
+      `test_v (${name})`,
+      'Doc line. ... FAIL',
+      `test_v (${name}) ... ok`,
+      'test_sub (pkg.t.T.test_sub) ... ',
+      '  test_sub (pkg.t.T.test_sub) (i=1) ... FAIL',
+      '  test_sub (pkg.t.T.test_sub) (i=2) ... FAIL',
+      'test_old (pkg.t.T) ... ok',
+      `test_w (pkg.t.make.<locals>.Case) ... ok`,
+      `test_w (pkg.t.make.<locals>.Case) ... ok`,
+      '',
+      '======================================================================',
+      `FAIL: test_v (${name})`,
+      'FAIL: test_sub (pkg.t.T.test_sub) (i=1)',
+      'FAIL: test_sub (pkg.t.T.test_sub) (i=2)',
+      // Before 3.11 a subtest fails in the report only; of two runs of a name, one failed.
+      'FAIL: test_old (pkg.t.T) (i=3)',
+      'FAIL: test_w (pkg.t.make.<locals>.Case) (i=3)',
+    ].join('\n');
+    const dir = makeRepo({ 'parser.py': UNITTEST_PARSER });
+    const out = execFileSync('python3', ['-I', join(dir, 'parser.py')], { input: log, cwd: dir });
+    assert.deepEqual(JSON.parse(out.toString()), {
+      [name]: 'passed',
+      [`${name} (2)`]: 'failed',
+      [`${name} (3)`]: 'passed',
+      'pkg.t.T.test_sub': 'failed',
+      'pkg.t.T.test_old': 'failed',
+      'pkg.t.make.<locals>.Case.test_w': 'failed',
+      'pkg.t.make.<locals>.Case.test_w (2)': 'passed',
+    });
   });
 });

@@ -6,7 +6,8 @@
  * PYTHONPATH when the package would not import otherwise.
  */
 import { inlineTestsEntry } from '../artifact/oracle-regions.js';
-import { PYTEST_PARSER, UNITTEST_PARSER } from './parsers.js';
+import { PYTEST_PARSER } from './parsers.js';
+import { runArgs, runCommand, UNITTEST_PARSER, unittestPlan } from './python-unittest.js';
 import { globToRegExp, type RepoScan } from './scan.js';
 import { type Candidate, header, idFiles, toolAvailable, uniqueSorted } from './script-pieces.js';
 
@@ -236,56 +237,53 @@ export function pythonCandidates(scan: RepoScan): Candidate[] {
     ...testCaseFiles,
   ]);
   if (unittestFiles.length) {
-    const dir = ['tests', 'test'].find((d) => unittestFiles.some((f) => f.startsWith(`${d}/`)));
-    // discover's default pattern is test*.py; TestCase modules named otherwise need '*.py'.
-    const named = (f: string) => /(^|\/)test[^/]*\.py$/.test(f);
-    const inDir = (f: string) => !dir || f.startsWith(`${dir}/`);
-    const allPy = !!dir && unittestFiles.filter(inDir).some((f) => !named(f));
-    const args = dir
-      ? ` -s ${dir}${scan.has(`${dir}/__init__.py`) ? ' -t .' : ''}${allPy ? " -p '*.py'" : ''}`
-      : '';
-    const files = uniqueSorted(
-      pyFilesAll.filter(
-        (f) =>
-          inDir(f) &&
-          (allPy
-            ? testCaseFiles.includes(f) || named(f)
-            : named(f) || (testCaseFiles.includes(f) && !dir)),
-      ),
-    );
-    const notes = ['unittest discover -v -b; ids are module.Class.test_method', ...pathNotes];
-    if (allPy) {
+    const plan = unittestPlan(scan, unittestFiles, testCaseFiles, pyFilesAll);
+    const allPy = plan.runs.some((r) => r.kind === 'discover' && r.pattern === '*.py');
+    const notes = [
+      'unittest -v -b; ids are module.Class.test_method (a name printed again, as by the classes a load_tests() makes, gets " (2)", " (3)" in run order)',
+      ...plan.notes,
+      ...pathNotes,
+    ];
+    if (allPy && !plan.source) {
+      const others = unittestFiles.filter((f) => !/(^|\/)test[^/]*\.py$/.test(f));
       notes.push(
-        `TestCase classes live in modules not named test*.py (${unittestFiles
-          .filter((f) => inDir(f) && !named(f))
-          .slice(0, 5)
-          .join(', ')}): discover imports every module of ${dir}/ (-p '*.py')`,
+        `TestCase classes live in modules not named test*.py (${others.slice(0, 5).join(', ')}): discover imports every module of their test directory (-p '*.py')`,
       );
     }
+    const single = plan.runs.length === 1;
+    const lines = plan.runs.map(
+      (r) => `python3 -m unittest ${runArgs(r)} 2>&1${single ? '' : ' || code=$?'}`,
+    );
+    const run = single ? [...lines, 'code=$?'] : ['code=0', ...lines];
     out.push({
       framework: 'unittest',
       ecosystem: 'python',
-      reason: `${unittestFiles.length} test file(s) ${allPy ? 'define unittest TestCase classes' : 'import unittest'}`,
-      command: `python3 -m unittest discover${args}`,
-      testScript: `${header('unittest', 'runs unittest discovery verbosely, test output buffered')}\n${env}\nrm -rf "$tmp" 2>/dev/null\npython3 -m unittest discover -v -b${args} 2>&1\ncode=$?\necho "### ssr-exit $nonce $code"\nexit $code\n`,
+      reason: `${plan.source ? `unittest in the project's ${plan.source}; ` : ''}${unittestFiles.length} test file(s) ${allPy ? 'define unittest TestCase classes' : 'import unittest'}`,
+      command: plan.runs.map(runCommand).join('; '),
+      // A fixed hash seed: suites built from sets keep their order, so repeated names keep
+      // their numbers from run to run.
+      testScript: `${header('unittest', 'runs unittest verbosely, test output buffered')}\n${env}\nexport PYTHONHASHSEED=0\nrm -rf "$tmp" 2>/dev/null\n${run.join('\n')}\necho "### ssr-exit $nonce $code"\nexit $code\n`,
       testParser: UNITTEST_PARSER,
-      testFiles: files,
-      filesFromIds: (ids) => unittestIdFiles(ids, scan, dir ? [dir] : []),
+      testFiles: plan.files,
+      filesFromIds: (ids) => unittestIdFiles(ids, scan, plan.idDirs),
       notes,
       notApplicable: python,
     });
     // Suites built by load_tests() or test_suite() functions (generated and parametrised
     // cases) are invisible to pytest, which collects a fraction of them: unittest goes first
-    // unless the project says pytest (a pytest config, or tests that import pytest).
+    // when they are there or the project's own command runs unittest, unless the project says
+    // pytest (a pytest config, or tests that import pytest).
     const builtSuites = unittestFiles.some((f) =>
       /^def (load_tests|test_suite|suite)\(/m.test(scan.read(f) ?? ''),
     );
     const saysPytest =
       !!config || pyFilesAll.some((f) => /^\s*(import|from) pytest\b/m.test(scan.read(f) ?? ''));
-    if (builtSuites && !saysPytest && out[0]?.framework === 'pytest') {
+    if ((builtSuites || plan.source) && !saysPytest && out[0]?.framework === 'pytest') {
       out.reverse();
       out[0]!.notes.unshift(
-        'unittest before pytest: test modules build their suites with load_tests()/test_suite(), which pytest does not run',
+        plan.source
+          ? `unittest before pytest: the project runs its tests with unittest (${plan.source})`
+          : 'unittest before pytest: test modules build their suites with load_tests()/test_suite(), which pytest does not run',
       );
     }
   }
