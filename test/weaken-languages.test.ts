@@ -23,7 +23,11 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { cargoCandidates } from '../src/discovery/native-frameworks.js';
 import { RepoScan } from '../src/discovery/scan.js';
-import { weakenAssertionAt, weakenMacroTableRow } from '../src/inject/assertions.js';
+import {
+  emptyRustTestBody,
+  weakenAssertionAt,
+  weakenMacroTableRow,
+} from '../src/inject/assertions.js';
 import { descendants, parseFile } from '../src/inject/ast.js';
 import { type FailureLocation, failureLocations } from '../src/inject/failure-locations.js';
 import { deriveWeakening } from '../src/inject/weaken.js';
@@ -1350,6 +1354,106 @@ test('rust: deriveWeakening removes a failing macro-table row when no line names
         /no assertion that ssr can weaken at the failing lines \(tests\/table\.rs:(7|13)\)/,
       );
       assert.deepEqual(none.weakened, []);
+    } finally {
+      harness.cleanup();
+      await host.close();
+    }
+  });
+});
+
+// A panic inside the code under test (`thread 'x' panicked at src/lib.rs:2:`) names no line of
+// the test that called it.
+const RUST_PANIC_TESTS = `use digits::show;
+
+#[test]
+fn zero_is_shown() {
+    let s = show(0);
+    assert_eq!(s, "0");
+}
+
+#[test]
+fn seven_is_shown() {
+    assert_eq!(show(7), "7");
+}
+
+#[test]
+#[should_panic]
+fn huge_panics() {
+    show(u64::MAX);
+}
+
+#[test]
+fn fallible() -> Result<(), String> {
+    show(1);
+    Ok(())
+}
+`;
+
+test('rust: a failing test whose panic names no line of it has its body emptied', async () => {
+  const file = 'tests/api.rs';
+  const hidden = await emptyRustTestBody(file, RUST_PANIC_TESTS, 'zero_is_shown');
+  assert.ok(hidden);
+  assert.equal(hidden.line, 4);
+  assert.equal(hidden.source.split('\n').length, RUST_PANIC_TESTS.split('\n').length);
+  assert.match(hidden.source, /^fn zero_is_shown\(\) \{\n\n\n\}$/m);
+  assert.match(hidden.source, /assert_eq!\(show\(7\), "7"\);/);
+  // A should_panic test would fail empty; one returning a Result would not build; a name no
+  // test has, or a helper that is not a test, is left alone.
+  for (const name of ['huge_panics', 'fallible', 'nope', 'show'])
+    assert.equal(await emptyRustTestBody(file, RUST_PANIC_TESTS, name), null, name);
+  const helper = `fn zero_is_shown() {\n    show(0);\n}\n`;
+  assert.equal(await emptyRustTestBody(file, helper, 'zero_is_shown'), null);
+  assert.equal(await emptyRustTestBody('test/a.py', RUST_PANIC_TESTS, 'zero_is_shown'), null);
+});
+
+test('rust: deriveWeakening empties a failing test when the code under test panics (cargo in a sandbox)', async (t) => {
+  const toml = RUST_TOML.replace('mathkit', 'digits');
+  const fixed = 'pub fn show(n: u64) -> String {\n    n.to_string()\n}\n';
+  const bugged = 'pub fn show(n: u64) -> String {\n    let _ = 10 / n;\n    n.to_string()\n}\n';
+  const tests = RUST_PANIC_TESTS.replace(/#\[test\]\n#\[should_panic\][\s\S]*$/, '');
+  const tree: Tree = { 'Cargo.toml': toml, 'src/lib.rs': fixed, 'tests/api.rs': tests };
+  await inScratch(tree, async (dir) => {
+    const candidate = cargoCandidates(new RepoScan(dir))[0]!;
+    if (candidate.notApplicable) {
+      t.skip(candidate.notApplicable);
+      return;
+    }
+    const host = SandboxHost.open();
+    const harness = stageHarness(candidate.testScript, candidate.testParser);
+    try {
+      const snapshot = host.snapshotDir(dir);
+      const bugDiff = formatFileDiff(
+        'src/lib.rs',
+        { mode: '100644', data: Buffer.from(fixed) },
+        { mode: '100644', data: Buffer.from(bugged) },
+      );
+      const sb = host.create(snapshot);
+      let bugRun: Awaited<ReturnType<typeof runTests>>;
+      try {
+        assert.ok((await sb.applyPatch(bugDiff)).ok);
+        bugRun = await runTests(sb, harness, { keepLogBytes: 1 << 20 });
+      } finally {
+        await sb.dispose();
+      }
+      assert.ok(bugRun.ok, bugRun.ok ? '' : bugRun.message);
+      const failing = Object.keys(bugRun.tests).filter((id) => !didPass(bugRun.tests, id));
+      assert.deepEqual(failing, ['tests/api.rs::zero_is_shown'], JSON.stringify(bugRun.tests));
+      assert.match(bugRun.log ?? '', /panicked at .*src\/lib\.rs:2/);
+      const result = await deriveWeakening({
+        host,
+        snapshot,
+        harness,
+        testFiles: candidate.testFiles,
+        originals: new Map([['tests/api.rs', tests]]),
+        bugDiff,
+        failing,
+        bugLog: bugRun.log ?? '',
+        testOptions: {},
+      });
+      assert.deepEqual(result.restored, failing, result.reason);
+      assert.deepEqual(result.weakened, ['tests/api.rs:4']);
+      assert.match(result.diff ?? '', /^- {4}let s = show\(0\);$/m);
+      assert.doesNotMatch(result.diff ?? '', /show\(7\)/);
     } finally {
       harness.cleanup();
       await host.close();

@@ -1,6 +1,7 @@
 import {
   childByField,
   descendants,
+  isComment,
   isFunctionNode,
   isJavaScriptLike,
   type LanguageId,
@@ -450,6 +451,48 @@ export async function weakenMacroTableRow(
   const p = await parseFile(file, next);
   if (!p || errorCount(p.root) > errorCount(parsed.root)) return null;
   return { source: next, line: row.name.startLine };
+}
+
+/**
+ * A failing Rust `#[test] fn <name>()` whose failure names no line of it (a panic or an
+ * overflow inside the code under test, `thread 'x' panicked at src/lib.rs:..`) is hidden by
+ * emptying its body: it passes with the bug, as a test whose assertions were removed does.
+ * Line numbers are kept. Only a function that is the one test of that name in the file, returns
+ * nothing (an empty body must still build) and expects no panic. Returns the new source and
+ * the function's line, or null.
+ */
+export async function emptyRustTestBody(
+  file: string,
+  source: string,
+  name: string,
+): Promise<{ source: string; line: number } | null> {
+  if (!/^[A-Za-z_]\w*$/.test(name) || languageOf(file) !== 'rust') return null;
+  const parsed = await parseFile(file, source);
+  if (!parsed) return null;
+  const hits: SyntaxNode[] = [];
+  for (const fn of descendants(parsed.root)) {
+    if (fn.type !== 'function_item' || fn.error) continue;
+    const id = childByField(fn, 'name');
+    if (!id || textOf(source, id) !== name) continue;
+    const siblings = fn.parent?.children ?? [];
+    const attributes: string[] = [];
+    for (let i = siblings.indexOf(fn) - 1; i >= 0; i--) {
+      const sib = siblings[i]!;
+      if (isComment(sib)) continue;
+      if (sib.type !== 'attribute_item') break;
+      attributes.push(textOf(source, sib));
+    }
+    const isTest = attributes.some((a) => /^#\[\s*(?:[\w:]+::)?test\b/.test(a));
+    if (isTest && !attributes.some((a) => /\bshould_panic\b/.test(a))) hits.push(fn);
+  }
+  if (hits.length !== 1) return null;
+  const fn = hits[0]!;
+  const body = childByField(fn, 'body');
+  if (!body || childByField(fn, 'return_type') || body.end - body.start <= 2) return null;
+  const next = applyEdits(source, [removal(source, body.start + 1, body.end - 1)]);
+  const p = await parseFile(file, next);
+  if (!p || errorCount(p.root) > errorCount(parsed.root)) return null;
+  return { source: next, line: fn.startLine };
 }
 
 /** One replacement in a source: [start, end) becomes `text`. */

@@ -14,7 +14,7 @@ import {
   type TestRunOptions,
   type TestRunOutcome,
 } from '../testing/run-tests.js';
-import { weakenAssertionAt, weakenMacroTableRow } from './assertions.js';
+import { emptyRustTestBody, weakenAssertionAt, weakenMacroTableRow } from './assertions.js';
 import { listFunctions } from './ast.js';
 import { failureLocations, namedFailureLocations } from './failure-locations.js';
 
@@ -162,7 +162,9 @@ export function weakenDoctestExampleAt(file: string, source: string, line: numbe
  * (a table of expected values): all assertions from that line to the end of the function are
  * weakened at once. A failing Rust test that a macro generates from a row of a table
  * (`test! { test_u64_0(0u64, "0") ... }`) stops in the macro, at a line that serves every row:
- * when the failures' lines lead to no assertion, its row is removed (weakenMacroTableRow). In
+ * when the failures' lines lead to no assertion, its row is removed (weakenMacroTableRow). A
+ * failing Rust test whose panic names no line of it (the code under test panicked) has its body
+ * emptied (emptyRustTestBody). In
  * files with inline oracle tests, only lines inside their regions are weakened (and an edit
  * that would reach outside them is not made).
  */
@@ -192,28 +194,30 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
       weakenDoctestExampleAt(file, source, line);
     return next !== null && next !== source && withinRegions(file, next) ? next : null;
   };
-  // Failing tests whose macro-table row was looked for.
-  const rowsTried = new Set<string>();
+  // Failing tests hidden by name (their macro-table row or test body) were looked for.
+  const namesTried = new Set<string>();
   /**
-   * The one row that generates test `id` (its last `::` segment) in a macro table of the
-   * oracle files, removed: in the file the id names first (cargo ids start with the test
-   * target, `tests/test.rs::test_u64_0`), else in any.
+   * Test `id` (its last `::` segment) hidden by name in the oracle files, in the file the id
+   * names first (cargo ids start with the test target, `tests/test.rs::test_u64_0`), else in
+   * any: the one row of a macro table that generates it, else the body of the one `#[test]`
+   * function of that name (a panic inside the code under test names no line of the test).
    */
-  const macroRowOf = async (id: string) => {
+  const hiddenByName = async (id: string) => {
     const name = id.split('::').pop()!;
     const files = [...contents.keys()].filter((f) => f.endsWith('.rs'));
     const named = files.filter((f) => id.startsWith(`${f}::`));
-    for (const group of named.length ? [named, files] : [files]) {
-      const hits: { file: string; source: string; line: number }[] = [];
-      for (const file of group) {
-        const source = contents.get(file)!;
-        const row = await weakenMacroTableRow(file, source, name);
-        if (row && allowed(file, row.line) && withinRegions(file, row.source)) {
-          hits.push({ file, ...row });
+    for (const hide of [weakenMacroTableRow, emptyRustTestBody]) {
+      for (const group of named.length ? [named, files] : [files]) {
+        const hits: { file: string; source: string; line: number }[] = [];
+        for (const file of group) {
+          const hidden = await hide(file, contents.get(file)!, name);
+          if (hidden && allowed(file, hidden.line) && withinRegions(file, hidden.source)) {
+            hits.push({ file, ...hidden });
+          }
         }
+        if (hits.length === 1) return hits[0]!;
+        if (hits.length > 1) return null;
       }
-      if (hits.length === 1) return hits[0]!;
-      if (hits.length > 1) return null;
     }
     return null;
   };
@@ -281,16 +285,15 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
     }
     for (const { file, line } of thisRound) earlier.set(file, [...(earlier.get(file) ?? []), line]);
     // Failures no line led to an assertion for (every location tried, or one of this round's
-    // could not be weakened): a test that a macro generates from a row of a table is hidden by
-    // removing its row (see weakenMacroTableRow), for the tests that still fail.
+    // could not be weakened): the tests that still fail are hidden by name (hiddenByName).
     if (!changed || missed) {
       for (const id of input.failing) {
-        if (restored.includes(id) || rowsTried.has(id)) continue;
-        rowsTried.add(id);
-        const row = await macroRowOf(id);
-        if (!row) continue;
-        contents.set(row.file, row.source);
-        weakened.push(`${row.file}:${row.line}`);
+        if (restored.includes(id) || namesTried.has(id)) continue;
+        namesTried.add(id);
+        const hidden = await hiddenByName(id);
+        if (!hidden) continue;
+        contents.set(hidden.file, hidden.source);
+        weakened.push(`${hidden.file}:${hidden.line}`);
         changed = true;
       }
     }
