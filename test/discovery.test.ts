@@ -24,8 +24,8 @@ import {
   NODE_TEST_PARSER,
   PYTEST_PARSER,
   SUREFIRE_PARSER,
-  UNITTEST_PARSER,
 } from '../src/discovery/parsers.js';
+import { UNITTEST_PARSER } from '../src/discovery/python-unittest.js';
 import { MOCHA_REPORTER } from '../src/discovery/reporters.js';
 import { globToRegExp, RepoScan } from '../src/discovery/scan.js';
 import { weakenAssertionAt } from '../src/inject/assertions.js';

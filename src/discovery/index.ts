@@ -27,7 +27,7 @@ export {
   PYTEST_PARSER,
   SUREFIRE_PARSER,
   TAPE_PARSER,
-  UNITTEST_PARSER,
 } from './parsers.js';
+export { UNITTEST_PARSER } from './python-unittest.js';
 export { globToRegExp, RepoScan } from './scan.js';
 export type { DiscoveryAttempt, TestSuiteSpec } from './types.js';

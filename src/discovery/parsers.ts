@@ -738,59 +738,6 @@ def main():
 `}${MAIN}`;
 
 /**
- * python -m unittest discover -v: "test_x (module.Class.test_x) ... ok" (Python >= 3.11) or
- * "test_x (module.Class) ... ok" (older); a docstring moves the result to the next line. Ids
- * are module.Class.test_x; the FAIL:/ERROR: headers of the report mark failures too (subtests).
- */
-export const UNITTEST_PARSER = `${COMMON}${py`
-HEAD = re.compile(r"^(\w+) \(([\w.]+)\)(?: \(.*\))?(?: \.\.\. (.*))?$")
-RESULT = re.compile(r"^.*\.\.\. (ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)$")
-REPORT = re.compile(r"^(FAIL|ERROR): (\w+) \(([\w.]+)\)")
-
-
-def unit_id(method, where):
-    if where == method or where.endswith("." + method):
-        return where
-    return where + "." + method
-
-
-def status_of(word):
-    if word == "ok" or word == "unexpected success":
-        return "passed"
-    if word.startswith("skipped") or word == "expected failure":
-        return "skipped"
-    return "failed"
-
-
-def main():
-    results = Results()
-    pending = None
-    for line in Log().plain_lines():
-        m = REPORT.match(line)
-        if m:
-            results.merge(unit_id(m.group(2), m.group(3)), "failed")
-            pending = None
-            continue
-        m = HEAD.match(line)
-        if m:
-            test_id = unit_id(m.group(1), m.group(2))
-            if m.group(3):
-                word = m.group(3).strip()
-                if RESULT.match("x ... " + word):
-                    results.merge(test_id, status_of(word))
-                    pending = None
-                    continue
-            pending = test_id
-            continue
-        if pending:
-            r = RESULT.match(line)
-            if r:
-                results.merge(pending, status_of(r.group(1)))
-                pending = None
-    results.emit()
-`}${MAIN}`;
-
-/**
  * go test -json: ids "<import path>/<TestName>[/<subtest>]". A package that failed without any
  * failing test (build error, TestMain, panic outside a test) shows up as its import path.
  */
