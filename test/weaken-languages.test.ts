@@ -1113,6 +1113,40 @@ test('rust: assert macros go, `if .. { panic!() }` goes whole, a should_panic bo
   );
 });
 
+test("rust: a test's own checking helper called as a statement goes (semver's assert_to_string)", async () => {
+  const source = `fn assert_to_string(e: String, want: &str) {
+    assert_eq!(e, want);
+}
+
+#[test]
+fn errors() {
+    let err = version_err("  ");
+    assert_to_string(
+        err,
+        "unexpected character",
+    );
+    let v = util::check_parse("1.2");
+    crate::util::check(v);
+    let n = parse_count("1");
+}
+`;
+  const at = (needle: string) => weakenAssertionAt('tests/v.rs', source, lineOf(source, needle));
+  const helper = await at('    assert_to_string(');
+  assert.ok(helper);
+  assert.deepEqual(changed(source, helper), [
+    [8, '    assert_to_string(', '    let _ = &err;'],
+    [9, '        err,', ''],
+    [10, '        "unexpected character",', ''],
+    [11, '    );', ''],
+  ]);
+  const pathed = await at('crate::util::check(v)');
+  assert.ok(pathed);
+  assert.match(pathed, /^ {4}let _ = &v;$/m);
+  // A call whose value is used, or a function not named like a check, is not an assertion.
+  assert.equal(await at('util::check_parse("1.2")'), null);
+  assert.equal(await at('parse_count("1")'), null);
+});
+
 test('rust: the weakened tests build with -D warnings and pass with the bug', {
   skip: !tool('cargo') && 'cargo is not installed',
 }, async () => {

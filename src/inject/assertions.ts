@@ -1116,12 +1116,22 @@ function goWeakening(site: NativeSite): Edit[] | null {
 
 // ---------------------------------------------------------------------------------------------
 // Rust: assert!/assert_eq!/assert_ne!/debug_assert*!/prop_assert*! (also through a path such as
-// pretty_assertions::assert_eq!), `if cond { panic!(..) }` checks, and #[should_panic] tests
+// pretty_assertions::assert_eq!), a test's checking helper called as a statement
+// (`assert_to_string(err, "...");`, `check_parse(..);`), `if cond { panic!(..) }` checks, and #[should_panic] tests
 // (the body runs under catch_unwind, then panics with the expected message: the test passes
 // either way, and keeps its attribute, so cargo still lists it as `name - should panic`).
 
 const RUST_ASSERT = /^(debug_|prop_)?assert\w*$/;
 const RUST_REPORT = /^(panic|eprintln|println|eprint|print)$/;
+// A test's own checking helper called as a statement: `assert_to_string(err, "...");`.
+const RUST_HELPER = /^(assert|check|expect|verify)(_\w+)?$/;
+
+/** The called function's name (the last segment of a path), or ''. */
+function rustCalleeName(n: SyntaxNode, source: string): string {
+  const f = childByField(n, 'function');
+  if (!f || (f.type !== 'identifier' && f.type !== 'scoped_identifier')) return '';
+  return textOf(source, f).split('::').pop() ?? '';
+}
 
 function rustMacroName(n: SyntaxNode, source: string): string {
   const m = childByField(n, 'macro');
@@ -1187,6 +1197,8 @@ function rustShouldPanic(site: NativeSite): Edit[] | null {
 function rustWeakening(site: NativeSite): Edit[] | null {
   const { parsed, source } = site;
   const best = assertionAt(parsed.root, site.line, site.at, (n) => {
+    if (n.type === 'call_expression')
+      return n.parent?.type === 'expression_statement' && RUST_HELPER.test(rustCalleeName(n, source));
     if (n.type !== 'macro_invocation') return false;
     const name = rustMacroName(n, source);
     return RUST_ASSERT.test(name) || (name === 'panic' && rustReportingIf(n, source) !== null);
