@@ -1198,7 +1198,9 @@ function rustWeakening(site: NativeSite): Edit[] | null {
   const { parsed, source } = site;
   const best = assertionAt(parsed.root, site.line, site.at, (n) => {
     if (n.type === 'call_expression')
-      return n.parent?.type === 'expression_statement' && RUST_HELPER.test(rustCalleeName(n, source));
+      return (
+        n.parent?.type === 'expression_statement' && RUST_HELPER.test(rustCalleeName(n, source))
+      );
     if (n.type !== 'macro_invocation') return false;
     const name = rustMacroName(n, source);
     return RUST_ASSERT.test(name) || (name === 'panic' && rustReportingIf(n, source) !== null);
