@@ -210,6 +210,8 @@ describe('path rules', () => {
     ['bench/parse.js', 'benchmark'],
     ['benches/throughput.rs', 'benchmark'],
     ['benchmarks/run.py', 'benchmark'],
+    ['fuzz/tokener_parse_ex_fuzzer.cc', 'fuzzer'],
+    ['src/fuzzing/parse.rs', 'fuzzer'],
     ['scripts/release.js', 'script'],
     ['packages/core/scripts/build.js', 'script'],
     ['tools/gen/main.go', 'tooling'],

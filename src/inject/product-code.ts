@@ -120,6 +120,11 @@ export const NON_PRODUCT_DIRS: Readonly<Record<string, string>> = {
   benches: 'benchmark',
   benchmark: 'benchmark',
   benchmarks: 'benchmark',
+  // Fuzz harnesses (json-c's fuzz/*.cc): run by a fuzzer, never by the test suite.
+  fuzz: 'fuzzer',
+  fuzzing: 'fuzzer',
+  fuzzers: 'fuzzer',
+  'oss-fuzz': 'fuzzer',
   doc: 'docs',
   docs: 'docs',
   documentation: 'docs',
