@@ -386,6 +386,26 @@ except OSError as e:
     await sb.dispose();
   });
 
+  test('a JVM sizes its heap from the sandbox memory limit, not the host memory', async (t) => {
+    if (spawnSync('sh', ['-c', 'command -v java']).status !== 0) return t.skip('no java');
+    const small = SandboxHost.open({ limits: { memoryBytes: 512 * MiB } });
+    try {
+      const sb = small.create(small.snapshotDir(repo));
+      const r = await sb.exec(
+        'java -XX:+PrintFlagsFinal -version 2>/dev/null | grep " MaxHeapSize "',
+        {
+          timeoutMs: 60_000,
+        },
+      );
+      await sb.dispose();
+      const heap = Number(/MaxHeapSize\s+=\s+(\d+)/.exec(r.stdout)?.[1]);
+      // The JVM's default, a quarter of what it takes for the machine's memory.
+      assert.equal(heap, 128 * MiB, r.stdout + r.stderr);
+    } finally {
+      await small.close();
+    }
+  });
+
   test('a process over limits.memoryBytes is killed and the host is unaffected', async () => {
     const sb = sandbox(limited);
     const r = await sb.exec(`python3 -c "s = b'a' * (1024 ** 3); print('survived', len(s))"`, {

@@ -162,6 +162,20 @@ export function bwrapArgs(bwrap: string, plan: BwrapPlan): string[] {
 }
 
 /**
+ * What a sandbox with a memory limit adds: the JVM sizes its heap from the machine's memory
+ * (a quarter of it), since it cannot see the sandbox's cgroup, and a JVM sized for the host is
+ * killed by the limit (Maven's forked test JVM exits 137). `-XX:MaxRAM` is the limit a
+ * container would show it. Java prints one "Picked up JAVA_TOOL_OPTIONS" line on stderr.
+ */
+export function memoryLimitEnvironment(
+  memoryBytes: number,
+  inherited: Record<string, string> = {},
+): Record<string, string> {
+  if (inherited.JAVA_TOOL_OPTIONS !== undefined) return {};
+  return { JAVA_TOOL_OPTIONS: `-XX:MaxRAM=${memoryBytes}` };
+}
+
+/**
  * The environment every sandboxed command starts from: nothing inherited from the host. It sets
  * nothing that changes what a program does (no colour switches, no TZ): a neutral UTF-8 locale,
  * CI=true as on the project's own CI, and Python's bytecode/buffering switches, which change

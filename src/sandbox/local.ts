@@ -17,7 +17,7 @@ import { join, posix, relative, resolve } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { type PreparedImage, type PrepareImageOptions, prepareImage } from '../image/index.js';
 import { EnvironmentError, UsageError } from '../util/errors.js';
-import { type Bind, baseEnvironment, bwrapArgs } from './bwrap.js';
+import { type Bind, baseEnvironment, bwrapArgs, memoryLimitEnvironment } from './bwrap.js';
 import { detectCapabilities, type SandboxCapabilities } from './capabilities.js';
 import {
   createSandboxCgroup,
@@ -518,7 +518,16 @@ export class LocalSandbox implements Sandbox {
       cwd: posix.join(this.repoPath, cwdRel),
       // The image's own variables (its PATH first of all), but HOME and TMPDIR stay on the
       // writable /tmp: the image's home directory is read-only here.
-      env: { ...baseEnvironment('/tmp'), ...this.image?.env, HOME: '/tmp', TMPDIR: '/tmp', ...env },
+      env: {
+        ...baseEnvironment('/tmp'),
+        ...(this.cgroup.enforced.memory
+          ? memoryLimitEnvironment(this.host.limits.memoryBytes, this.image?.env)
+          : {}),
+        ...this.image?.env,
+        HOME: '/tmp',
+        TMPDIR: '/tmp',
+        ...env,
+      },
       binds: this.binds,
       ...(this.image ? { rootfs: this.image.rootfs } : {}),
     });
