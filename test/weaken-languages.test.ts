@@ -24,6 +24,7 @@ import { test } from 'node:test';
 import { cargoCandidates } from '../src/discovery/native-frameworks.js';
 import { RepoScan } from '../src/discovery/scan.js';
 import {
+  emptyEnclosingTest,
   emptyRustTestBody,
   weakenAssertionAt,
   weakenMacroTableRow,
@@ -1393,6 +1394,97 @@ test('rust: deriveWeakening removes a failing macro-table row when no line names
       await host.close();
     }
   });
+});
+
+test('a test that stops where nothing asserts (the code under test raised) is emptied whole', async () => {
+  const ruby = `class T < Test::Unit::TestCase
+  def test_to_xml
+    rss = parse(sample)
+    xml = rss.to_xml("0.91") do |maker|
+      setup(maker)
+    end
+    assert_equal(xml, rss.to_s)
+  end
+
+  def helper
+    build
+  end
+end
+
+describe "rss" do
+  it "makes 1.0" do
+    make("1.0")
+  end
+end
+`;
+  const r = await emptyEnclosingTest('test/test_2.0.rb', ruby, 4);
+  assert.ok(r);
+  assert.equal(r.line, 2);
+  assert.deepEqual(changed(ruby, r.source), [
+    [3, '    rss = parse(sample)', ''],
+    [4, '    xml = rss.to_xml("0.91") do |maker|', ''],
+    [5, '      setup(maker)', ''],
+    [6, '    end', ''],
+    [7, '    assert_equal(xml, rss.to_s)', ''],
+  ]);
+  // An RSpec-style block; a helper method is no test.
+  assert.ok(
+    (await emptyEnclosingTest('spec/rss_spec.rb', ruby, 17))?.source.includes(
+      'it "makes 1.0" do\n\n  end',
+    ),
+  );
+  assert.equal(await emptyEnclosingTest('test/test_2.0.rb', ruby, 11), null);
+
+  const py = `class T(unittest.TestCase):
+    def test_parse(self):
+        d = parse_date("2020-01-01")
+        self.assertEqual(d.year, 2020)
+
+    def make(self):
+        return parse_date("x")
+`;
+  const p = await emptyEnclosingTest('tests/test_dates.py', py, 3);
+  assert.ok(p);
+  assert.deepEqual(changed(py, p.source), [
+    [3, '        d = parse_date("2020-01-01")', '        pass'],
+    [4, '        self.assertEqual(d.year, 2020)', ''],
+  ]);
+  assert.equal(await emptyEnclosingTest('tests/test_dates.py', py, 7), null);
+
+  const js = `test('parses', async () => {
+  const v = parse('1');
+  assert.equal(v, 1);
+});
+test('inline', () => parse('2'));
+const helper = () => {
+  parse('3');
+};
+`;
+  const j = await emptyEnclosingTest('test/parse.test.js', js, 2);
+  assert.ok(j);
+  assert.match(j.source, /^test\('parses', async \(\) => \{\n\n\n\}\);$/m);
+  // An expression body has no block to empty; a helper is no test.
+  assert.equal(await emptyEnclosingTest('test/parse.test.js', js, 5), null);
+  assert.equal(await emptyEnclosingTest('test/parse.test.js', js, 7), null);
+
+  const java = `class ParserTest {
+  @Test
+  void parses() throws Exception {
+    Parser p = new Parser();
+    assertEquals(1, p.parse("1"));
+  }
+  int value() {
+    return new Parser().parse("2");
+  }
+}
+`;
+  const k = await emptyEnclosingTest('src/test/java/ParserTest.java', java, 4);
+  assert.ok(k);
+  assert.match(k.source, /void parses\(\) throws Exception \{\n\n\n\}/);
+  assert.equal(await emptyEnclosingTest('src/test/java/ParserTest.java', java, 8), null);
+  // Too long to be a readable specification.
+  const long = `def test_big():\n${'    step()\n'.repeat(70)}`;
+  assert.equal(await emptyEnclosingTest('tests/test_big.py', long, 5), null);
 });
 
 // A panic inside the code under test (`thread 'x' panicked at src/lib.rs:2:`) names no line of
