@@ -98,6 +98,11 @@ describe('ssr inject beyond JavaScript and Python', () => {
         strategies: ['removal', 'mutation'],
       });
       assert.equal(summary.framework, lang.framework);
+      // Coverage sees Node and Python processes only: no suite run is spent measuring here.
+      assert.ok(
+        summary.notes.some((n) => n.startsWith('coverage: no JavaScript/TypeScript or Python')),
+        summary.notes.join('\n'),
+      );
       assert.ok(
         summary.artifacts.length >= 1,
         `no valid artifact: ${JSON.stringify(summary.byStrategy)} ${JSON.stringify(summary.failures)}`,

@@ -623,7 +623,19 @@ async function proposeCandidates(ctx: ProposeContext): Promise<BugCandidate[]> {
   const testFiles = ctx.oracle.whole;
   let covered: ((file: string, line: number) => boolean) | undefined;
   let coverage: Coverage | undefined;
-  if (ctx.strategies.some((st) => st === 'removal' || st === 'mutation' || st === 'history')) {
+  // Coverage records Node and Python processes only: for a repository without such product
+  // code (Java, Go, Rust, C, Ruby) the extra suite run would measure nothing.
+  const measurable = listSourceFiles(ctx.original, testFiles).some((f) => {
+    const lang = languageOf(f);
+    return lang === 'python' || (lang !== null && isJavaScriptLike(lang));
+  });
+  if (!measurable) {
+    ctx.notes.push(
+      'coverage: no JavaScript/TypeScript or Python product code, which is what it measures: targets not filtered by coverage',
+    );
+  } else if (
+    ctx.strategies.some((st) => st === 'removal' || st === 'mutation' || st === 'history')
+  ) {
     ctx.emit({ type: 'phase', message: 'measuring which code the tests execute' });
     const sb = ctx.host.create(ctx.snapshot);
     try {
