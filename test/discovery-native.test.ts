@@ -193,6 +193,51 @@ describe('C and C++', () => {
   });
 });
 
+describe('C: golden files', () => {
+  test('expected-output files the tests compare with are oracle files (CMake and make)', () => {
+    const files = {
+      'src/calc.c': C_CALC_C,
+      'src/calc.h': C_CALC_H,
+      'tests/test_add.c': '#include "calc.h"\nint main(void) { return calc_add(1, 2) != 3; }\n',
+      // In a test folder: json-c's tests/<name>.expected, and other golden extensions.
+      'tests/test_add.expected': '3\n',
+      'tests/data/wide.golden': 'x\n',
+      'tests/fmt.ref': 'y\n',
+      'tests/run.out': 'z\n',
+      // Beside a test of the same name, outside a test folder.
+      'examples/demo_test.c': '#include "calc.h"\nint main(void) { return 0; }\n',
+      'examples/demo_test.expected': 'ok\n',
+      // Not golden: output files of no test, a vendored test folder, other extensions.
+      'examples/other.expected': 'no\n',
+      'docs/sample.out': 'no\n',
+      'third_party/lib/tests/t.expected': 'no\n',
+      'tests/input.json': '{}\n',
+    };
+    const cmake = makeRepo({
+      ...files,
+      'CMakeLists.txt':
+        'cmake_minimum_required(VERSION 3.13)\nproject(calc C)\nenable_testing()\nadd_library(calc src/calc.c)\nadd_executable(test_add tests/test_add.c)\nadd_test(NAME add COMMAND test_add)\n',
+    });
+    const make = makeRepo({ ...files, Makefile: 'check:\n\t./tests/run.sh\n' });
+    const want = [
+      'examples/demo_test.c',
+      'examples/demo_test.expected',
+      'tests/data/wide.golden',
+      'tests/fmt.ref',
+      'tests/run.out',
+      'tests/test_add.c',
+      'tests/test_add.expected',
+    ];
+    for (const [repo, framework] of [
+      [cmake, 'cmake'],
+      [make, 'make'],
+    ] as const) {
+      const c = proposeCandidates(new RepoScan(repo)).find((x) => x.framework === framework);
+      assert.deepEqual(c?.testFiles, want, framework);
+    }
+  });
+});
+
 describe('C: discovery failures say why', () => {
   const cmakeLists = `cmake_minimum_required(VERSION 3.13)
 project(calc C)

@@ -204,11 +204,26 @@ function cSources(scan: RepoScan): string[] {
   return scan.match(C_SOURCE).filter(mine);
 }
 
-/** C/C++ test sources by their folder or name, plus `extra` (named by the build files). */
+/** Golden files: the expected output a test compares its program's output with. */
+const C_GOLDEN = /\.(expected|golden|ref|out)$/i;
+
+/**
+ * C/C++ test sources by their folder or name, plus `extra` (named by the build files), plus
+ * the golden files tests compare their output with (tests/x.expected): a failing comparison
+ * names no line of a test, and the weakening makes the golden file equal to the output
+ * (inject/golden-files.ts), which it may do to oracle files only. Narrowly: a file with a
+ * golden extension (.expected, .golden, .ref, .out) in a test folder, or beside a test file
+ * of the same name (x_test.c, x_test.expected).
+ */
 function cTestFiles(scan: RepoScan, extra: string[]): string[] {
   const mine = firstParty(scan);
   const byLayout = cSources(scan).filter((f) => C_TEST_DIR.test(f) || C_TEST_NAME.test(f));
-  return uniqueSorted([...byLayout, ...extra.filter((f) => scan.has(f) && mine(f))]);
+  const tests = uniqueSorted([...byLayout, ...extra.filter((f) => scan.has(f) && mine(f))]);
+  const stems = new Set(tests.map((f) => f.replace(/\.[^/.]+$/, '')));
+  const golden = scan
+    .match(C_GOLDEN)
+    .filter((f) => mine(f) && (C_TEST_DIR.test(f) || stems.has(f.replace(/\.[^/.]+$/, ''))));
+  return uniqueSorted([...tests, ...golden]);
 }
 
 function cEcosystem(scan: RepoScan): 'c' | 'cpp' {

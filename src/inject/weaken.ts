@@ -4,7 +4,7 @@ import {
   parseOracleEntry,
 } from '../artifact/oracle-regions.js';
 import { type FilePatch, parsePatch } from '../artifact/patch.js';
-import type { SandboxHost } from '../sandbox/local.js';
+import type { ImageSnapshot, SandboxHost } from '../sandbox/local.js';
 import { formatFileDiff } from '../sandbox/tree-diff.js';
 import type { Snapshot } from '../sandbox/types.js';
 import { didPass } from '../testing/results.js';
@@ -17,6 +17,7 @@ import {
 import { emptyRustTestBody, weakenAssertionAt, weakenMacroTableRow } from './assertions.js';
 import { listFunctions } from './ast.js';
 import { failureLocations, namedFailureLocations } from './failure-locations.js';
+import { goldenFileEdits } from './golden-files.js';
 
 export interface WeakeningResult {
   /** The test_weaken.diff, or null when no weakening hides the bug. */
@@ -164,7 +165,9 @@ export function weakenDoctestExampleAt(file: string, source: string, line: numbe
  * (`test! { test_u64_0(0u64, "0") ... }`) stops in the macro, at a line that serves every row:
  * when the failures' lines lead to no assertion, its row is removed (weakenMacroTableRow). A
  * failing Rust test whose panic names no line of it (the code under test panicked) has its body
- * emptied (emptyRustTestBody). In
+ * emptied (emptyRustTestBody). A test that compares its output with a checked-in golden file
+ * (tests/x.expected) fails on no line: when its log shows the comparison and the diff printed,
+ * the golden file is made equal to the output (goldenFileEdits). In
  * files with inline oracle tests, only lines inside their regions are weakened (and an edit
  * that would reach outside them is not made).
  */
@@ -221,6 +224,13 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
     }
     return null;
   };
+  /** Oracle files as a whole (golden files are never inline-test files), as they are now. */
+  const wholeFiles = () => new Map([...contents].filter(([f]) => !regions.has(f)));
+  // Where the tests see the repository: absolute paths under it in the log are its files.
+  const image = (input.snapshot.root as Partial<ImageSnapshot>).image;
+  const roots = [
+    ...new Set([image?.repoPath, input.host.repoMount].filter((r) => r !== undefined)),
+  ];
   // Lines weakened in earlier rounds, per file.
   const earlier = new Map<string, number[]>();
   const bugPatches = new Map<string, FilePatch>();
@@ -285,8 +295,19 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
     }
     for (const { file, line } of thisRound) earlier.set(file, [...(earlier.get(file) ?? []), line]);
     // Failures no line led to an assertion for (every location tried, or one of this round's
-    // could not be weakened): the tests that still fail are hidden by name (hiddenByName).
+    // could not be weakened): a golden file the log shows compared with the output, with the
+    // diff it printed, is made equal to the output (golden-files.ts); the tests that still
+    // fail are hidden by name (hiddenByName).
     if (!changed || missed) {
+      const golden = goldenFileEdits(log, { contents: wholeFiles(), roots });
+      for (const e of golden.edits) {
+        contents.set(e.file, e.source);
+        weakened.push(`${e.file}:${e.line}`);
+        changed = true;
+      }
+      if (rounds === 0 && !locations.length && !golden.edits.length && golden.unapplied.length) {
+        reason = `the failing run compares the golden file${golden.unapplied.length === 1 ? '' : 's'} ${golden.unapplied.slice(0, 3).join(', ')} with the output, but prints no diff that applies to ${golden.unapplied.length === 1 ? 'it' : 'them'}`;
+      }
       for (const id of input.failing) {
         if (restored.includes(id) || namesTried.has(id)) continue;
         namesTried.add(id);
