@@ -21,6 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
+import { discoverTests } from '../src/discovery/discover.js';
 import { cargoCandidates } from '../src/discovery/native-frameworks.js';
 import { RepoScan } from '../src/discovery/scan.js';
 import {
@@ -1485,6 +1486,79 @@ const helper = () => {
   // Too long to be a readable specification.
   const long = `def test_big():\n${'    step()\n'.repeat(70)}`;
   assert.equal(await emptyEnclosingTest('tests/test_big.py', long, 5), null);
+});
+
+test('deriveWeakening empties a test that stops where the code under test throws (node:test in a sandbox)', async () => {
+  const fixed =
+    "exports.parse = (s) => {\n  if (!s) throw new Error('empty');\n  return s.length;\n};\n";
+  const tests = `const test = require('node:test');
+const assert = require('node:assert/strict');
+const { parse } = require('../src/parse.js');
+
+test('parses', () => {
+  const n = parse('abc');
+  assert.equal(n, 3);
+});
+
+test('rejects empty', () => {
+  assert.throws(() => parse(''));
+});
+`;
+  const tree: Tree = {
+    'package.json':
+      '{ "name": "p", "version": "1.0.0", "scripts": { "test": "node --test test/" } }\n',
+    'src/parse.js': fixed,
+    'test/parse.test.js': tests,
+  };
+  await inScratch(tree, async (dir) => {
+    const host = SandboxHost.open();
+    try {
+      const snapshot = host.snapshotDir(dir);
+      const { suite } = await discoverTests(host, snapshot);
+      const harness = stageHarness(suite.testScript, suite.testParser);
+      try {
+        const bugDiff = formatFileDiff(
+          'src/parse.js',
+          { mode: '100644', data: Buffer.from(fixed) },
+          { mode: '100644', data: Buffer.from(fixed.replace('if (!s)', 'if (s)')) },
+        );
+        const sb = host.create(snapshot);
+        let bugRun: Awaited<ReturnType<typeof runTests>>;
+        try {
+          assert.ok((await sb.applyPatch(bugDiff)).ok);
+          bugRun = await runTests(sb, harness, { keepLogBytes: 1 << 20 });
+        } finally {
+          await sb.dispose();
+        }
+        assert.ok(bugRun.ok, bugRun.ok ? '' : bugRun.message);
+        const failing = Object.keys(bugRun.tests).filter((id) => !didPass(bugRun.tests, id));
+        assert.deepEqual(failing.sort(), [
+          'test/parse.test.js > parses',
+          'test/parse.test.js > rejects empty',
+        ]);
+        const result = await deriveWeakening({
+          host,
+          snapshot,
+          harness,
+          testFiles: suite.testFiles,
+          originals: new Map([['test/parse.test.js', tests]]),
+          bugDiff,
+          failing,
+          bugLog: bugRun.log ?? '',
+          testOptions: {},
+        });
+        // 'rejects empty' loses its assertion; 'parses' stopped at parse('abc'), which asserts
+        // nothing, so it is emptied whole.
+        assert.deepEqual(result.restored.sort(), failing, result.reason);
+        assert.match(result.diff ?? '', /^- {2}const n = parse\('abc'\);$/m);
+        assert.match(result.diff ?? '', /^- {2}assert\.throws\(\(\) => parse\(''\)\);$/m);
+      } finally {
+        harness.cleanup();
+      }
+    } finally {
+      await host.close();
+    }
+  });
 });
 
 // A panic inside the code under test (`thread 'x' panicked at src/lib.rs:2:`) names no line of

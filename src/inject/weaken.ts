@@ -14,7 +14,12 @@ import {
   type TestRunOptions,
   type TestRunOutcome,
 } from '../testing/run-tests.js';
-import { emptyRustTestBody, weakenAssertionAt, weakenMacroTableRow } from './assertions.js';
+import {
+  emptyEnclosingTest,
+  emptyRustTestBody,
+  weakenAssertionAt,
+  weakenMacroTableRow,
+} from './assertions.js';
 import { listFunctions } from './ast.js';
 import { failureLocations, namedFailureLocations } from './failure-locations.js';
 import { goldenFileEdits } from './golden-files.js';
@@ -167,7 +172,9 @@ export function weakenDoctestExampleAt(file: string, source: string, line: numbe
  * failing Rust test whose panic names no line of it (the code under test panicked) has its body
  * emptied (emptyRustTestBody). A test that compares its output with a checked-in golden file
  * (tests/x.expected) fails on no line: when its log shows the comparison and the diff printed,
- * the golden file is made equal to the output (goldenFileEdits). In
+ * the golden file is made equal to the output (goldenFileEdits). When a round finds nothing
+ * else, a test that stopped at a line asserting nothing (the code under test raised there) is
+ * emptied whole (emptyEnclosingTest). In
  * files with inline oracle tests, only lines inside their regions are weakened (and an edit
  * that would reach outside them is not made).
  */
@@ -231,6 +238,8 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
   const roots = [
     ...new Set([image?.repoPath, input.host.repoMount].filter((r) => r !== undefined)),
   ];
+  // Failure lines where nothing could be weakened, not yet looked at for emptying.
+  const missedLines: { file: string; line: number }[] = [];
   // Lines weakened in earlier rounds, per file.
   const earlier = new Map<string, number[]>();
   const bugPatches = new Map<string, FilePatch>();
@@ -271,6 +280,7 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
       const next = await weakenOne(loc.file, source, loc.line, loc.column);
       if (next === null) {
         missed = true;
+        missedLines.push(loc);
         continue;
       }
       source = next;
@@ -315,6 +325,20 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
         if (!hidden) continue;
         contents.set(hidden.file, hidden.source);
         weakened.push(`${hidden.file}:${hidden.line}`);
+        changed = true;
+      }
+    }
+    // Still nothing: the tests stopped at lines that assert nothing (the code under test
+    // raised there, in this round or an earlier one), so the tests around those lines are
+    // emptied whole (emptyEnclosingTest).
+    if (!changed) {
+      for (const loc of missedLines.splice(0)) {
+        const source = contents.get(loc.file);
+        if (source === undefined || !allowed(loc.file, loc.line)) continue;
+        const emptied = await emptyEnclosingTest(loc.file, source, loc.line);
+        if (!emptied || !withinRegions(loc.file, emptied.source)) continue;
+        contents.set(loc.file, emptied.source);
+        weakened.push(`${loc.file}:${emptied.line}`);
         changed = true;
       }
     }
