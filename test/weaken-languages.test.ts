@@ -20,7 +20,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { discoverTests } from '../src/discovery/discover.js';
 import { cargoCandidates } from '../src/discovery/native-frameworks.js';
 import { RepoScan } from '../src/discovery/scan.js';
@@ -32,9 +32,10 @@ import {
 } from '../src/inject/assertions.js';
 import { descendants, parseFile } from '../src/inject/ast.js';
 import { type FailureLocation, failureLocations } from '../src/inject/failure-locations.js';
-import { deriveWeakening } from '../src/inject/weaken.js';
+import { deriveWeakening, type WeakeningResult } from '../src/inject/weaken.js';
 import { SandboxHost } from '../src/sandbox/local.js';
 import { formatFileDiff } from '../src/sandbox/tree-diff.js';
+import type { Snapshot } from '../src/sandbox/types.js';
 import { didPass } from '../src/testing/results.js';
 import { runTests, stageHarness } from '../src/testing/run-tests.js';
 
@@ -1176,23 +1177,38 @@ test('rust: the weakened tests build with -D warnings and pass with the bug', {
   });
 });
 
-test("rust: ssr inject's weakening step (deriveWeakening) through the cargo test script in a sandbox", async (t) => {
-  // The crate without its bugs; the bugs come as bug_inject.diff.
-  const fixed = RUST_LIB.replace('a + b + 1', 'a + b').replace('x < -100', 'x < 0');
-  await inScratch({ ...RUST, 'src/lib.rs': fixed }, async (dir) => {
-    const candidate = cargoCandidates(new RepoScan(dir))[0]!;
-    if (candidate.notApplicable) {
-      t.skip(candidate.notApplicable);
-      return;
-    }
-    const host = SandboxHost.open();
-    const harness = stageHarness(candidate.testScript, candidate.testParser);
+interface BugRun {
+  /** The tests that passed on the original and fail with the bug. */
+  failing: string[];
+  log: string;
+  /** deriveWeakening over `failing` (default: every test that failed). */
+  weaken(failing?: string[]): Promise<WeakeningResult>;
+}
+
+type SuiteFiles = { testScript: string; testParser: string; testFiles: string[] };
+
+/**
+ * Runs the suite in a sandbox on the repository in `dir` with `bug.file` changed to
+ * `bug.bugged`, then hands the failing tests and ssr's weakening step over them to `fn`.
+ * `suite` is given, or discovered on the original.
+ */
+async function withBug(
+  dir: string,
+  suite: SuiteFiles | ((host: SandboxHost, snapshot: Snapshot) => Promise<SuiteFiles>),
+  bug: { file: string; bugged: string },
+  originals: Record<string, string>,
+  fn: (run: BugRun) => Promise<void>,
+): Promise<void> {
+  const host = SandboxHost.open();
+  try {
+    const snapshot = host.snapshotDir(dir);
+    const s = typeof suite === 'function' ? await suite(host, snapshot) : suite;
+    const harness = stageHarness(s.testScript, s.testParser);
     try {
-      const snapshot = host.snapshotDir(dir);
       const bugDiff = formatFileDiff(
-        'src/lib.rs',
-        { mode: '100644', data: Buffer.from(fixed) },
-        { mode: '100644', data: Buffer.from(RUST_LIB) },
+        bug.file,
+        { mode: '100644', data: readFileSync(join(dir, bug.file)) },
+        { mode: '100644', data: Buffer.from(bug.bugged) },
       );
       const sb = host.create(snapshot);
       let bugRun: Awaited<ReturnType<typeof runTests>>;
@@ -1203,22 +1219,54 @@ test("rust: ssr inject's weakening step (deriveWeakening) through the cargo test
         await sb.dispose();
       }
       assert.ok(bugRun.ok, bugRun.ok ? '' : bugRun.message);
-      const failing = Object.keys(bugRun.tests).filter((id) => !didPass(bugRun.tests, id));
-      assert.equal(failing.length, 4, JSON.stringify(bugRun.tests));
-      const result = await deriveWeakening({
-        host,
-        snapshot,
-        harness,
-        testFiles: candidate.testFiles,
-        originals: new Map([['tests/api.rs', RUST_TEST]]),
-        bugDiff,
+      const tests = bugRun.tests;
+      const failing = Object.keys(tests).filter((id) => !didPass(tests, id));
+      const log = bugRun.log ?? '';
+      await fn({
         failing,
-        bugLog: bugRun.log ?? '',
-        testOptions: {},
+        log,
+        weaken: (which = failing) =>
+          deriveWeakening({
+            host,
+            snapshot,
+            harness,
+            testFiles: s.testFiles,
+            originals: new Map(Object.entries(originals)),
+            bugDiff,
+            failing: which,
+            bugLog: log,
+            testOptions: {},
+          }),
       });
+    } finally {
+      harness.cleanup();
+    }
+  } finally {
+    await host.close();
+  }
+}
+
+/** The crate's cargo suite, or null (the test skips) when cargo cannot run here. */
+function cargoSuite(dir: string, t: TestContext): SuiteFiles | null {
+  const candidate = cargoCandidates(new RepoScan(dir))[0]!;
+  if (!candidate.notApplicable) return candidate;
+  t.skip(candidate.notApplicable);
+  return null;
+}
+
+test("rust: ssr inject's weakening step (deriveWeakening) through the cargo test script in a sandbox", async (t) => {
+  // The crate without its bugs; the bugs come as bug_inject.diff.
+  const fixed = RUST_LIB.replace('a + b + 1', 'a + b').replace('x < -100', 'x < 0');
+  await inScratch({ ...RUST, 'src/lib.rs': fixed }, async (dir) => {
+    const suite = cargoSuite(dir, t);
+    if (!suite) return;
+    const bug = { file: 'src/lib.rs', bugged: RUST_LIB };
+    await withBug(dir, suite, bug, { 'tests/api.rs': RUST_TEST }, async (run) => {
+      assert.equal(run.failing.length, 4, run.log);
+      const result = await run.weaken();
       // All four tests pass with the weakening, should_panic included: located by its `at`
       // on Rust >= 1.73, by its name on older ones (Debian 12's cargo).
-      assert.deepEqual(result.restored.sort(), [...failing].sort(), result.reason);
+      assert.deepEqual(result.restored.sort(), [...run.failing].sort(), result.reason);
       assert.deepEqual(result.weakened.sort(), [
         'tests/api.rs:12',
         'tests/api.rs:21',
@@ -1226,10 +1274,7 @@ test("rust: ssr inject's weakening step (deriveWeakening) through the cargo test
         'tests/api.rs:6',
       ]);
       assert.match(result.diff ?? '', /^\+\}\)\); panic!\("\{\}", "negative"\); \}$/m);
-    } finally {
-      harness.cleanup();
-      await host.close();
-    }
+    });
   });
 });
 
@@ -1339,61 +1384,27 @@ test('rust: deriveWeakening removes a failing macro-table row when no line names
     'tests/table.rs': RUST_MACRO_TABLE,
   };
   await inScratch(tree, async (dir) => {
-    const candidate = cargoCandidates(new RepoScan(dir))[0]!;
-    if (candidate.notApplicable) {
-      t.skip(candidate.notApplicable);
-      return;
-    }
-    const host = SandboxHost.open();
-    const harness = stageHarness(candidate.testScript, candidate.testParser);
-    try {
-      const snapshot = host.snapshotDir(dir);
-      const bugDiff = formatFileDiff(
-        'src/lib.rs',
-        { mode: '100644', data: Buffer.from(fixed) },
-        { mode: '100644', data: Buffer.from(bugged) },
-      );
-      const sb = host.create(snapshot);
-      let bugRun: Awaited<ReturnType<typeof runTests>>;
-      try {
-        assert.ok((await sb.applyPatch(bugDiff)).ok);
-        bugRun = await runTests(sb, harness, { keepLogBytes: 1 << 20 });
-      } finally {
-        await sb.dispose();
-      }
-      assert.ok(bugRun.ok, bugRun.ok ? '' : bugRun.message);
-      const failing = Object.keys(bugRun.tests).filter((id) => !didPass(bugRun.tests, id));
-      assert.deepEqual(failing, ['tests/table.rs::test_u64_0'], JSON.stringify(bugRun.tests));
-      const input = {
-        host,
-        snapshot,
-        harness,
-        testFiles: candidate.testFiles,
-        originals: new Map([['tests/table.rs', RUST_MACRO_TABLE]]),
-        bugDiff,
-        failing,
-        bugLog: bugRun.log ?? '',
-        testOptions: {},
-      };
-      const result = await deriveWeakening(input);
-      assert.deepEqual(result.restored, failing, result.reason);
+    const suite = cargoSuite(dir, t);
+    if (!suite) return;
+    const bug = { file: 'src/lib.rs', bugged };
+    await withBug(dir, suite, bug, { 'tests/table.rs': RUST_MACRO_TABLE }, async (run) => {
+      assert.deepEqual(run.failing, ['tests/table.rs::test_u64_0'], run.log);
+      const result = await run.weaken();
+      assert.deepEqual(result.restored, run.failing, result.reason);
       assert.deepEqual(result.weakened, ['tests/table.rs:14']);
       assert.match(result.diff ?? '', /^- {4}test_u64_0\(0u64, "0"\)$/m);
       assert.match(result.diff ?? '', /^\+\} #\[test\] fn test_u64_0\(\) \{\}$/m);
       assert.doesNotMatch(result.diff ?? '', /^-.*test_u64_(half|max)/m);
       // A failing test in no table: as before, nothing to weaken at the macro's line (its
       // invocation's on recent Rust, its body's assertion on older ones).
-      const none = await deriveWeakening({ ...input, failing: ['tests/table.rs::test_other'] });
+      const none = await run.weaken(['tests/table.rs::test_other']);
       assert.equal(none.diff, null);
       assert.match(
         none.reason ?? '',
         /no assertion that ssr can weaken at the failing lines \(tests\/table\.rs:(7|13)\)/,
       );
       assert.deepEqual(none.weakened, []);
-    } finally {
-      harness.cleanup();
-      await host.close();
-    }
+    });
   });
 });
 
@@ -1511,53 +1522,21 @@ test('rejects empty', () => {
     'test/parse.test.js': tests,
   };
   await inScratch(tree, async (dir) => {
-    const host = SandboxHost.open();
-    try {
-      const snapshot = host.snapshotDir(dir);
-      const { suite } = await discoverTests(host, snapshot);
-      const harness = stageHarness(suite.testScript, suite.testParser);
-      try {
-        const bugDiff = formatFileDiff(
-          'src/parse.js',
-          { mode: '100644', data: Buffer.from(fixed) },
-          { mode: '100644', data: Buffer.from(fixed.replace('if (!s)', 'if (s)')) },
-        );
-        const sb = host.create(snapshot);
-        let bugRun: Awaited<ReturnType<typeof runTests>>;
-        try {
-          assert.ok((await sb.applyPatch(bugDiff)).ok);
-          bugRun = await runTests(sb, harness, { keepLogBytes: 1 << 20 });
-        } finally {
-          await sb.dispose();
-        }
-        assert.ok(bugRun.ok, bugRun.ok ? '' : bugRun.message);
-        const failing = Object.keys(bugRun.tests).filter((id) => !didPass(bugRun.tests, id));
-        assert.deepEqual(failing.sort(), [
-          'test/parse.test.js > parses',
-          'test/parse.test.js > rejects empty',
-        ]);
-        const result = await deriveWeakening({
-          host,
-          snapshot,
-          harness,
-          testFiles: suite.testFiles,
-          originals: new Map([['test/parse.test.js', tests]]),
-          bugDiff,
-          failing,
-          bugLog: bugRun.log ?? '',
-          testOptions: {},
-        });
-        // 'rejects empty' loses its assertion; 'parses' stopped at parse('abc'), which asserts
-        // nothing, so it is emptied whole.
-        assert.deepEqual(result.restored.sort(), failing, result.reason);
-        assert.match(result.diff ?? '', /^- {2}const n = parse\('abc'\);$/m);
-        assert.match(result.diff ?? '', /^- {2}assert\.throws\(\(\) => parse\(''\)\);$/m);
-      } finally {
-        harness.cleanup();
-      }
-    } finally {
-      await host.close();
-    }
+    const discovered = async (host: SandboxHost, snapshot: Snapshot) =>
+      (await discoverTests(host, snapshot)).suite;
+    const bug = { file: 'src/parse.js', bugged: fixed.replace('if (!s)', 'if (s)') };
+    await withBug(dir, discovered, bug, { 'test/parse.test.js': tests }, async (run) => {
+      assert.deepEqual(run.failing.sort(), [
+        'test/parse.test.js > parses',
+        'test/parse.test.js > rejects empty',
+      ]);
+      const result = await run.weaken();
+      // 'rejects empty' loses its assertion; 'parses' stopped at parse('abc'), which asserts
+      // nothing, so it is emptied whole.
+      assert.deepEqual(result.restored.sort(), run.failing, result.reason);
+      assert.match(result.diff ?? '', /^- {2}const n = parse\('abc'\);$/m);
+      assert.match(result.diff ?? '', /^- {2}assert\.throws\(\(\) => parse\(''\)\);$/m);
+    });
   });
 });
 
@@ -1613,51 +1592,18 @@ test('rust: deriveWeakening empties a failing test when the code under test pani
   const tests = RUST_PANIC_TESTS.replace(/#\[test\]\n#\[should_panic\][\s\S]*$/, '');
   const tree: Tree = { 'Cargo.toml': toml, 'src/lib.rs': fixed, 'tests/api.rs': tests };
   await inScratch(tree, async (dir) => {
-    const candidate = cargoCandidates(new RepoScan(dir))[0]!;
-    if (candidate.notApplicable) {
-      t.skip(candidate.notApplicable);
-      return;
-    }
-    const host = SandboxHost.open();
-    const harness = stageHarness(candidate.testScript, candidate.testParser);
-    try {
-      const snapshot = host.snapshotDir(dir);
-      const bugDiff = formatFileDiff(
-        'src/lib.rs',
-        { mode: '100644', data: Buffer.from(fixed) },
-        { mode: '100644', data: Buffer.from(bugged) },
-      );
-      const sb = host.create(snapshot);
-      let bugRun: Awaited<ReturnType<typeof runTests>>;
-      try {
-        assert.ok((await sb.applyPatch(bugDiff)).ok);
-        bugRun = await runTests(sb, harness, { keepLogBytes: 1 << 20 });
-      } finally {
-        await sb.dispose();
-      }
-      assert.ok(bugRun.ok, bugRun.ok ? '' : bugRun.message);
-      const failing = Object.keys(bugRun.tests).filter((id) => !didPass(bugRun.tests, id));
-      assert.deepEqual(failing, ['tests/api.rs::zero_is_shown'], JSON.stringify(bugRun.tests));
-      assert.match(bugRun.log ?? '', /panicked at .*src\/lib\.rs:2/);
-      const result = await deriveWeakening({
-        host,
-        snapshot,
-        harness,
-        testFiles: candidate.testFiles,
-        originals: new Map([['tests/api.rs', tests]]),
-        bugDiff,
-        failing,
-        bugLog: bugRun.log ?? '',
-        testOptions: {},
-      });
-      assert.deepEqual(result.restored, failing, result.reason);
+    const suite = cargoSuite(dir, t);
+    if (!suite) return;
+    const bug = { file: 'src/lib.rs', bugged };
+    await withBug(dir, suite, bug, { 'tests/api.rs': tests }, async (run) => {
+      assert.deepEqual(run.failing, ['tests/api.rs::zero_is_shown'], run.log);
+      assert.match(run.log, /panicked at .*src\/lib\.rs:2/);
+      const result = await run.weaken();
+      assert.deepEqual(result.restored, run.failing, result.reason);
       assert.deepEqual(result.weakened, ['tests/api.rs:4']);
       assert.match(result.diff ?? '', /^- {4}let s = show\(0\);$/m);
       assert.doesNotMatch(result.diff ?? '', /show\(7\)/);
-    } finally {
-      harness.cleanup();
-      await host.close();
-    }
+    });
   });
 });
 
