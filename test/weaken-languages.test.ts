@@ -1540,6 +1540,36 @@ test('rejects empty', () => {
   });
 });
 
+test('a bug that makes more than 3 tests raise is not hidden by emptying them all (node:test in a sandbox)', async () => {
+  const fixed = 'exports.parse = (s) => s.length;\n';
+  const tests = `const test = require('node:test');
+const assert = require('node:assert/strict');
+const { parse } = require('../src/parse.js');
+
+${['a', 'bb', 'ccc', 'dddd'].map((w) => `test('${w}', () => {\n  const n = parse('${w}');\n  assert.equal(n, ${w.length});\n});\n`).join('\n')}`;
+  const tree: Tree = {
+    'package.json':
+      '{ "name": "p", "version": "1.0.0", "scripts": { "test": "node --test test/" } }\n',
+    'src/parse.js': fixed,
+    'test/parse.test.js': tests,
+  };
+  await inScratch(tree, async (dir) => {
+    const discovered = async (host: SandboxHost, snapshot: Snapshot) =>
+      (await discoverTests(host, snapshot)).suite;
+    const bug = { file: 'src/parse.js', bugged: 'exports.parse = (s) => s.size.length;\n' };
+    await withBug(dir, discovered, bug, { 'test/parse.test.js': tests }, async (run) => {
+      assert.equal(run.failing.length, 4, run.log);
+      const result = await run.weaken();
+      assert.equal(result.diff, null);
+      assert.match(
+        result.reason ?? '',
+        /4 failing tests stop where nothing asserts .*more than 3 tests to empty/,
+      );
+      assert.deepEqual(result.weakened, []);
+    });
+  });
+});
+
 // A panic inside the code under test (`thread 'x' panicked at src/lib.rs:2:`) names no line of
 // the test that called it.
 const RUST_PANIC_TESTS = `use digits::show;

@@ -24,6 +24,9 @@ import { listFunctions } from './ast.js';
 import { failureLocations, namedFailureLocations } from './failure-locations.js';
 import { goldenFileEdits } from './golden-files.js';
 
+/** Tests emptied whole in one weakening at most (emptyEnclosingTest). */
+const MAX_EMPTIED_TESTS = 3;
+
 export interface WeakeningResult {
   /** The test_weaken.diff, or null when no weakening hides the bug. */
   diff: string | null;
@@ -174,7 +177,7 @@ export function weakenDoctestExampleAt(file: string, source: string, line: numbe
  * (tests/x.expected) fails on no line: when its log shows the comparison and the diff printed,
  * the golden file is made equal to the output (goldenFileEdits). When a round finds nothing
  * else, a test that stopped at a line asserting nothing (the code under test raised there) is
- * emptied whole (emptyEnclosingTest). In
+ * emptied whole (emptyEnclosingTest), three tests at most. In
  * files with inline oracle tests, only lines inside their regions are weakened (and an edit
  * that would reach outside them is not made).
  */
@@ -238,8 +241,10 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
   const roots = [
     ...new Set([image?.repoPath, input.host.repoMount].filter((r) => r !== undefined)),
   ];
-  // Failure lines where nothing could be weakened, not yet looked at for emptying.
+  // Failure lines where nothing could be weakened, not yet looked at for emptying, and how
+  // many tests were emptied.
   const missedLines: { file: string; line: number }[] = [];
+  let emptiedTests = 0;
   // Lines weakened in earlier rounds, per file.
   const earlier = new Map<string, number[]>();
   const bugPatches = new Map<string, FilePatch>();
@@ -330,15 +335,26 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
     }
     // Still nothing: the tests stopped at lines that assert nothing (the code under test
     // raised there, in this round or an earlier one), so the tests around those lines are
-    // emptied whole (emptyEnclosingTest).
+    // emptied whole (emptyEnclosingTest), as long as they are few: a bug that makes many tests
+    // raise would be specified by all of them, which tells a solver little.
     if (!changed) {
+      const trial = new Map(contents);
+      const emptiedNow: string[] = [];
       for (const loc of missedLines.splice(0)) {
-        const source = contents.get(loc.file);
+        const source = trial.get(loc.file);
         if (source === undefined || !allowed(loc.file, loc.line)) continue;
         const emptied = await emptyEnclosingTest(loc.file, source, loc.line);
-        if (!emptied || !withinRegions(loc.file, emptied.source)) continue;
-        contents.set(loc.file, emptied.source);
-        weakened.push(`${loc.file}:${emptied.line}`);
+        if (!emptied || emptied.source === source || !withinRegions(loc.file, emptied.source))
+          continue;
+        trial.set(loc.file, emptied.source);
+        emptiedNow.push(`${loc.file}:${emptied.line}`);
+      }
+      if (emptiedTests + emptiedNow.length > MAX_EMPTIED_TESTS) {
+        reason = `${emptiedTests + emptiedNow.length} failing tests stop where nothing asserts (the code under test raised there): more than ${MAX_EMPTIED_TESTS} tests to empty`;
+      } else if (emptiedNow.length) {
+        for (const [file, text] of trial) contents.set(file, text);
+        weakened.push(...emptiedNow);
+        emptiedTests += emptiedNow.length;
         changed = true;
       }
     }
