@@ -25,7 +25,7 @@ import { failureLocations, namedFailureLocations } from './failure-locations.js'
 import { goldenFileEdits } from './golden-files.js';
 
 /** Tests emptied whole in one weakening at most (emptyEnclosingTest). */
-const MAX_EMPTIED_TESTS = 3;
+const MAX_EMPTIED_TESTS = 5;
 
 export interface WeakeningResult {
   /** The test_weaken.diff, or null when no weakening hides the bug. */
@@ -177,7 +177,7 @@ export function weakenDoctestExampleAt(file: string, source: string, line: numbe
  * (tests/x.expected) fails on no line: when its log shows the comparison and the diff printed,
  * the golden file is made equal to the output (goldenFileEdits). When a round finds nothing
  * else, a test that stopped at a line asserting nothing (the code under test raised there) is
- * emptied whole (emptyEnclosingTest), three tests at most. In
+ * emptied whole (emptyEnclosingTest), five tests at most. In
  * files with inline oracle tests, only lines inside their regions are weakened (and an edit
  * that would reach outside them is not made).
  */
