@@ -3,6 +3,7 @@
  * C/C++ projects built with CMake (CTest) or make (make check / make test, automake).
  */
 import { inlineTestsEntry, mayHaveInlineTests } from '../artifact/oracle-regions.js';
+import { normalizeRelative } from '../util/relative-path.js';
 import { shq } from './npm-script.js';
 import { CARGO_PARSER, GO_PARSER, SUREFIRE_PARSER } from './parsers.js';
 import { CTEST_PARSER, MAKE_PARSER } from './parsers-native.js';
@@ -232,19 +233,6 @@ function cEcosystem(scan: RepoScan): 'c' | 'cpp' {
   return cxx > sources.length - cxx ? 'cpp' : 'c';
 }
 
-/** `a/./b/../c` -> `a/c`; null when it leaves the repository. */
-function normalizePath(p: string): string | null {
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (!out.length) return null;
-      out.pop();
-    } else out.push(part);
-  }
-  return out.join('/');
-}
-
 function dirOf(f: string): string {
   const at = f.lastIndexOf('/');
   return at < 0 ? '' : f.slice(0, at);
@@ -314,7 +302,7 @@ function cmakeTestSources(scan: RepoScan, lists: string[]): string[] {
     let s = src.replace(/^\$\{(CMAKE_CURRENT_SOURCE_DIR|CMAKE_CURRENT_LIST_DIR)\}\/?/, `${dir}/`);
     s = s.replace(/^\$\{(PROJECT_SOURCE_DIR|CMAKE_SOURCE_DIR|\w+_SOURCE_DIR)\}\/?/, '/');
     if (/[$<>]/.test(s)) return null;
-    return normalizePath(s.startsWith('/') ? s : `${dir}/${s}`);
+    return normalizeRelative(s.startsWith('/') ? s : `${dir}/${s}`);
   };
   const addSources = (target: string, dir: string, args: string[]) => {
     const list = sources.get(target) ?? [];
@@ -497,7 +485,7 @@ function automakeTestSources(scan: RepoScan): string[] {
     for (const m of text.matchAll(/^\s*([\w]+)\s*\+?=\s*(.*)$/gm)) {
       vars.set(m[1]!, [...(vars.get(m[1]!) ?? []), ...m[2]!.split(/\s+/).filter(Boolean)]);
     }
-    const at = (p: string) => normalizePath(dir ? `${dir}/${p}` : p);
+    const at = (p: string) => normalizeRelative(dir ? `${dir}/${p}` : p);
     const programs = new Set([...(vars.get('TESTS') ?? []), ...(vars.get('check_PROGRAMS') ?? [])]);
     for (const prog of programs) {
       if (prog.includes('$')) continue;

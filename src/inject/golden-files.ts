@@ -14,6 +14,8 @@
  * dropped.
  */
 
+import { normalizeRelative } from '../util/relative-path.js';
+
 export interface GoldenEdit {
   /** The golden file (an oracle path). */
   file: string;
@@ -312,19 +314,6 @@ export function findComparisons(log: string): Comparison[] {
   return out;
 }
 
-/** `a/./b/../c` -> `a/c`; null when it leaves its root. */
-function normalize(p: string): string | null {
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (!out.length) return null;
-      out.pop();
-    } else out.push(part);
-  }
-  return out.join('/');
-}
-
 /**
  * The oracle file a path printed by a test names: an absolute path under a root is
  * repository-relative; a relative one is relative to the repository root or to a test's source
@@ -336,12 +325,12 @@ function resolveOracle(path: string, oracle: string[], roots: readonly string[])
     for (const root of roots) {
       const r = root.replace(/\/+$/, '');
       if (!r || !path.startsWith(`${r}/`)) continue;
-      const rel = normalize(path.slice(r.length + 1));
+      const rel = normalizeRelative(path.slice(r.length + 1));
       if (rel && oracle.includes(rel)) return rel;
     }
     return null;
   }
-  const rel = normalize(path.replace(/^(\.\.\/)+/, ''));
+  const rel = normalizeRelative(path.replace(/^(\.\.\/)+/, ''));
   if (!rel) return null;
   if (!path.startsWith('../') && oracle.includes(rel)) return rel;
   const hits = oracle.filter((f) => f.endsWith(`/${rel}`) || (path.startsWith('../') && f === rel));
