@@ -1499,6 +1499,21 @@ const helper = () => {
   assert.equal(await emptyEnclosingTest('tests/test_big.py', long, 5), null);
 });
 
+/** A node:test package: src/parse.js and its tests in test/parse.test.js. */
+function parseRepo(parse: string, tests: string): Tree {
+  return {
+    'package.json':
+      '{ "name": "p", "version": "1.0.0", "scripts": { "test": "node --test test/" } }\n',
+    'src/parse.js': parse,
+    'test/parse.test.js': tests,
+  };
+}
+
+/** The suite discovery finds on the original. */
+async function discoveredSuite(host: SandboxHost, snapshot: Snapshot): Promise<SuiteFiles> {
+  return (await discoverTests(host, snapshot)).suite;
+}
+
 test('deriveWeakening empties a test that stops where the code under test throws (node:test in a sandbox)', async () => {
   const fixed =
     "exports.parse = (s) => {\n  if (!s) throw new Error('empty');\n  return s.length;\n};\n";
@@ -1515,17 +1530,9 @@ test('rejects empty', () => {
   assert.throws(() => parse(''));
 });
 `;
-  const tree: Tree = {
-    'package.json':
-      '{ "name": "p", "version": "1.0.0", "scripts": { "test": "node --test test/" } }\n',
-    'src/parse.js': fixed,
-    'test/parse.test.js': tests,
-  };
-  await inScratch(tree, async (dir) => {
-    const discovered = async (host: SandboxHost, snapshot: Snapshot) =>
-      (await discoverTests(host, snapshot)).suite;
+  await inScratch(parseRepo(fixed, tests), async (dir) => {
     const bug = { file: 'src/parse.js', bugged: fixed.replace('if (!s)', 'if (s)') };
-    await withBug(dir, discovered, bug, { 'test/parse.test.js': tests }, async (run) => {
+    await withBug(dir, discoveredSuite, bug, { 'test/parse.test.js': tests }, async (run) => {
       assert.deepEqual(run.failing.sort(), [
         'test/parse.test.js > parses',
         'test/parse.test.js > rejects empty',
@@ -1547,17 +1554,9 @@ const assert = require('node:assert/strict');
 const { parse } = require('../src/parse.js');
 
 ${['a', 'bb', 'ccc', 'dddd', 'eeeee', 'ffffff'].map((w) => `test('${w}', () => {\n  const n = parse('${w}');\n  assert.equal(n, ${w.length});\n});\n`).join('\n')}`;
-  const tree: Tree = {
-    'package.json':
-      '{ "name": "p", "version": "1.0.0", "scripts": { "test": "node --test test/" } }\n',
-    'src/parse.js': fixed,
-    'test/parse.test.js': tests,
-  };
-  await inScratch(tree, async (dir) => {
-    const discovered = async (host: SandboxHost, snapshot: Snapshot) =>
-      (await discoverTests(host, snapshot)).suite;
+  await inScratch(parseRepo(fixed, tests), async (dir) => {
     const bug = { file: 'src/parse.js', bugged: 'exports.parse = (s) => s.size.length;\n' };
-    await withBug(dir, discovered, bug, { 'test/parse.test.js': tests }, async (run) => {
+    await withBug(dir, discoveredSuite, bug, { 'test/parse.test.js': tests }, async (run) => {
       assert.equal(run.failing.length, 6, run.log);
       const result = await run.weaken();
       assert.equal(result.diff, null);
