@@ -312,6 +312,8 @@ function buildSuite(
     testParser: c.testParser,
     testFiles,
     notes,
+    // A suite given its oracle files by hand keeps them whole: its scope would guess.
+    ...(c.scope && !oracle ? { scope: c.scope } : {}),
   };
 }
 

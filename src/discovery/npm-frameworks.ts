@@ -24,11 +24,12 @@ import {
   TAPE_PARSER,
   UVU_PARSER,
 } from './parsers.js';
-import { JASMINE_REPORTER, MOCHA_REPORTER, UVU_HOOK } from './reporters.js';
+import { JASMINE_REPORTER, MOCHA_REPORTER, MOCHA_SCOPE_HOOK, UVU_HOOK } from './reporters.js';
 import { expandPathArg, globToRegExp, type RepoScan } from './scan.js';
 import {
   type Candidate,
   envWords,
+  fileBefore,
   header,
   idFiles,
   JS_ENV,
@@ -355,22 +356,41 @@ function mochaCandidate(ctx: JsContext): Candidate | null {
   }
   for (const f of flagValues(['--file'])) if (ctx.scan.has(f.replace(/^\.\//, ''))) files.add(f);
   const out = '$tmp/results.jsonl';
-  const command = `${envWords(call?.env ?? [])}SSR_MOCHA_OUT="${out}" node_modules/.bin/mocha${words(args)} --exit --reporter "$tmp/reporter.cjs"`;
-  const script = [
-    header('mocha', "runs mocha with a reporter that records each test's file and title path"),
-    JS_ENV,
-    'cat > "$tmp/reporter.cjs" <<\'SSR_REPORTER_EOF\'',
-    MOCHA_REPORTER.trimEnd(),
-    'SSR_REPORTER_EOF',
-    `: > "${out}"`,
-    withReport(command, out, 'mocha'),
-  ].join('\n');
+  const mochaScript = (only: readonly string[] | null, others: readonly string[] = []) => {
+    // Focused: the suite's other test files are left out by a --require hook (--file setup
+    // files stay), since mocha adds command-line files to a .mocharc spec instead of replacing it.
+    const scope = only
+      ? [
+          'cat > "$tmp/scope.cjs" <<\'SSR_SCOPE_EOF\'',
+          MOCHA_SCOPE_HOOK.replace('@@DROP@@', JSON.stringify(others)).trimEnd(),
+          'SSR_SCOPE_EOF',
+        ]
+      : [];
+    const command = `${envWords(call?.env ?? [])}SSR_MOCHA_OUT="${out}" node_modules/.bin/mocha${only ? ' --require "$tmp/scope.cjs"' : ''}${words(args)} --exit --reporter "$tmp/reporter.cjs"`;
+    return [
+      header(
+        'mocha',
+        only
+          ? `runs ${only.length} of mocha's test files with a reporter that records each test's file and title path`
+          : "runs mocha with a reporter that records each test's file and title path",
+      ),
+      JS_ENV,
+      'cat > "$tmp/reporter.cjs" <<\'SSR_REPORTER_EOF\'',
+      MOCHA_REPORTER.trimEnd(),
+      'SSR_REPORTER_EOF',
+      ...scope,
+      `: > "${out}"`,
+      withReport(command, out, 'mocha'),
+    ].join('\n');
+  };
+  const script = mochaScript(null);
   return {
     framework: 'mocha',
     ecosystem: 'npm',
     reason: reasons.join('; '),
     command: 'node_modules/.bin/mocha',
     testScript: script,
+    scope: { script: mochaScript, fileOf: fileBefore(' > ') },
     testParser: MOCHA_PARSER,
     testFiles: [...files],
     filesFromIds: (ids) => idFiles(ids, / > /, ctx.scan),
@@ -405,12 +425,15 @@ function tapeCandidate(ctx: JsContext): Candidate | null {
     );
   }
   const each = `${envWords(call?.env ?? [])}node${requires.map((r) => ` ${shq(r)}`).join('')} "$f" 2>&1`;
+  const tapeScript = (fs: readonly string[]) =>
+    `${header('tape', 'runs each tape test file on its own; ids carry the file and test name')}\n${JS_ENV}\n${perFile(fs, each)}`;
   return {
     framework: 'tape',
     ecosystem: 'npm',
     reason: reasons.join('; '),
     command: 'node <file> (each tape test file on its own)',
-    testScript: `${header('tape', 'runs each tape test file on its own; ids carry the file and test name')}\n${JS_ENV}\n${perFile(files, each)}`,
+    testScript: tapeScript(files),
+    scope: { script: tapeScript, fileOf: fileBefore(' > ') },
     testParser: TAPE_PARSER,
     testFiles: files,
     filesFromIds: (ids) => idFiles(ids, / > /, ctx.scan),
@@ -704,23 +727,26 @@ function uvuCandidate(ctx: JsContext): Candidate | null {
     'echo "### ssr-report-end $nonce"',
     '(exit $code)',
   ].join('; ');
-  const script = [
-    header(
-      'uvu',
-      'runs each uvu test file on its own with node and a preload that records each test',
-    ),
-    JS_ENV,
-    'cat > "$tmp/uvu-hook.cjs" <<\'SSR_HOOK_EOF\'',
-    UVU_HOOK.trimEnd(),
-    'SSR_HOOK_EOF',
-    perFile(files, each),
-  ].join('\n');
+  const uvuScript = (fs: readonly string[]) =>
+    [
+      header(
+        'uvu',
+        'runs each uvu test file on its own with node and a preload that records each test',
+      ),
+      JS_ENV,
+      'cat > "$tmp/uvu-hook.cjs" <<\'SSR_HOOK_EOF\'',
+      UVU_HOOK.trimEnd(),
+      'SSR_HOOK_EOF',
+      perFile(fs, each),
+    ].join('\n');
+  const script = uvuScript(files);
   return {
     framework: 'uvu',
     ecosystem: 'npm',
     reason: reasons.join('; '),
     command: 'node -r <recorder> <file> (each uvu test file on its own)',
     testScript: script,
+    scope: { script: uvuScript, fileOf: fileBefore(' > ') },
     testParser: UVU_PARSER,
     testFiles: files,
     filesFromIds: (ids) => idFiles(ids, / > /, ctx.scan),
@@ -961,12 +987,15 @@ function nodeTestCandidate(ctx: JsContext): Candidate | null {
     reasons.push(`${files.length} test file(s) import node:test`);
   }
   const each = `${envWords(call?.env ?? [])}node${words(call?.flags ?? [])} --test --test-reporter=tap "$f" 2>&1`;
+  const nodeTestScript = (fs: readonly string[]) =>
+    `${header('node-test', 'runs node --test with the TAP reporter, one test file at a time')}\n${JS_ENV}\n${perFile(fs, each)}`;
   return {
     framework: 'node-test',
     ecosystem: 'npm',
     reason: reasons.join('; '),
     command: 'node --test --test-reporter=tap <file> (each file on its own)',
-    testScript: `${header('node-test', 'runs node --test with the TAP reporter, one test file at a time')}\n${JS_ENV}\n${perFile(files, each)}`,
+    testScript: nodeTestScript(files),
+    scope: { script: nodeTestScript, fileOf: fileBefore(' > ') },
     testParser: NODE_TEST_PARSER,
     testFiles: files,
     filesFromIds: (ids) => idFiles(ids, / > /, ctx.scan),

@@ -9,7 +9,15 @@ import { inlineTestsEntry } from '../artifact/oracle-regions.js';
 import { PYTEST_PARSER } from './parsers.js';
 import { runArgs, runCommand, UNITTEST_PARSER, unittestPlan } from './python-unittest.js';
 import { globToRegExp, type RepoScan } from './scan.js';
-import { type Candidate, header, idFiles, toolAvailable, uniqueSorted } from './script-pieces.js';
+import {
+  type Candidate,
+  fileBefore,
+  header,
+  idFiles,
+  shellList,
+  toolAvailable,
+  uniqueSorted,
+} from './script-pieces.js';
 
 const PY_EXCLUDED = /^(build|dist|site-packages|\.?env)\//;
 const DEFAULT_PYTHON_FILES = ['test_*.py', '*_test.py'];
@@ -209,12 +217,16 @@ export function pythonCandidates(scan: RepoScan): Candidate[] {
     if (doctest) notes.push(doctest.note);
     const pytestCmd =
       'python3 -m pytest -p no:cacheprovider -v -rfEpsxX --color=no --continue-on-collection-errors';
+    const pytestScript = (files: readonly string[] | null) =>
+      `${header('pytest', files ? `runs pytest verbosely on ${files.length} of the test files, with the short summary of every outcome` : 'runs pytest verbosely with the short summary of every outcome')}\n${env}\nrm -rf "$tmp" 2>/dev/null\n${pytestCmd}${files ? ` --${shellList(files)}` : ''}\ncode=$?\necho "### ssr-exit $nonce $code"\nexit $code\n`;
     out.push({
       framework: 'pytest',
       ecosystem: 'python',
       reason: reasons.join('; '),
       command: 'python3 -m pytest',
-      testScript: `${header('pytest', 'runs pytest verbosely with the short summary of every outcome')}\n${env}\nrm -rf "$tmp" 2>/dev/null\n${pytestCmd}\ncode=$?\necho "### ssr-exit $nonce $code"\nexit $code\n`,
+      testScript: pytestScript(null),
+      // Explicit paths replace testpaths; the ids' file part is the path pytest was given.
+      scope: { script: pytestScript, fileOf: fileBefore('::') },
       testParser: PYTEST_PARSER,
       // Modules whose docstring examples pytest runs: only those examples are oracle.
       testFiles: [...pyFiles, ...(doctest?.modules ?? []).map(inlineTestsEntry)],

@@ -13,6 +13,29 @@
  * line (`error`) and printed under the test's line, so the log names the file:line of the
  * failing assertion (what the weakening of `ssr inject` looks for). The parser ignores `error`.
  */
+/**
+ * A mocha --require module for a focused test_script.sh: leaves the listed test files out of
+ * the run, whichever way mocha found them (command line, .mocharc spec), by filtering the
+ * file list just before mocha loads it. `@@DROP@@` is replaced by a JSON array of paths. With
+ * a mocha it cannot patch, every file runs (slower, never wrong).
+ */
+export const MOCHA_SCOPE_HOOK = String.raw`'use strict';
+var path = require('path');
+var drop = new Set(@@DROP@@.map(function (f) { return path.resolve(f); }));
+var Mocha = null;
+try { Mocha = require(require.resolve('mocha', { paths: [process.cwd()] })); } catch (e) {}
+if (Mocha && Mocha.prototype) {
+  ['loadFiles', 'loadFilesAsync'].forEach(function (name) {
+    var orig = Mocha.prototype[name];
+    if (typeof orig !== 'function') return;
+    Mocha.prototype[name] = function () {
+      this.files = this.files.filter(function (f) { return !drop.has(path.resolve(f)); });
+      return orig.apply(this, arguments);
+    };
+  });
+}
+`;
+
 export const MOCHA_REPORTER = String.raw`'use strict';
 var fs = require('fs');
 var out = process.env.SSR_MOCHA_OUT;

@@ -7,6 +7,7 @@ import { MINITEST_PARSER, RSPEC_PARSER, TEST_UNIT_PARSER } from './parsers-ruby.
 import type { RepoScan } from './scan.js';
 import {
   type Candidate,
+  fileBefore,
   header,
   idFiles,
   perFile,
@@ -80,6 +81,11 @@ function minitestCandidate(scan: RepoScan): Candidate | null {
     reason: reasons.join('; '),
     command: `ruby${includes} <file> -v (each minitest file on its own)`,
     testScript: `${header('minitest', 'runs each minitest file on its own, verbosely')}\nrm -rf "$tmp" 2>/dev/null\n${perFile(files, each)}`,
+    scope: {
+      script: (fs) =>
+        `${header('minitest', 'runs each minitest file on its own, verbosely')}\nrm -rf "$tmp" 2>/dev/null\n${perFile(fs, each)}`,
+      fileOf: fileBefore(' > '),
+    },
     testParser: MINITEST_PARSER,
     testFiles: withHelpers(scan, files),
     filesFromIds: (ids) => idFiles(ids, / > /, scan),
@@ -117,6 +123,11 @@ function testUnitCandidate(scan: RepoScan): Candidate | null {
     reason: `${mentions.slice(0, 2).join(', ')}${mentions.length > 2 ? ', ...' : ''} use${mentions.length === 1 ? 's' : ''} test-unit; ${files.length} test file(s)`,
     command: `ruby${includes} <file> --verbose=verbose (each test-unit file on its own)`,
     testScript: `${header('test-unit', 'runs each test-unit file on its own, verbosely')}\nrm -rf "$tmp" 2>/dev/null\n${perFile(files, each)}`,
+    scope: {
+      script: (fs) =>
+        `${header('test-unit', 'runs each test-unit file on its own, verbosely')}\nrm -rf "$tmp" 2>/dev/null\n${perFile(fs, each)}`,
+      fileOf: fileBefore(' > '),
+    },
     testParser: TEST_UNIT_PARSER,
     testFiles: withHelpers(scan, files),
     filesFromIds: (ids) => idFiles(ids, / > /, scan),
@@ -145,6 +156,11 @@ function rspecCandidate(scan: RepoScan): Candidate | null {
     reason: reasons.join('; '),
     command: 'rspec --format json <file> (each spec file on its own)',
     testScript: `${header('rspec', "runs rspec on each spec file (the project's .rspec options apply) with a JSON report")}\n${perFile(files, each)}`,
+    scope: {
+      script: (fs) =>
+        `${header('rspec', "runs rspec on each spec file (the project's .rspec options apply) with a JSON report")}\n${perFile(fs, each)}`,
+      fileOf: fileBefore(' > '),
+    },
     testParser: RSPEC_PARSER,
     testFiles: uniqueSorted([...files, ...helpers]),
     filesFromIds: (ids) => idFiles(ids, / > /, scan),

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { shellWord, shq, type Word } from './npm-script.js';
 import type { RepoScan } from './scan.js';
+import type { TestScope } from './types.js';
 
 export type Ecosystem = 'npm' | 'python' | 'go' | 'rust' | 'java' | 'ruby' | 'c' | 'cpp';
 
@@ -26,6 +27,8 @@ export interface Candidate {
   notes: string[];
   /** Set when it cannot run here (runner not installed): why. */
   notApplicable?: string;
+  /** How to run a subset of its test files (types.ts, TestScope). */
+  scope?: TestScope;
 }
 
 /** PATH inside the sandbox, plus the usual install places of toolchains discovery looks in. */
@@ -96,11 +99,16 @@ export function withReport(command: string, report: string, name: string): strin
   ].join('\n');
 }
 
+/** Shell words, one per line: ` \\\n    'a' \\\n    'b'` (each quoted), to follow a command. */
+export function shellList(items: readonly string[]): string {
+  return items.map((f) => ` \\\n    ${shq(f)}`).join('');
+}
+
 /** Runs `each` once per file with a marker before it; exits 1 if any file's run failed. */
-export function perFile(files: string[], each: string): string {
+export function perFile(files: readonly string[], each: string): string {
   return [
     'status=0',
-    `for f in${files.map((f) => ` \\\n    ${shq(f)}`).join('')}; do`,
+    `for f in${shellList(files)}; do`,
     '  echo "### ssr-file $nonce $f"',
     `  ${each}`,
     '  code=$?',
@@ -111,6 +119,17 @@ export function perFile(files: string[], each: string): string {
     'exit $status',
     '',
   ].join('\n');
+}
+
+/**
+ * `fileOf` for ids that start with their file: "<file> > suite > test", "<file>::Class::test";
+ * an id without the separator is a file's own (a pytest collection error: "tests/test_x.py").
+ */
+export function fileBefore(sep: string): (id: string) => string | null {
+  return (id) => {
+    const at = id.indexOf(sep);
+    return (at < 0 ? id : id.slice(0, at)).trim() || null;
+  };
 }
 
 /** Every file a glob over the repo matches, sorted and unique. */

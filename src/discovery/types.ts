@@ -14,6 +14,23 @@ export interface TestSuiteSpec {
   testFiles: string[];
   /** What discovery noticed: flaky tests dropped, files skipped, reporters chosen. */
   notes: string[];
+  /**
+   * How to run only some of the test files, for frameworks whose command takes a file list and
+   * whose ids name their file (absent: the suite runs whole or not at all).
+   */
+  scope?: TestScope;
+}
+
+/** A suite's focused form: a test_script.sh that runs a subset of its test files. */
+export interface TestScope {
+  /**
+   * test_script.sh running only `files` (test files of the suite, as `fileOf` names them);
+   * `others` are the suite's remaining test files, for runners that must be told what to
+   * leave out.
+   */
+  script(files: readonly string[], others: readonly string[]): string;
+  /** The test file a test id belongs to, as the id spells it (null: the id names none). */
+  fileOf(id: string): string | null;
 }
 
 /** One framework discovery considered, and what became of it. */
