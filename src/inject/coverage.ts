@@ -11,7 +11,7 @@
  *   at exit. Any sitecustomize the environment had is still run after ours.
  * Both write into the sandbox's private temporary directory, never into the repository.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -158,16 +158,16 @@ except Exception:
 // Node: V8 coverage, filtered inside the sandbox to the repository's own scripts
 
 /**
- * Prints "@@ssr-cov v8" and one line of JSON per coverage file, keeping only scripts under
+ * Prints "@@ssr-cov v8 <label>" and one line of JSON per coverage file, keeping only scripts under
  * the repo (not node_modules) and their source maps. Plain ES5 for whatever Node the
  * sandbox has.
  */
-const V8_FILTER = `var fs=require('fs'),path=require('path');var dir=process.argv[1],prefix=process.argv[2];
+const V8_FILTER = `var fs=require('fs'),path=require('path');var dir=process.argv[1],prefix=process.argv[2],label=process.argv[3]||'0';
 var names=[];try{names=fs.readdirSync(dir).sort()}catch(e){}
 names.forEach(function(n){if(!/\\.json$/.test(n))return;var d;try{d=JSON.parse(fs.readFileSync(path.join(dir,n),'utf8'))}catch(e){return}
 var keep=(d.result||[]).filter(function(s){return typeof s.url==='string'&&s.url.indexOf(prefix)===0&&s.url.indexOf('/node_modules/')<0});
 var smc=d['source-map-cache']||{},maps={};keep.forEach(function(s){if(smc[s.url])maps[s.url]=smc[s.url]});
-process.stdout.write('@@ssr-cov v8\\n'+JSON.stringify({result:keep,'source-map-cache':maps})+'\\n')});`;
+process.stdout.write('@@ssr-cov v8 '+label+'\\n'+JSON.stringify({result:keep,'source-map-cache':maps})+'\\n')});`;
 
 interface V8Range {
   startOffset: number;
@@ -283,37 +283,153 @@ export async function collectCoverage(
   testScriptHostPath: string,
   opts: CoverageOptions = {},
 ): Promise<Coverage> {
+  const script = readFileSync(testScriptHostPath, 'utf8');
+  const { runs, total } = await coverageRuns(sandbox, [script], opts);
+  const only = runs[0]!;
+  return makeCoverage(total.sets, total.processes, only.run);
+}
+
+/** What one test file's own run executed: repo-relative source file -> covered lines. */
+export type TestFileCoverage = Map<string, number[]>;
+
+export interface PerTestFileCoverage {
+  /** Everything the runs executed together (as one whole-suite run would). */
+  total: Coverage;
+  /** Each test file's run: source file -> lines (absent: the run reported nothing). */
+  byTestFile: Map<string, TestFileCoverage>;
+}
+
+/**
+ * Which lines each test file executes: the focused test_script.sh of each file (`scripts`:
+ * test file -> the script's text) runs on its own, one after the other in one sandbox,
+ * each with its own coverage directories. The basis of covering-test selection (a candidate
+ * is tried on the files that execute its lines), DESIGN.md "Pay only for covering tests".
+ */
+export async function collectCoverageByTestFile(
+  sandbox: Sandbox,
+  scripts: Map<string, string>,
+  opts: CoverageOptions = {},
+): Promise<PerTestFileCoverage> {
+  const files = [...scripts.keys()];
+  const { runs, total } = await coverageRuns(sandbox, [...scripts.values()], opts);
+  if (files.length === 0) throw new Error('no test file to measure');
+  const byTestFile = new Map<string, TestFileCoverage>();
+  runs.forEach((r, i) => {
+    const lines = new Map<string, number[]>();
+    for (const [file, set] of r.sets.byFile) {
+      if (set.size)
+        lines.set(
+          file,
+          [...set].sort((a, b) => a - b),
+        );
+    }
+    // Unmapped files count as wholly executed (as in `covered`): line 0 stands for "all".
+    for (const file of r.sets.unmapped) lines.set(file, [0]);
+    byTestFile.set(files[i]!, lines);
+  });
+  return {
+    total: makeCoverage(total.sets, total.processes, {
+      exitCode: runs.every((r) => r.run.exitCode === 0) ? 0 : 1,
+      timedOut: runs.some((r) => r.run.timedOut),
+      durationMs: runs.reduce((n, r) => n + r.run.durationMs, 0),
+    }),
+    byTestFile,
+  };
+}
+
+/**
+ * The whole-suite view of per-test-file coverage: the union of the files' lines (line 0: a
+ * file executed whole, see collectCoverageByTestFile).
+ */
+export function coverageFromTestFiles(
+  byTestFile: ReadonlyMap<string, TestFileCoverage>,
+  processes: Coverage['processes'],
+  run: Coverage['run'] = { exitCode: 0, timedOut: false, durationMs: 0 },
+): Coverage {
+  const sets = new LineSets();
+  for (const cov of byTestFile.values()) {
+    for (const [file, lines] of cov) {
+      const set = sets.touch(file);
+      for (const l of lines) {
+        if (l === 0) sets.unmapped.add(file);
+        else set.add(l);
+      }
+    }
+  }
+  return makeCoverage(sets, processes, run);
+}
+
+interface CoverageRun {
+  sets: LineSets;
+  processes: Coverage['processes'];
+  run: Coverage['run'];
+}
+
+/**
+ * Runs each script in turn in `sandbox` with coverage switched on, each into directories of
+ * its own, and reads back what each executed (plus the union over all of them).
+ */
+async function coverageRuns(
+  sandbox: Sandbox,
+  scripts: string[],
+  opts: CoverageOptions,
+): Promise<{ runs: CoverageRun[]; total: CoverageRun }> {
   const timeoutMs = opts.timeoutMs ?? 300_000;
   const maxDataBytes = opts.maxDataBytes ?? 256 * 1024 * 1024;
   const work = mkdtempSync(join(tmpdir(), 'ssr-cov-'));
   try {
     const sitePath = join(work, 'sitecustomize.py');
     writeFileSync(sitePath, PYTHON_SITECUSTOMIZE, { mode: 0o444 });
-    const script = sandbox.exposeFile(testScriptHostPath, 'test_script.sh');
     const site = sandbox.exposeFile(sitePath, 'ssr_cov_sitecustomize.py');
+    // The scripts go in one folder, shown to the sandbox once.
+    const scriptDir = join(work, 'scripts');
+    mkdirSync(scriptDir);
+    for (const [i, text] of scripts.entries()) {
+      writeFileSync(join(scriptDir, `${i}.sh`), text, { mode: 0o444 });
+    }
+    const inside = sandbox.exposeFile(scriptDir, 'ssr_cov_scripts');
     const root = sandbox.repoPath;
     const setup = [
       TMP_DIR,
       'rm -rf "$d" && mkdir -p "$d/v8" "$d/py" "$d/site"',
       `cp ${shellQuote(site)} "$d/site/sitecustomize.py"`,
-      'export NODE_V8_COVERAGE="$d/v8"',
-      'export SSR_COV_PY_DIR="$d/py"',
       `export SSR_COV_ROOT=${shellQuote(root)}`,
       'if [ -n "$PYTHONPATH" ]; then export PYTHONPATH="$d/site:$PYTHONPATH"; else export PYTHONPATH="$d/site"; fi',
     ].join('\n');
-    const run = await sandbox.exec(`${setup}\nbash ${shellQuote(script)} >/dev/null 2>&1`, {
-      timeoutMs,
-      maxOutputBytes: 64 * 1024,
-    });
+    const runs: CoverageRun[] = [];
+    // One command per script, so each gets the whole time limit and its own duration.
+    for (let i = 0; i < scripts.length; i++) {
+      const script = posix.join(inside, `${i}.sh`);
+      const run = await sandbox.exec(
+        [
+          i === 0
+            ? setup
+            : `${TMP_DIR}\nexport SSR_COV_ROOT=${shellQuote(root)}\nexport PYTHONPATH="$d/site\${PYTHONPATH:+:$PYTHONPATH}"`,
+          `mkdir -p "$d/v8/${i}" "$d/py/${i}"`,
+          `export NODE_V8_COVERAGE="$d/v8/${i}" SSR_COV_PY_DIR="$d/py/${i}"`,
+          `bash ${shellQuote(script)} >/dev/null 2>&1`,
+        ].join('\n'),
+        { timeoutMs, maxOutputBytes: 64 * 1024 },
+      );
+      runs.push({
+        sets: new LineSets(),
+        processes: { node: 0, python: 0 },
+        run: { exitCode: run.exitCode, timedOut: run.timedOut, durationMs: run.durationMs },
+      });
+    }
 
     const dataPath = join(work, 'data.txt');
     const prefix = `${pathToFileURL(root).href.replace(/\/$/, '')}/`;
     const dump = [
       TMP_DIR,
-      `if ! { command -v node >/dev/null 2>&1 && node -e ${shellQuote(V8_FILTER)} "$d/v8" ${shellQuote(prefix)}; }; then`,
-      '  for f in "$d"/v8/*.json; do [ -f "$f" ] && { printf "@@ssr-cov v8\\n"; cat "$f"; printf "\\n"; }; done',
-      'fi',
-      'for f in "$d"/py/*.txt; do [ -f "$f" ] && { printf "@@ssr-cov py\\n"; cat "$f"; }; done',
+      `for i in $(ls "$d/v8" 2>/dev/null); do`,
+      `  if ! { command -v node >/dev/null 2>&1 && node -e ${shellQuote(V8_FILTER)} "$d/v8/$i" ${shellQuote(prefix)} "$i"; }; then`,
+      '    for f in "$d/v8/$i"/*.json; do [ -f "$f" ] && { printf "@@ssr-cov v8 %s\\n" "$i"; cat "$f"; printf "\\n"; }; done',
+      '  fi',
+      'done',
+      'for i in $(ls "$d/py" 2>/dev/null); do',
+      '  for f in "$d/py/$i"/*.txt; do [ -f "$f" ] && { printf "@@ssr-cov py %s\\n" "$i"; cat "$f"; }; done',
+      'done',
       'rm -rf "$d"',
     ].join('\n');
     const dumped = await sandbox.exec(dump, {
@@ -326,111 +442,128 @@ export async function collectCoverage(
         `coverage data is ${dumped.stdoutBytes} bytes, over the ${maxDataBytes}-byte limit`,
       );
     }
-    const data = readFileSync(dataPath, 'utf8');
-    const sets = new LineSets();
-    const processes = { node: 0, python: 0 };
-    const sources = new Map<string, Promise<string | null>>();
-    const readSource = (rel: string) => {
-      let p = sources.get(rel);
-      if (!p) {
-        p = sandbox.readFile(rel).then(
-          (b) => (b ? b.toString('utf8') : null),
-          () => null,
-        );
-        sources.set(rel, p);
-      }
-      return p;
+    const total: CoverageRun = {
+      sets: new LineSets(),
+      processes: { node: 0, python: 0 },
+      run: runs[0]?.run ?? { exitCode: null, timedOut: false, durationMs: 0 },
     };
-    const relOf = (absPath: string): string | null => {
-      const rel = posix.relative(root, absPath);
-      if (!rel || rel.startsWith('../') || rel === '..' || posix.isAbsolute(rel)) return null;
-      if (rel.split('/').includes('node_modules')) return null;
-      return rel;
-    };
-    const relOfUrl = (url: string): string | null => {
-      if (!url.startsWith('file:')) return null;
-      try {
-        return relOf(fileURLToPath(url));
-      } catch {
-        return null;
-      }
-    };
-
-    for (const section of splitSections(data)) {
-      if (section.kind === 'py') {
-        processes.python++;
-        for (const line of section.body.split('\n')) {
-          const tab = line.indexOf('\t');
-          if (tab < 0) continue;
-          const rel = relOf(line.slice(0, tab));
-          if (!rel) continue;
-          const set = sets.touch(rel);
-          for (const n of line.slice(tab + 1).split(',')) {
-            const v = Number(n);
-            if (Number.isInteger(v) && v > 0) set.add(v);
-          }
-        }
-        continue;
-      }
-      let dumpJson: V8Dump;
-      try {
-        dumpJson = JSON.parse(section.body) as V8Dump;
-      } catch {
-        continue; // a process killed while writing
-      }
-      processes.node++;
-      const maps = dumpJson['source-map-cache'] ?? {};
-      for (const script of dumpJson.result ?? []) {
-        const rel = relOfUrl(script.url);
-        if (!rel || !Array.isArray(script.functions)) continue;
-        const map = maps[script.url];
-        if (map?.data?.mappings && map.lineLengths) {
-          mapThroughSourceMap(script, map, relOfUrl, sets);
-          continue;
-        }
-        const source = await readSource(rel);
-        if (source === null) continue;
-        const length = scriptLength(script);
-        // Node's CommonJS loader strips a byte order mark before compiling.
-        const shift =
-          length === source.length
-            ? 0
-            : source.charCodeAt(0) === 0xfeff && length === source.length - 1
-              ? 1
-              : -1;
-        if (shift < 0) {
-          sets.unmapped.add(rel);
-          sets.touch(rel);
-          continue;
-        }
-        const painted = paint(script, length);
-        const set = sets.touch(rel);
-        let line = 1;
-        for (let i = shift; i < source.length; i++) {
-          const ch = source.charCodeAt(i);
-          if (ch === 10) line++;
-          else if (ch > 32 && painted[i - shift] === 1) set.add(line);
-        }
-      }
-    }
-    return makeCoverage(sets, processes, {
-      exitCode: run.exitCode,
-      timedOut: run.timedOut,
-      durationMs: run.durationMs,
+    await readSections(readFileSync(dataPath, 'utf8'), sandbox, (label) => {
+      const r = runs[label];
+      return r ? [r, total] : [total];
     });
+    return { runs, total };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-function* splitSections(data: string): Generator<{ kind: 'v8' | 'py'; body: string }> {
-  const re = /^@@ssr-cov (v8|py)$/gm;
+/** Reads the dumped coverage sections into the line sets `into` gives for each run label. */
+async function readSections(
+  data: string,
+  sandbox: Sandbox,
+  into: (label: number) => CoverageRun[],
+): Promise<void> {
+  const root = sandbox.repoPath;
+  const sources = new Map<string, Promise<string | null>>();
+  const readSource = (rel: string) => {
+    let p = sources.get(rel);
+    if (!p) {
+      p = sandbox.readFile(rel).then(
+        (b) => (b ? b.toString('utf8') : null),
+        () => null,
+      );
+      sources.set(rel, p);
+    }
+    return p;
+  };
+  const relOf = (absPath: string): string | null => {
+    const rel = posix.relative(root, absPath);
+    if (!rel || rel.startsWith('../') || rel === '..' || posix.isAbsolute(rel)) return null;
+    if (rel.split('/').includes('node_modules')) return null;
+    return rel;
+  };
+  const relOfUrl = (url: string): string | null => {
+    if (!url.startsWith('file:')) return null;
+    try {
+      return relOf(fileURLToPath(url));
+    } catch {
+      return null;
+    }
+  };
+
+  for (const section of splitSections(data)) {
+    const targets = into(section.label);
+    if (section.kind === 'py') {
+      for (const t of targets) t.processes.python++;
+      for (const line of section.body.split('\n')) {
+        const tab = line.indexOf('\t');
+        if (tab < 0) continue;
+        const rel = relOf(line.slice(0, tab));
+        if (!rel) continue;
+        const sets = targets.map((t) => t.sets.touch(rel));
+        for (const n of line.slice(tab + 1).split(',')) {
+          const v = Number(n);
+          if (Number.isInteger(v) && v > 0) for (const set of sets) set.add(v);
+        }
+      }
+      continue;
+    }
+    let dumpJson: V8Dump;
+    try {
+      dumpJson = JSON.parse(section.body) as V8Dump;
+    } catch {
+      continue; // a process killed while writing
+    }
+    for (const t of targets) t.processes.node++;
+    const maps = dumpJson['source-map-cache'] ?? {};
+    for (const script of dumpJson.result ?? []) {
+      const rel = relOfUrl(script.url);
+      if (!rel || !Array.isArray(script.functions)) continue;
+      const map = maps[script.url];
+      if (map?.data?.mappings && map.lineLengths) {
+        for (const t of targets) mapThroughSourceMap(script, map, relOfUrl, t.sets);
+        continue;
+      }
+      const source = await readSource(rel);
+      if (source === null) continue;
+      const length = scriptLength(script);
+      // Node's CommonJS loader strips a byte order mark before compiling.
+      const shift =
+        length === source.length
+          ? 0
+          : source.charCodeAt(0) === 0xfeff && length === source.length - 1
+            ? 1
+            : -1;
+      if (shift < 0) {
+        for (const t of targets) {
+          t.sets.unmapped.add(rel);
+          t.sets.touch(rel);
+        }
+        continue;
+      }
+      const painted = paint(script, length);
+      const sets = targets.map((t) => t.sets.touch(rel));
+      let line = 1;
+      for (let i = shift; i < source.length; i++) {
+        const ch = source.charCodeAt(i);
+        if (ch === 10) line++;
+        else if (ch > 32 && painted[i - shift] === 1) for (const set of sets) set.add(line);
+      }
+    }
+  }
+}
+
+function* splitSections(
+  data: string,
+): Generator<{ kind: 'v8' | 'py'; label: number; body: string }> {
+  const re = /^@@ssr-cov (v8|py)(?: (\d+))?$/gm;
   let m = re.exec(data);
   while (m) {
     const kind = m[1] as 'v8' | 'py';
+    const label = Number(m[2] ?? 0);
     const start = m.index + m[0].length + 1;
     const next = re.exec(data);
-    yield { kind, body: data.slice(start, next ? next.index : data.length) };
+    yield { kind, label, body: data.slice(start, next ? next.index : data.length) };
     m = next;
   }
 }
