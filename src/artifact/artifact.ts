@@ -40,6 +40,17 @@ export const ArtifactMetadataSchema = z.object({
   createdBy: z.string().default('unknown'),
   createdAt: z.string().default(() => new Date().toISOString()),
   notes: z.string().optional(),
+  /**
+   * What test_script.sh runs: the whole suite, or (`covering`) only the `files` test files
+   * that execute the bug's lines, of the suite's `of` (ssr inject --test-scope).
+   */
+  testScope: z
+    .object({
+      kind: z.enum(['full', 'covering']),
+      files: z.number().int().min(0).optional(),
+      of: z.number().int().min(0).optional(),
+    })
+    .optional(),
 });
 
 export type ArtifactMetadata = z.infer<typeof ArtifactMetadataSchema>;

@@ -10,6 +10,7 @@ import {
   type InjectSummary,
   injectBugs,
   prepareOutputDir,
+  TEST_SCOPES,
 } from '../inject/pipeline.js';
 import { PRODUCT_CODE_RULE } from '../inject/product-code.js';
 import { UsageError } from '../util/errors.js';
@@ -204,6 +205,25 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
       'with --model: sampling temperature (default: the server default)',
       number('--temperature', (n) => n >= 0 && n <= 2, 'between 0 and 2'),
     )
+    .option(
+      '--test-scope <scope>',
+      "what each artifact's test_script.sh runs: full (the whole suite), covering (only the test files that execute the bug's lines), or auto: full when a clean run takes under 30 s (default auto; candidates are screened on their covering files either way)",
+    )
+    .option(
+      '--max-failing-share <share>',
+      'reject bugs that fail more than this share of the passing tests, and more than 10 of them, as too broad (default 0.1)',
+      number('--max-failing-share', (n) => n > 0 && n <= 1, 'above 0 and at most 1'),
+    )
+    .option(
+      '--max-weaken-tests <n>',
+      'failing tests hidden by test_weaken.diff at most (default 5)',
+      count('--max-weaken-tests'),
+    )
+    .option(
+      '--max-weaken-lines <n>',
+      'lines test_weaken.diff may remove at most (default 40)',
+      count('--max-weaken-lines'),
+    )
     .option('--json', 'print the summary as one JSON object on stdout')
     .option(
       '--unsafe-no-sandbox',
@@ -224,6 +244,14 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
           throw new UsageError(
             '--test-command, --test-format, --test-files and --max-flaky-share are for the procedural injector (with --model the agent writes test_script.sh itself)',
           );
+        const procedural = ['testScope', 'maxFailingShare', 'maxWeakenTests', 'maxWeakenLines'];
+        const misplaced = procedural.find((k) => o[k] !== undefined);
+        if (misplaced) {
+          const flag = `--${misplaced.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+          throw new UsageError(
+            `${flag} is for the procedural injector (with --model the agent writes the artifact itself)`,
+          );
+        }
         return injectWithLlm(repo, o, setAbort);
       }
       const discovery = testOptionsFromFlags(o);
@@ -242,6 +270,11 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
         const flag = `--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
         throw new UsageError(`${flag} needs --model (the procedural injector uses no model)`);
       }
+      if (o.testScope !== undefined && !TEST_SCOPES.includes(o.testScope)) {
+        throw new UsageError(
+          `--test-scope must be ${TEST_SCOPES.join(', ')} (got ${JSON.stringify(o.testScope)})`,
+        );
+      }
       const progress = new Progress();
       const abort = new AbortController();
       setAbort(abort);
@@ -256,6 +289,12 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
         concurrency: o.concurrency,
         settings: o.timeout ? { scriptTimeoutMs: o.timeout } : undefined,
         discovery,
+        testScope: o.testScope,
+        maxFailingShare: o.maxFailingShare,
+        weakenBounds: {
+          ...(o.maxWeakenTests ? { maxTests: o.maxWeakenTests } : {}),
+          ...(o.maxWeakenLines ? { maxLines: o.maxWeakenLines } : {}),
+        },
         allowUnsandboxed: !!o.unsafeNoSandbox,
         signal: abort.signal,
         onEvent: (e) => {

@@ -20,11 +20,12 @@ import {
   type InlineTestRegion,
   inlineScopeProblems,
   oracleEntries,
+  parseOracleEntry,
   wholeOraclePaths,
 } from '../artifact/oracle-regions.js';
 import { parsePatch } from '../artifact/patch.js';
 import { discoverTests, type TestOverrides } from '../discovery/index.js';
-import type { TestSuiteSpec } from '../discovery/types.js';
+import type { TestScope as SuiteScope, TestSuiteSpec } from '../discovery/types.js';
 import { LayerStack } from '../sandbox/layers.js';
 import { SandboxHost } from '../sandbox/local.js';
 import { formatFileDiff, isNoisePath } from '../sandbox/tree-diff.js';
@@ -35,11 +36,25 @@ import { runTests, stageHarness, type TestHarness } from '../testing/run-tests.j
 import { errorMessage, UsageError } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
 import { recoverInterruptedWrites } from '../util/interrupted-writes.js';
-import { BaselineCache, scaledTimeout } from '../validate/baseline.js';
+import { type Baseline, BaselineCache, scaledTimeout } from '../validate/baseline.js';
 import type { ValidationReport, ValidationSettings } from '../validate/report.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
 import { isJavaScriptLike, languageOf } from './ast.js';
-import { type Coverage, collectCoverage, targetFilter } from './coverage.js';
+import {
+  type Coverage,
+  collectCoverage,
+  collectCoverageByTestFile,
+  coverageFromTestFiles,
+  targetFilter,
+} from './coverage.js';
+import {
+  CoveringIndex,
+  loadCoverage,
+  type StoredCoverage,
+  SuiteFocus,
+  saveCoverage,
+  scopeUnits,
+} from './covering.js';
 import { historyCandidates } from './history.js';
 import { mutationCandidates } from './mutation.js';
 import {
@@ -52,7 +67,7 @@ import {
 } from './product-code.js';
 import { removalCandidates } from './removal.js';
 import type { BugCandidate, Strategy } from './types.js';
-import { deriveWeakening } from './weaken.js';
+import { DEFAULT_WEAKEN_BOUNDS, deriveWeakening, type WeakenBounds } from './weaken.js';
 
 export const ALL_STRATEGIES: Strategy[] = ['removal', 'history', 'mutation'];
 
@@ -78,7 +93,31 @@ export interface InjectOptions {
   allowUnsandboxed?: boolean;
   /** Test discovery's escape hatches: a test command and its format, oracle test files, the flaky-share limit. */
   discovery?: TestOverrides;
+  /**
+   * What an artifact's test_script.sh runs: the whole suite, only the test files that execute
+   * the bug's lines, or `auto` (default): the whole suite when a clean run takes under
+   * `autoScopeMs`, else the covering files. Screening uses the covering files either way.
+   */
+  testScope?: TestScope;
+  /** Clean-run time from which `auto` focuses artifacts (default 30 s). */
+  autoScopeMs?: number;
+  /**
+   * Largest share of the suite's passing tests a bug may fail (default 0.1); a bug that
+   * fails more (and more than 10 tests) is "too broad" and rejected before weakening.
+   */
+  maxFailingShare?: number;
+  /** Bounds of test_weaken.diff (default: 5 tests, 40 removed lines). */
+  weakenBounds?: Partial<WeakenBounds>;
 }
+
+export type TestScope = 'full' | 'covering' | 'auto';
+export const TEST_SCOPES: readonly TestScope[] = ['full', 'covering', 'auto'];
+export const DEFAULT_AUTO_SCOPE_MS = 30_000;
+export const DEFAULT_MAX_FAILING_SHARE = 0.1;
+/** A bug failing this many tests or fewer is never too broad, whatever the share. */
+const BROAD_FLOOR = 10;
+/** Most test files measured one by one; a larger suite is measured whole (no selection). */
+const MAX_MEASURED_TEST_FILES = 400;
 
 export type InjectEvent =
   | { type: 'phase'; message: string }
@@ -230,8 +269,9 @@ interface Processed {
 }
 
 /**
- * `ssr inject`: discovers how the repository's tests run, proposes bugs with the procedural
- * strategies, derives a test weakening for each, validates every artifact with the seven
+ * `ssr inject`: discovers how the repository's tests run, measures which test files execute
+ * which lines, proposes bugs with the procedural strategies, screens each on the test files
+ * that execute it, derives a focused test weakening, validates every artifact with the seven
  * checks and writes the valid ones. Deterministic for a seed; resumable: a rerun with the
  * same output directory skips candidates the journal already records.
  */
@@ -244,6 +284,18 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
   const concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
   const maxCandidates = opts.maxCandidates ?? Math.max(50, count * 25);
   const settings: ValidationSettings = { ...DEFAULT_SETTINGS, ...opts.settings, concurrency: 1 };
+  const testScope = opts.testScope ?? 'auto';
+  if (!TEST_SCOPES.includes(testScope)) {
+    throw new UsageError(`unknown test scope "${testScope}": use ${TEST_SCOPES.join(', ')}`);
+  }
+  const maxFailingShare = opts.maxFailingShare ?? DEFAULT_MAX_FAILING_SHARE;
+  if (!(maxFailingShare > 0 && maxFailingShare <= 1)) {
+    throw new UsageError('the failing-test share limit must be above 0 and at most 1 (100%)');
+  }
+  const weakenBounds = { ...DEFAULT_WEAKEN_BOUNDS, ...opts.weakenBounds };
+  if (!(weakenBounds.maxTests >= 1 && weakenBounds.maxLines >= 1)) {
+    throw new UsageError('the weakening bounds must be at least 1 test and 1 line');
+  }
   const out = prepareOutputDir(opts.out, opts.repo);
   recoverInterruptedWrites(out);
   const stateDir = join(out, '.ssr');
@@ -252,6 +304,7 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
   const notes: string[] = [];
   const journal = new Journal<CandidateRecord>(join(stateDir, 'journal.jsonl'));
   let harness: (TestHarness & { cleanup(): void }) | null = null;
+  let focus: SuiteFocus | null = null;
   try {
     const snapshot = host.snapshotDir(opts.repo);
     const original = new LayerStack([...snapshot.layers]);
@@ -283,107 +336,78 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
     const key = cache.key(snapshot, suite.testScript, suite.testParser, settings.baselineRuns);
     await cache.get(key, async () => discovery.baseline);
 
-    const candidates = await proposeCandidates({
+    const measured = await measureCoverage({
       host,
       snapshot,
       original,
       harness,
       suite,
       oracle,
+      baseline: discovery.baseline,
+      stateDir,
+      concurrency,
       strategies,
-      seed,
       emit,
       notes,
       scriptTimeoutMs: settings.scriptTimeoutMs,
     });
-    const byStrategyAvailable = Object.fromEntries(
-      strategies.map((s) => [s, candidates.filter((c) => c.strategy === s).length]),
-    ) as Record<Strategy, number>;
+    focus = measured.focus;
+    const cleanMs = Math.max(0, ...discovery.baseline.runs.map((r) => r.scriptMs));
+    const focusedArtifacts = decideScope(testScope, focus, cleanMs, opts.autoScopeMs, notes);
+
+    const candidates = await proposeCandidates({
+      original,
+      host,
+      snapshot,
+      oracle,
+      strategies,
+      seed,
+      emit,
+      notes,
+      coverage: measured.coverage,
+    });
     const ordered = interleave(
       strategies.map((s) => candidates.filter((c) => c.strategy === s)),
     ).slice(0, maxCandidates);
-
-    const previous = new Map(journal.read().map((r) => [r.key, r]));
-    const records: CandidateRecord[] = [];
-    let valid = 0;
-    let resumed = 0;
-    const queue: BugCandidate[] = [];
-    for (const c of ordered) {
-      const done = previous.get(c.key);
-      if (
-        done &&
-        (done.outcome !== 'valid' || existsSync(join(out, done.artifactId ?? '', 'metadata.json')))
-      ) {
-        records.push(done);
-        resumed++;
-        if (done.outcome === 'valid') valid++;
-      } else {
-        queue.push(c);
-      }
-    }
-    const byStrategyTried = Object.fromEntries(
-      strategies.map((s) => [s, ordered.filter((c) => c.strategy === s).length]),
-    ) as Record<Strategy, number>;
+    const { queue, records, resumed } = resumeFromJournal(ordered, journal, out);
     emit({
       type: 'candidates',
       total: ordered.length,
-      byStrategy: byStrategyTried,
-      available: byStrategyAvailable,
+      byStrategy: countByStrategy(strategies, ordered),
+      available: countByStrategy(strategies, candidates),
       resumed,
     });
 
     const stop = new AbortController();
-    const process1 = (c: BugCandidate): Promise<Processed> =>
-      processCandidate(c, {
-        host,
-        snapshot,
-        original,
-        harness: harness!,
-        suite,
-        oracle,
-        baselinePassed,
-        cache,
-        settings: { ...settings, scriptTimeoutMs: runTimeoutMs },
-        repoName,
-        repo: resolve(opts.repo),
-        stop: stop.signal,
-      });
-
-    // A window of `concurrency` candidates in flight, committed in candidate order, so the
-    // artifacts kept for a seed do not depend on which test run finished first.
-    // Once `opts.signal` aborts (Ctrl-C), no new candidate starts, but those already running
-    // finish and are committed as usual: their work is kept, and a rerun skips them.
-    const inflight: Promise<Processed>[] = [];
-    let head = 0;
-    while (head < queue.length && valid < count) {
-      const stopping = !!opts.signal?.aborted;
-      if (stopping && head >= inflight.length) break;
-      while (!stopping && inflight.length < queue.length && inflight.length - head < concurrency) {
-        inflight.push(process1(queue[inflight.length]!));
-      }
-      const result = await inflight[head]!;
-      if (result.record.outcome === 'valid' && result.artifact && result.report) {
-        writeArtifact(join(out, result.record.artifactId!), result.artifact, {
-          'validation.json': `${JSON.stringify(result.report, null, 1)}\n`,
-        });
-        valid++;
-      }
-      journal.append(result.record);
-      records.push(result.record);
-      head++;
-      emit({
-        type: 'candidate',
-        index: records.length,
-        total: ordered.length,
-        record: result.record,
-        valid,
-      });
-    }
-    const stoppedEarly = !!opts.signal?.aborted && head < queue.length && valid < count;
-    stop.abort();
-    // Candidates still running once --count is reached stop at their next step and release
-    // their sandboxes; their results are not kept.
-    await Promise.allSettled(inflight.slice(head));
+    const ctx: CandidateContext = {
+      host,
+      snapshot,
+      original,
+      harness,
+      suite,
+      oracle,
+      baselinePassed,
+      cache,
+      settings: { ...settings, scriptTimeoutMs: runTimeoutMs },
+      repoName,
+      repo: resolve(opts.repo),
+      stop: stop.signal,
+      focus,
+      focusedArtifacts,
+      maxFailingShare,
+      weakenBounds,
+    };
+    const stoppedEarly = await runQueue(queue, records, {
+      ctx,
+      stop,
+      count,
+      concurrency,
+      signal: opts.signal,
+      journal,
+      out,
+      emit,
+      total: ordered.length,
+    });
 
     const summary = summarize({
       repo: resolve(opts.repo),
@@ -403,8 +427,129 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
   } finally {
     journal.close();
     harness?.cleanup();
+    focus?.cleanup();
     if (ownHost) await host.close();
   }
+}
+
+function countByStrategy(strategies: Strategy[], cs: BugCandidate[]): Record<Strategy, number> {
+  return Object.fromEntries(
+    strategies.map((s) => [s, cs.filter((c) => c.strategy === s).length]),
+  ) as Record<Strategy, number>;
+}
+
+/**
+ * Whether artifacts run only their covering test files: `covering` when selection works,
+ * `auto` when the clean suite takes `autoScopeMs` or more; a note says what was decided.
+ */
+export function decideScope(
+  scope: TestScope,
+  focus: SuiteFocus | null,
+  cleanMs: number,
+  autoScopeMs = DEFAULT_AUTO_SCOPE_MS,
+  notes: string[] = [],
+): boolean {
+  const secs = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+  if (scope === 'full') {
+    notes.push('test scope: full (each artifact runs the whole suite)');
+    return false;
+  }
+  if (!focus) {
+    notes.push(
+      `test scope: full (${scope === 'covering' ? '--test-scope covering asked, but ' : ''}no per-test-file coverage for this suite)`,
+    );
+    return false;
+  }
+  if (scope === 'auto' && cleanMs < autoScopeMs) {
+    notes.push(
+      `test scope: full (auto: a clean run takes ${secs(cleanMs)}, under ${secs(autoScopeMs)})`,
+    );
+    return false;
+  }
+  notes.push(
+    `test scope: covering (${scope === 'auto' ? `auto: a clean run takes ${secs(cleanMs)}; ` : ''}each artifact runs the test files that execute its bug, of ${focus.units.length})`,
+  );
+  return true;
+}
+
+/** Candidates an earlier run's journal settled are recorded as they were; the rest queue. */
+function resumeFromJournal(
+  ordered: BugCandidate[],
+  journal: Journal<CandidateRecord>,
+  out: string,
+): { queue: BugCandidate[]; records: CandidateRecord[]; resumed: number } {
+  const previous = new Map(journal.read().map((r) => [r.key, r]));
+  const records: CandidateRecord[] = [];
+  const queue: BugCandidate[] = [];
+  for (const c of ordered) {
+    const done = previous.get(c.key);
+    if (
+      done &&
+      (done.outcome !== 'valid' || existsSync(join(out, done.artifactId ?? '', 'metadata.json')))
+    ) {
+      records.push(done);
+    } else {
+      queue.push(c);
+    }
+  }
+  return { queue, records, resumed: records.length };
+}
+
+/**
+ * Runs the queue with a window of `concurrency` candidates in flight, committed in candidate
+ * order, so the artifacts kept for a seed do not depend on which test run finished first.
+ * Once `signal` aborts (Ctrl-C), no new candidate starts, but those already running finish
+ * and are committed as usual: their work is kept, and a rerun skips them. Returns whether it
+ * stopped early.
+ */
+async function runQueue(
+  queue: BugCandidate[],
+  records: CandidateRecord[],
+  q: {
+    ctx: CandidateContext;
+    stop: AbortController;
+    count: number;
+    concurrency: number;
+    signal?: AbortSignal;
+    journal: Journal<CandidateRecord>;
+    out: string;
+    emit: (e: InjectEvent) => void;
+    total: number;
+  },
+): Promise<boolean> {
+  let valid = records.filter((r) => r.outcome === 'valid').length;
+  const inflight: Promise<Processed>[] = [];
+  let head = 0;
+  while (head < queue.length && valid < q.count) {
+    const stopping = !!q.signal?.aborted;
+    if (stopping && head >= inflight.length) break;
+    while (!stopping && inflight.length < queue.length && inflight.length - head < q.concurrency) {
+      inflight.push(processCandidate(queue[inflight.length]!, q.ctx));
+    }
+    const result = await inflight[head]!;
+    if (result.record.outcome === 'valid' && result.artifact && result.report) {
+      writeArtifact(join(q.out, result.record.artifactId!), result.artifact, {
+        'validation.json': `${JSON.stringify(result.report, null, 1)}\n`,
+      });
+      valid++;
+    }
+    q.journal.append(result.record);
+    records.push(result.record);
+    head++;
+    q.emit({
+      type: 'candidate',
+      index: records.length,
+      total: q.total,
+      record: result.record,
+      valid,
+    });
+  }
+  const stoppedEarly = !!q.signal?.aborted && head < queue.length && valid < q.count;
+  q.stop.abort();
+  // Candidates still running once --count is reached stop at their next step and release
+  // their sandboxes; their results are not kept.
+  await Promise.allSettled(inflight.slice(head));
+  return stoppedEarly;
 }
 
 /** "EACCES: permission denied, mkdir '/x'" -> "permission denied". */
@@ -603,55 +748,183 @@ export function editTouchesRegions(
   return regions.some((r) => r.startLine <= pre && pre + 1 <= r.endLine);
 }
 
-interface ProposeContext {
+interface CoverageContext {
   host: SandboxHost;
   snapshot: Snapshot;
   original: LayerStack;
   harness: TestHarness;
   suite: TestSuiteSpec;
   oracle: OracleSetup;
+  baseline: Baseline;
+  stateDir: string;
+  concurrency: number;
+  strategies: Strategy[];
+  emit: (e: InjectEvent) => void;
+  notes: string[];
+  scriptTimeoutMs: number;
+}
+
+/**
+ * Which lines the tests execute, so targets are code some test runs. Where the suite can run
+ * its test files one by one (TestSuiteSpec.scope), each file is measured on its own, which
+ * also gives covering-test selection (SuiteFocus); kept in .ssr/suite/coverage.json for reruns
+ * on the same repository state. Otherwise one whole-suite run, no selection.
+ */
+async function measureCoverage(
+  ctx: CoverageContext,
+): Promise<{ coverage?: Coverage; focus: SuiteFocus | null }> {
+  // Coverage records Node and Python processes only: for a repository without such product
+  // code (Java, Go, Rust, C, Ruby) the extra suite run would measure nothing.
+  const measurable = listSourceFiles(ctx.original, ctx.oracle.whole).some((f) => {
+    const lang = languageOf(f);
+    return lang === 'python' || (lang !== null && isJavaScriptLike(lang));
+  });
+  if (!measurable) {
+    ctx.notes.push(
+      'coverage: no JavaScript/TypeScript or Python product code, which is what it measures: targets not filtered by coverage, no covering-test selection',
+    );
+    return { focus: null };
+  }
+  const scoped = ctx.suite.scope ? (ctx.suite as TestSuiteSpec & { scope: SuiteScope }) : null;
+  const units = scoped
+    ? scopeUnits(scoped, [...Object.keys(ctx.baseline.tests), ...ctx.baseline.flaky])
+    : [];
+  try {
+    if (!scoped || units.length === 0 || units.length > MAX_MEASURED_TEST_FILES) {
+      if (scoped && units.length > MAX_MEASURED_TEST_FILES) {
+        ctx.notes.push(
+          `coverage: ${units.length} test files, over the ${MAX_MEASURED_TEST_FILES} measured one by one: measured whole, no covering-test selection`,
+        );
+      } else if (!scoped) {
+        ctx.notes.push(
+          `coverage: ${ctx.suite.framework} runs as a whole here, so candidates are tried on the whole suite`,
+        );
+      }
+      ctx.emit({ type: 'phase', message: 'measuring which code the tests execute' });
+      return { coverage: await wholeSuiteCoverage(ctx), focus: null };
+    }
+    const stored = await perTestFileCoverage(ctx, scoped, units);
+    const coverage = coverageFromTestFiles(stored.byTestFile, stored.processes);
+    const measuredLang = (file: string) => {
+      const lang = languageOf(file);
+      if (lang === 'python') return stored.processes.python > 0;
+      return lang !== null && isJavaScriptLike(lang) && stored.processes.node > 0;
+    };
+    const focus = new SuiteFocus(
+      scoped,
+      units,
+      new CoveringIndex(stored.byTestFile),
+      (f) => readText(ctx.original, f),
+      measuredLang,
+    );
+    return { coverage, focus };
+  } catch (err) {
+    ctx.notes.push(`coverage unavailable (${errorMessage(err)}): targets not filtered by coverage`);
+    return { focus: null };
+  }
+}
+
+async function wholeSuiteCoverage(ctx: CoverageContext): Promise<Coverage> {
+  const sb = ctx.host.create(ctx.snapshot);
+  try {
+    return await collectCoverage(sb, ctx.harness.scriptPath, { timeoutMs: ctx.scriptTimeoutMs });
+  } finally {
+    await sb.dispose();
+  }
+}
+
+/**
+ * Each unit test file's coverage: from .ssr/suite/coverage.json when it was measured on the
+ * same files and scripts, else measured now, the files shared over `concurrency` sandboxes.
+ */
+async function perTestFileCoverage(
+  ctx: CoverageContext,
+  scoped: TestSuiteSpec & { scope: SuiteScope },
+  units: string[],
+): Promise<StoredCoverage> {
+  const path = join(ctx.stateDir, 'suite', 'coverage.json');
+  const key = sha256(
+    scoped.testScript,
+    scoped.testParser,
+    ...units,
+    treeFingerprint(ctx.original, [...listSourceFiles(ctx.original), ...ctx.suite.testFiles]),
+  );
+  const stored = loadCoverage(path, key);
+  if (stored) {
+    ctx.notes.push(`coverage per test file: ${units.length} files, reused from ${path}`);
+    return stored;
+  }
+  ctx.emit({
+    type: 'phase',
+    message: `measuring which code each of the ${units.length} test files executes`,
+  });
+  const t0 = performance.now();
+  const chunks = Array.from({ length: Math.min(ctx.concurrency, units.length) }, (_, k) =>
+    units.filter((_, i) => i % ctx.concurrency === k),
+  );
+  const parts = await Promise.all(
+    chunks.map(async (files) => {
+      const sb = ctx.host.create(ctx.snapshot);
+      try {
+        const scripts = new Map(
+          files.map((f) => [
+            f,
+            scoped.scope.script(
+              [f],
+              units.filter((u) => u !== f),
+            ),
+          ]),
+        );
+        return await collectCoverageByTestFile(sb, scripts, { timeoutMs: ctx.scriptTimeoutMs });
+      } finally {
+        await sb.dispose();
+      }
+    }),
+  );
+  const merged: StoredCoverage = {
+    byTestFile: new Map(parts.flatMap((p) => [...p.byTestFile])),
+    processes: {
+      node: parts.reduce((n, p) => n + p.total.processes.node, 0),
+      python: parts.reduce((n, p) => n + p.total.processes.python, 0),
+    },
+  };
+  saveCoverage(path, key, merged);
+  ctx.notes.push(
+    `coverage per test file: ${units.length} files measured one by one in ${Math.round((performance.now() - t0) / 100) / 10} s`,
+  );
+  return merged;
+}
+
+/** Names, sizes and modification times of `files`: changes when the repository does. */
+function treeFingerprint(tree: LayerStack, files: string[]): string {
+  const parts: string[] = [];
+  for (const f of [...new Set(files)].sort()) {
+    const e = tree.resolve(parseOracleEntry(f).path);
+    if (e?.kind === 'file') parts.push(`${f}\0${e.stat.size}\0${e.stat.mtimeMs}`);
+  }
+  return sha256(...parts);
+}
+
+interface ProposeContext {
+  host: SandboxHost;
+  snapshot: Snapshot;
+  original: LayerStack;
+  oracle: OracleSetup;
   strategies: Strategy[];
   seed: number;
   emit: (e: InjectEvent) => void;
   notes: string[];
-  scriptTimeoutMs: number;
+  /** What the tests execute (absent: unknown, every line is a target). */
+  coverage?: Coverage;
 }
 
 async function proposeCandidates(ctx: ProposeContext): Promise<BugCandidate[]> {
   const out: BugCandidate[] = [];
   // Files with inline tests are product code outside their regions.
   const testFiles = ctx.oracle.whole;
-  let covered: ((file: string, line: number) => boolean) | undefined;
-  let coverage: Coverage | undefined;
-  // Coverage records Node and Python processes only: for a repository without such product
-  // code (Java, Go, Rust, C, Ruby) the extra suite run would measure nothing.
-  const measurable = listSourceFiles(ctx.original, testFiles).some((f) => {
-    const lang = languageOf(f);
-    return lang === 'python' || (lang !== null && isJavaScriptLike(lang));
-  });
-  if (!measurable) {
-    ctx.notes.push(
-      'coverage: no JavaScript/TypeScript or Python product code, which is what it measures: targets not filtered by coverage',
-    );
-  } else if (
-    ctx.strategies.some((st) => st === 'removal' || st === 'mutation' || st === 'history')
-  ) {
-    ctx.emit({ type: 'phase', message: 'measuring which code the tests execute' });
-    const sb = ctx.host.create(ctx.snapshot);
-    try {
-      coverage = await collectCoverage(sb, ctx.harness.scriptPath, {
-        timeoutMs: ctx.scriptTimeoutMs,
-      });
-      // A language no test process reported on is not filtered (its coverage is unknown).
-      covered = targetFilter(coverage);
-    } catch (err) {
-      ctx.notes.push(
-        `coverage unavailable (${errorMessage(err)}): targets not filtered by coverage`,
-      );
-    } finally {
-      await sb.dispose();
-    }
-  }
+  const coverage = ctx.coverage;
+  // A language no test process reported on is not filtered (its coverage is unknown).
+  const covered = coverage ? targetFilter(coverage) : undefined;
   // Only product code is a target (product-code.ts): by path, by the generated-file header,
   // and where coverage knows the language, only files the tests execute.
   const rule: ProductContext = {
@@ -814,6 +1087,109 @@ interface CandidateContext {
   repoName: string;
   repo: string;
   stop: AbortSignal;
+  /** Per-test-file coverage and focused scripts (absent: every run is the whole suite). */
+  focus: SuiteFocus | null;
+  /** Whether artifacts run only their covering test files. */
+  focusedArtifacts: boolean;
+  maxFailingShare: number;
+  weakenBounds: WeakenBounds;
+}
+
+/**
+ * Rejects what needs no test run: edits to oracle files, empty or oversized changes, edits
+ * inside inline-test regions. Returns the bug diff, or the rejection.
+ */
+function staticChecks(
+  c: BugCandidate,
+  ctx: CandidateContext,
+): { bugDiff: string } | { check: number; name: string; reason: string } {
+  if (Object.keys(c.edits).some((f) => ctx.oracle.whole.has(f))) {
+    return { check: 1, name: 'files', reason: 'the change touches an oracle test file' };
+  }
+  const bugDiff = diffFromEdits(ctx.original, c.edits);
+  if (!bugDiff) return { check: 4, name: 'bug scope', reason: 'the change is empty' };
+  // The bug stays outside inline-test regions (check 1): refused before any test runs.
+  if (ctx.oracle.regions.size) {
+    const scope = inlineScopeProblems(
+      'bug_inject.diff',
+      parsePatch(bugDiff, 'bug_inject.diff'),
+      ctx.oracle.regions,
+    );
+    if (scope.length) return { check: 1, name: 'files', reason: scope.join('; ') };
+  }
+  const lines = bugDiff.split('\n').filter((l) => /^[+-](?![+-]{2} )/.test(l)).length;
+  if (lines > ctx.settings.maxChangedLines) {
+    return {
+      check: 4,
+      name: 'bug scope',
+      reason: `${lines} changed lines, over ${ctx.settings.maxChangedLines}`,
+    };
+  }
+  return { bugDiff };
+}
+
+/** The suite a candidate is tried on: its covering test files, or the whole suite. */
+interface CandidateSuite {
+  harness: TestHarness;
+  /** The covering test files (null: the whole suite). */
+  files: string[] | null;
+  /** Baseline-passing tests this suite runs. */
+  passing: string[];
+}
+
+function candidateSuite(c: BugCandidate, ctx: CandidateContext): CandidateSuite | 'uncovered' {
+  const whole = { harness: ctx.harness, files: null, passing: ctx.baselinePassed };
+  if (!ctx.focus) return whole;
+  const files = ctx.focus.coveringFiles(c);
+  if (files === null) return whole;
+  if (!files.length) return 'uncovered';
+  const set = new Set(files);
+  return {
+    harness: ctx.focus.harness(files),
+    files,
+    passing: ctx.baselinePassed.filter((id) => set.has(ctx.focus!.fileOf(id) ?? '')),
+  };
+}
+
+/**
+ * The bug's test run on its candidate suite (the covering files when known): the tests that
+ * passed on the original and fail with the bug, and the log weakening reads.
+ */
+async function runBug(
+  bugDiff: string,
+  suite: CandidateSuite,
+  ctx: CandidateContext,
+): Promise<{ failing: string[]; log: string } | { reason: string; applies: boolean }> {
+  const sb = ctx.host.create(ctx.snapshot);
+  let bugRun: Awaited<ReturnType<typeof runTests>>;
+  try {
+    const applied = await sb.applyPatch(bugDiff);
+    if (!applied.ok) {
+      return { reason: `the change does not apply: ${applied.message}`, applies: false };
+    }
+    bugRun = await runTests(sb, suite.harness, {
+      scriptTimeoutMs: ctx.settings.scriptTimeoutMs,
+      parserTimeoutMs: ctx.settings.parserTimeoutMs,
+      keepLogBytes: 4 << 20,
+    });
+  } finally {
+    await sb.dispose();
+  }
+  if (!bugRun.ok && bugRun.kind !== 'no-tests') {
+    return { reason: `test run with the bug failed: ${bugRun.message}`, applies: true };
+  }
+  const tests = bugRun.ok ? bugRun.tests : {};
+  return {
+    failing: suite.passing.filter((id) => !didPass(tests, id)),
+    log: bugRun.ok ? (bugRun.log ?? '') : '',
+  };
+}
+
+/** Why a bug that fails `failing` of the suite's passing tests is too broad, or null. */
+export function tooBroad(failing: number, passing: number, maxShare: number): string | null {
+  if (failing <= BROAD_FLOOR || failing <= maxShare * passing) return null;
+  const pct = Math.round((failing / Math.max(1, passing)) * 1000) / 10;
+  return `the bug fails ${failing} of ${passing} passing tests (${pct}%, over ${Math.round(maxShare * 1000) / 10}%): too broad for a focused task`;
 }
 
 async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise<Processed> {
@@ -835,88 +1211,51 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
     },
   });
   try {
-    if (Object.keys(c.edits).some((f) => ctx.oracle.whole.has(f))) {
-      return reject(1, 'files', 'the change touches an oracle test file');
-    }
-    const bugDiff = diffFromEdits(ctx.original, c.edits);
-    if (!bugDiff) return reject(4, 'bug scope', 'the change is empty');
-    // The bug stays outside inline-test regions (check 1): refused before any test runs.
-    if (ctx.oracle.regions.size) {
-      const scope = inlineScopeProblems(
-        'bug_inject.diff',
-        parsePatch(bugDiff, 'bug_inject.diff'),
-        ctx.oracle.regions,
-      );
-      if (scope.length) return reject(1, 'files', scope.join('; '));
-    }
-    const lines = bugDiff.split('\n').filter((l) => /^[+-](?![+-]{2} )/.test(l)).length;
-    if (lines > ctx.settings.maxChangedLines) {
-      return reject(4, 'bug scope', `${lines} changed lines, over ${ctx.settings.maxChangedLines}`);
-    }
+    const checked = staticChecks(c, ctx);
+    if (!('bugDiff' in checked)) return reject(checked.check, checked.name, checked.reason);
+    const { bugDiff } = checked;
     if (ctx.stop.aborted) return reject(0, 'stopped', 'stopped before running');
 
-    const testOptions = {
-      scriptTimeoutMs: ctx.settings.scriptTimeoutMs,
-      parserTimeoutMs: ctx.settings.parserTimeoutMs,
-    };
-    const sb = ctx.host.create(ctx.snapshot);
-    let bugRun: Awaited<ReturnType<typeof runTests>>;
-    try {
-      const applied = await sb.applyPatch(bugDiff);
-      if (!applied.ok) return reject(1, 'files', `the change does not apply: ${applied.message}`);
-      bugRun = await runTests(sb, ctx.harness, { ...testOptions, keepLogBytes: 4 << 20 });
-    } finally {
-      await sb.dispose();
+    const suite = candidateSuite(c, ctx);
+    if (suite === 'uncovered') {
+      return reject(5, 'bug validity', 'no test executes the changed lines');
     }
-    if (!bugRun.ok && bugRun.kind !== 'no-tests') {
-      return reject(5, 'bug validity', `test run with the bug failed: ${bugRun.message}`);
-    }
-    const tests = bugRun.ok ? bugRun.tests : {};
-    const failing = ctx.baselinePassed.filter((id) => !didPass(tests, id));
-    if (failing.length < ctx.settings.minFailingTests) {
+    const bug = await runBug(bugDiff, suite, ctx);
+    if ('reason' in bug)
+      return reject(bug.applies ? 5 : 1, bug.applies ? 'bug validity' : 'files', bug.reason);
+    if (bug.failing.length < ctx.settings.minFailingTests) {
       return reject(
         5,
         'bug validity',
         'no test that passes on the original fails with this change',
       );
     }
+    const broad = tooBroad(bug.failing.length, ctx.baselinePassed.length, ctx.maxFailingShare);
+    if (broad) return reject(5, 'too broad', broad);
     if (ctx.stop.aborted) return reject(0, 'stopped', 'stopped before weakening');
 
     const weakening = await deriveWeakening({
       host: ctx.host,
       snapshot: ctx.snapshot,
-      harness: ctx.harness,
+      harness: suite.harness,
       testFiles: ctx.oracle.paths,
       originals: ctx.oracle.originals,
       regions: ctx.oracle.regions,
       bugDiff,
-      failing,
-      bugLog: bugRun.ok ? (bugRun.log ?? '') : '',
-      testOptions,
+      failing: bug.failing,
+      bugLog: bug.log,
+      testOptions: {
+        scriptTimeoutMs: ctx.settings.scriptTimeoutMs,
+        parserTimeoutMs: ctx.settings.parserTimeoutMs,
+      },
+      bounds: ctx.weakenBounds,
     });
     if (!weakening.diff) {
       return reject(6, 'weakening validity', weakening.reason ?? 'no weakening hides the bug');
     }
     if (ctx.stop.aborted) return reject(0, 'stopped', 'stopped before validating');
 
-    const artifactId = `${ctx.repoName}-${c.strategy}-${sha256(c.key).slice(0, 8)}`;
-    const artifact: Artifact = {
-      testScript: ctx.suite.testScript,
-      testFiles: ctx.suite.testFiles,
-      testParser: ctx.suite.testParser,
-      bugDiff,
-      weakenDiff: weakening.diff,
-      metadata: {
-        id: artifactId,
-        repo: ctx.repo,
-        parent: null,
-        order: 1,
-        strategy: c.strategy,
-        createdBy: `ssr inject (procedural ${c.strategy}: ${c.operator})`,
-        createdAt: new Date().toISOString(),
-        notes: c.description,
-      },
-    };
+    const artifact = buildArtifact(c, bugDiff, weakening.diff, suite, ctx);
     const report = await validateArtifact(artifact, {
       host: ctx.host,
       snapshot: ctx.snapshot,
@@ -936,6 +1275,7 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
         },
       };
     }
+    const artifactId = artifact.metadata.id;
     return { record: { ...base, outcome: 'valid', artifactId, durationMs }, artifact, report };
   } catch (err) {
     return {
@@ -947,6 +1287,41 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
       },
     };
   }
+}
+
+/**
+ * The artifact of a candidate: the whole suite's script and oracle, or (focused) the script
+ * of its covering test files with those files and the suite's support files as oracle.
+ */
+function buildArtifact(
+  c: BugCandidate,
+  bugDiff: string,
+  weakenDiff: string,
+  suite: CandidateSuite,
+  ctx: CandidateContext,
+): Artifact {
+  const focused = ctx.focusedArtifacts && suite.files !== null && ctx.focus !== null;
+  const artifactId = `${ctx.repoName}-${c.strategy}-${sha256(c.key).slice(0, 8)}`;
+  return {
+    testScript: focused ? ctx.focus!.script(suite.files!) : ctx.suite.testScript,
+    testFiles: focused ? ctx.focus!.oracleFor(suite.files!) : ctx.suite.testFiles,
+    testParser: ctx.suite.testParser,
+    bugDiff,
+    weakenDiff,
+    metadata: {
+      id: artifactId,
+      repo: ctx.repo,
+      parent: null,
+      order: 1,
+      strategy: c.strategy,
+      createdBy: `ssr inject (procedural ${c.strategy}: ${c.operator})`,
+      createdAt: new Date().toISOString(),
+      notes: c.description,
+      testScope: focused
+        ? { kind: 'covering', files: suite.files!.length, of: ctx.focus!.units.length }
+        : { kind: 'full' },
+    },
+  };
 }
 
 function summarize(x: {
