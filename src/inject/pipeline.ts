@@ -102,6 +102,12 @@ export interface InjectOptions {
   /** Clean-run time from which `auto` focuses artifacts (default 30 s). */
   autoScopeMs?: number;
   /**
+   * `covering` (default): candidates are screened on the test files that execute their lines.
+   * `full`: every candidate runs the whole suite (the pre-selection behaviour, for comparison:
+   * bench/inject measures both).
+   */
+  screening?: 'covering' | 'full';
+  /**
    * Largest share of the suite's passing tests a bug may fail (default 0.1); a bug that
    * fails more (and more than 10 tests) is "too broad" and rejected before weakening.
    */
@@ -351,7 +357,8 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
       notes,
       scriptTimeoutMs: settings.scriptTimeoutMs,
     });
-    focus = measured.focus;
+    focus = opts.screening === 'full' ? null : measured.focus;
+    if (opts.screening === 'full') measured.focus?.cleanup();
     const cleanMs = Math.max(0, ...discovery.baseline.runs.map((r) => r.scriptMs));
     const focusedArtifacts = decideScope(testScope, focus, cleanMs, opts.autoScopeMs, notes);
 
