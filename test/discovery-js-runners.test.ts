@@ -648,3 +648,22 @@ describe('static proposal for the new runners', () => {
     }
   });
 });
+
+test('the test script is followed through npm-run-all / run-s / run-p name globs (espree: test -> unit -> unit:*)', async () => {
+  const { expandedTestScript } = await import('../src/discovery/npm-script.js');
+  const text = expandedTestScript({
+    scripts: {
+      test: 'npm-run-all -p unit lint',
+      unit: 'run-s unit:*',
+      'unit:esm': "c8 mocha --timeout 30000 'tests/lib/**/*.js'",
+      'unit:cjs': 'mocha tests/lib/commonjs.cjs',
+      'unit:deep:x': 'never',
+      lint: 'eslint .',
+    },
+  });
+  assert.match(text, /c8 mocha --timeout 30000 'tests\/lib\/\*\*\/\*\.js'/);
+  assert.match(text, /mocha tests\/lib\/commonjs\.cjs/);
+  assert.match(text, /eslint \./);
+  // `*` stays within one `:` segment, as npm-run-all's does.
+  assert.doesNotMatch(text, /never/);
+});

@@ -82,19 +82,46 @@ export function expandedTestScript(pkg: PackageJson | null): string {
   const scripts = pkg?.scripts ?? {};
   const script = scripts.test;
   if (typeof script !== 'string' || isPlaceholderTestScript(script)) return '';
+  const names = Object.keys(scripts).filter((n) => typeof scripts[n] === 'string');
   const expand = (text: string, depth: number): string => {
     if (depth > 2) return text;
-    return text.replace(
-      /\b(?:npm run(?:-script)?|yarn(?: run)?|pnpm(?: run)?)\s+([\w:.-]+)/g,
-      (m, name: string) => {
-        const target = scripts[name];
-        return typeof target === 'string' && name !== 'test'
-          ? `${m} ; ${expand(target, depth + 1)}`
-          : m;
-      },
-    );
+    const one = (name: string) => {
+      const target = scripts[name];
+      return typeof target === 'string' && name !== 'test' ? expand(target, depth + 1) : '';
+    };
+    return text
+      .replace(
+        /\b(?:npm run(?:-script)?|yarn(?: run)?|pnpm(?: run)?)\s+([\w:.-]+)/g,
+        (m, name: string) => {
+          const body = one(name);
+          return body ? `${m} ; ${body}` : m;
+        },
+      )
+      .replace(/\b(?:npm-run-all|run-s|run-p)((?:[ \t]+[^\s;&|]+)+)/g, (m, args: string) => {
+        // npm-run-all's names are globs over script names: `unit:*` is unit:esm, unit:cjs.
+        const bodies = args
+          .trim()
+          .split(/\s+/)
+          .filter((w) => !w.startsWith('-'))
+          .flatMap((pattern) => names.filter((n) => runAllPattern(pattern).test(n)))
+          .map(one)
+          .filter(Boolean);
+        return bodies.length ? `${m} ; ${bodies.join(' ; ')}` : m;
+      });
   };
   return expand(script, 0);
+}
+
+/** An npm-run-all name pattern as a RegExp: `*` within a `:` segment, `**` across them. */
+function runAllPattern(pattern: string): RegExp {
+  const body = pattern
+    .replace(/^['"]|['"]$/g, '')
+    .split(/(\*\*|\*)/)
+    .map((part) =>
+      part === '**' ? '.*' : part === '*' ? '[^:]*' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'),
+    )
+    .join('');
+  return new RegExp(`^${body}$`);
 }
 
 export interface RunnerCall {
