@@ -20,7 +20,11 @@
  * (minimist, node-gyp, shell-quote, entities, @fastify/error, postcss-calc and uvu, chance,
  * strnum, go-cmp, kr/text, fnv, strsim, glob, cJSON): grep test/ before adding one.
  *
- * Run alone: node --import tsx bench/fetch-repos.ts [name...]   (fetch and set up, print paths)
+ * THROUGHPUT_REPOS, a separate list, holds the two repositories of bench/inject's throughput
+ * part (espree, fs-extra); the same fetchRepo builds them.
+ *
+ * Run alone: node --import tsx bench/fetch-repos.ts [name...]   (fetch and set up, print paths;
+ * names may come from either list; without names, all of REPOS)
  */
 import { execFileSync } from 'node:child_process';
 import {
@@ -874,6 +878,82 @@ export const REPOS: RepoSpec[] = [
 ];
 
 /**
+ * npmInstall with some packages pinned (or added) in package.json for the install only: the
+ * upstream package.json is written back before the repository's commit.
+ */
+function npmInstallPinned(
+  dir: string,
+  pins: Record<string, string>,
+  opts: { skip?: string[]; fallback: string[]; dev?: boolean },
+): string[] {
+  const pkgPath = join(dir, 'package.json');
+  const original = readFileSync(pkgPath, 'utf8');
+  const pkg = JSON.parse(original) as Record<string, Record<string, string> | undefined>;
+  const field = opts.dev ? 'devDependencies' : 'dependencies';
+  pkg[field] = { ...pkg[field], ...pins };
+  writeFileSync(pkgPath, JSON.stringify(pkg, null, 2));
+  try {
+    return [
+      ...npmInstall(dir, opts),
+      `pinned for the install (package.json as upstream): ${Object.entries(pins)
+        .map(([k, v]) => `${k}@${v}`)
+        .join(', ')}`,
+    ];
+  } finally {
+    writeFileSync(pkgPath, original);
+  }
+}
+
+/**
+ * The two repositories of bench/inject's throughput part (bench/inject-throughput.ts), apart
+ * from REPOS: a fast mocha suite (~1,500 tests in a few seconds) and a slow one (~700 tests,
+ * ~15-20 s, most of it real file-system work and timers). Both plain JavaScript without a build
+ * step. Measured on the 2-core machine while other jobs ran (load ~8): espree 1,483 tests, mocha
+ * 4-5 s (3.2 s CPU), 6 product files; fs-extra 698 tests (+2 pending), 17-18 s wall (4.5 s CPU),
+ * 28 product files.
+ */
+export const THROUGHPUT_REPOS: RepoSpec[] = [
+  {
+    name: 'espree',
+    language: 'JavaScript',
+    runner: 'mocha',
+    source: 'Debian source node-espree 9.4.1 (upstream eslint/espree, ESM)',
+    build: debSourceRepo('node-espree', ['node_modules/', 'package-lock.json'], (dir) => [
+      // acorn 8.8.1 is the release this espree was tested against (and Debian's): later
+      // acorns add AST fields (bigint on literals, ...) that 17 fixtures do not expect.
+      ...npmInstallPinned(
+        dir,
+        { acorn: '8.8.1' },
+        { skip: ['npm-run-all', 'esprima-fb'], fallback: ['mocha@10', 'chai@4', 'shelljs@0.8'] },
+      ),
+      "tests/lib/libraries.js is left out of the command: Debian's +dfsg tarball drops its fixtures (tests/fixtures/libraries)",
+    ]),
+    ownCommand: "npx mocha --reporter dot --ignore tests/lib/libraries.js 'tests/lib/**/*.js'",
+    ownCount: counts.mocha,
+  },
+  {
+    name: 'fs-extra',
+    language: 'JavaScript',
+    runner: 'mocha',
+    source: 'Debian source node-fs-extra 10.1.0 (upstream jprichardson/node-fs-extra)',
+    build: debSourceRepo('node-fs-extra', ['node_modules/', 'package-lock.json'], (dir) =>
+      // lib/copy/__tests__/ncp/ncp.test.js requires rimraf, which the devDependencies lack.
+      npmInstallPinned(
+        dir,
+        { rimraf: '^3.0.2' },
+        {
+          dev: true,
+          fallback: ['mocha@10', 'klaw@3', 'klaw-sync@6', 'minimist', 'proxyquire@2', 'rimraf@3'],
+        },
+      ),
+    ),
+    // The `unit` script without nyc: test.js adds lib/**/__tests__/*.test.js to a Mocha.
+    ownCommand: 'node test.js --reporter spec',
+    ownCount: counts.mocha,
+  },
+];
+
+/**
  * The repository for `spec`, built on first use; returns its path and set-up notes (kept in
  * `<dir>.setup.json`). A failed build leaves nothing behind and throws with the reason.
  */
@@ -912,7 +992,11 @@ export function fetchRepo(
 
 if (isMain(import.meta.url)) {
   const wanted = process.argv.slice(2);
-  for (const spec of REPOS.filter((r) => !wanted.length || wanted.includes(r.name))) {
+  // Names pick from REPOS and THROUGHPUT_REPOS; none: all of REPOS.
+  const specs = wanted.length
+    ? [...REPOS, ...THROUGHPUT_REPOS].filter((r) => wanted.includes(r.name))
+    : REPOS;
+  for (const spec of specs) {
     const t0 = performance.now();
     try {
       const { dir, notes } = fetchRepo(spec, console.log);
