@@ -8,6 +8,8 @@
  *
  * Targets: yield >= 30% for removal and mutation (all candidates touch covered code),
  * >= 10 valid artifacts per minute on 2 cores.
+ *
+ * Then throughput and focus on two real repositories against StrykerJS (inject-throughput.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { injectBugs } from '../src/inject/pipeline.js';
 import type { ValidationReport } from '../src/validate/report.js';
+import { throughput } from './inject-throughput.js';
 import { emitSummary, isMain, ratio, type SummaryRow, table, verdict } from './lib.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -101,6 +104,9 @@ export async function main(): Promise<void> {
       met: null,
     },
   ];
+  // Part 2 (inject-throughput.ts): real repositories, against StrykerJS; SSR_BENCH_THROUGHPUT=0
+  // skips it (it fetches two repositories and takes ~5 budgets of SSR_BENCH_MINUTES).
+  if (process.env.SSR_BENCH_THROUGHPUT !== '0') rows.push(...(await throughput()));
   emitSummary(rows);
 }
 
