@@ -10,6 +10,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { TestScope, TestSuiteSpec } from '../discovery/types.js';
 import { stageHarness, type TestHarness } from '../testing/run-tests.js';
+import { commonEnds } from '../util/common-ends.js';
 import type { TestFileCoverage } from './coverage.js';
 import type { BugCandidate } from './types.js';
 
@@ -18,16 +19,8 @@ export function changedLines(before: string, after: string | null): number[] {
   const a = before.split('\n');
   if (after === null) return a.map((_, i) => i + 1);
   const b = after.split('\n');
-  let pre = 0;
-  while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++;
+  const { pre, suf } = commonEnds(a, b);
   if (pre === a.length && pre === b.length) return [];
-  let suf = 0;
-  while (
-    suf < a.length - pre &&
-    suf < b.length - pre &&
-    a[a.length - 1 - suf] === b[b.length - 1 - suf]
-  )
-    suf++;
   const first = pre + 1;
   const last = a.length - suf;
   // A pure insertion: the lines around it say who runs that spot.

@@ -33,6 +33,7 @@ import type { Snapshot } from '../sandbox/types.js';
 import { Journal } from '../store/journal.js';
 import { didPass, passedIds } from '../testing/results.js';
 import { runTests, stageHarness, type TestHarness } from '../testing/run-tests.js';
+import { commonEnds } from '../util/common-ends.js';
 import { errorMessage, UsageError } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
 import { recoverInterruptedWrites } from '../util/interrupted-writes.js';
@@ -737,16 +738,8 @@ export function editTouchesRegions(
   if (after === null) return true;
   const a = before.split('\n');
   const b = after.split('\n');
-  let pre = 0;
-  while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++;
+  const { pre, suf } = commonEnds(a, b);
   if (pre === a.length && pre === b.length) return false;
-  let suf = 0;
-  while (
-    suf < a.length - pre &&
-    suf < b.length - pre &&
-    a[a.length - 1 - suf] === b[b.length - 1 - suf]
-  )
-    suf++;
   // Original lines pre+1 .. a.length-suf (1-based) are replaced.
   const first = pre + 1;
   const last = a.length - suf;

@@ -16,8 +16,10 @@
  *
  * The exact lists are below and in README.md ("What is a target").
  */
+
 import { posix } from 'node:path';
 import { diffLines } from 'diff';
+import { commonEnds } from '../util/common-ends.js';
 import { sha256 } from '../util/hash.js';
 import { isJavaScriptLike, languageOf } from './ast.js';
 import type { Coverage } from './coverage.js';
@@ -446,15 +448,7 @@ export function keepVersionLines(before: string, after: string): string {
   const a = linesOf(before);
   const b = linesOf(after);
   // Common prefix and suffix first: a single edit leaves a small middle to diff.
-  let pre = 0;
-  while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++;
-  let suf = 0;
-  while (
-    suf < a.length - pre &&
-    suf < b.length - pre &&
-    a[a.length - 1 - suf] === b[b.length - 1 - suf]
-  )
-    suf++;
+  const { pre, suf } = commonEnds(a, b);
   const midA = a.slice(pre, a.length - suf);
   const midB = b.slice(pre, b.length - suf);
   if (!midA.some(isVersionLine) && !midB.some(isVersionLine)) return after;
