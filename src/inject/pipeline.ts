@@ -32,13 +32,19 @@ import { formatFileDiff, isNoisePath } from '../sandbox/tree-diff.js';
 import type { Snapshot } from '../sandbox/types.js';
 import { Journal } from '../store/journal.js';
 import { didPass, passedIds } from '../testing/results.js';
-import { runTests, stageHarness, type TestHarness } from '../testing/run-tests.js';
+import {
+  runTests,
+  stageHarness,
+  type TestHarness,
+  type TestRunOutcome,
+} from '../testing/run-tests.js';
 import { commonEnds } from '../util/common-ends.js';
 import { errorMessage, UsageError } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
 import { recoverInterruptedWrites } from '../util/interrupted-writes.js';
 import { type Baseline, BaselineCache, scaledTimeout } from '../validate/baseline.js';
 import type { ValidationReport, ValidationSettings } from '../validate/report.js';
+import { type KnownRuns, knownRunKey } from '../validate/validation-run.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
 import { isJavaScriptLike, languageOf } from './ast.js';
 import {
@@ -1159,7 +1165,9 @@ async function runBug(
   bugDiff: string,
   suite: CandidateSuite,
   ctx: CandidateContext,
-): Promise<{ failing: string[]; log: string } | { reason: string; applies: boolean }> {
+): Promise<
+  { failing: string[]; log: string; outcome: TestRunOutcome } | { reason: string; applies: boolean }
+> {
   const sb = ctx.host.create(ctx.snapshot);
   let bugRun: Awaited<ReturnType<typeof runTests>>;
   try {
@@ -1182,6 +1190,7 @@ async function runBug(
   return {
     failing: suite.passing.filter((id) => !didPass(tests, id)),
     log: bugRun.ok ? (bugRun.log ?? '') : '',
+    outcome: bugRun,
   };
 }
 
@@ -1261,6 +1270,7 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
       snapshot: ctx.snapshot,
       cache: ctx.cache,
       settings: ctx.settings,
+      knownRuns: runsToReuse(artifact, suite, bug.outcome, weakening.lastRun),
     });
     const durationMs = Math.round(performance.now() - t0);
     if (!report.valid) {
@@ -1287,6 +1297,25 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
       },
     };
   }
+}
+
+/**
+ * The runs validation would repeat: the bug run and the weakening's last run, when they ran
+ * the artifact's own script (a covering artifact's, or the whole suite's) on the same
+ * snapshot. Their outcomes stand for validation's "with bug" and "with bug + weakening".
+ */
+function runsToReuse(
+  artifact: Artifact,
+  suite: CandidateSuite,
+  bugRun: TestRunOutcome,
+  lastRun: { patch: string; outcome: TestRunOutcome } | undefined,
+): KnownRuns {
+  const runs = new Map<string, TestRunOutcome>();
+  if (readFileSync(suite.harness.scriptPath, 'utf8') !== artifact.testScript) return runs;
+  const key = (patch: string) => knownRunKey(artifact.testScript, artifact.testParser, [patch]);
+  runs.set(key(artifact.bugDiff), bugRun);
+  if (lastRun) runs.set(key(lastRun.patch), lastRun.outcome);
+  return runs;
 }
 
 /**

@@ -55,6 +55,8 @@ export interface WeakeningResult {
   rounds: number;
   /** Why no weakening was found. */
   reason?: string;
+  /** The last test run: the bug and this weakening, as one patch (for reuse by validation). */
+  lastRun?: { patch: string; outcome: TestRunOutcome };
 }
 
 export interface WeakenInput {
@@ -81,13 +83,20 @@ export interface WeakenInput {
 }
 
 /** Runs the tests with the bug and the given test-file contents applied. */
-async function runWith(input: WeakenInput, contents: Map<string, string>): Promise<TestRunOutcome> {
+async function runWith(
+  input: WeakenInput,
+  contents: Map<string, string>,
+): Promise<{ patch: string; outcome: TestRunOutcome }> {
   const sb = input.host.create(input.snapshot);
   try {
     const patch = input.bugDiff + weakeningDiff(input.originals, contents);
     const applied = await sb.applyPatch(patch);
     if (!applied.ok) throw new Error(`weakened tests do not apply: ${applied.message}`);
-    return await runTests(sb, input.harness, { ...input.testOptions, keepLogBytes: 4 << 20 });
+    const outcome = await runTests(sb, input.harness, {
+      ...input.testOptions,
+      keepLogBytes: 4 << 20,
+    });
+    return { patch, outcome };
   } finally {
     await sb.dispose();
   }
@@ -285,6 +294,7 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
   }
   let log = input.bugLog;
   let restored: string[] = [];
+  let lastRun: WeakeningResult['lastRun'];
   let rounds = 0;
   let reason = 'the failing run names no line of an oracle test file';
   while (rounds < maxRounds) {
@@ -407,7 +417,8 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
     }
     if (!changed) break;
     rounds++;
-    const o = await runWith(input, contents);
+    lastRun = await runWith(input, contents);
+    const o = lastRun.outcome;
     if (!o.ok) {
       reason = `the run with weakened tests failed: ${o.message}`;
       break;
@@ -423,5 +434,12 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
     }
     return { diff: null, restored, weakened, rounds, reason };
   }
-  return { diff: weakeningDiff(input.originals, contents), restored, weakened, rounds };
+  const diff = weakeningDiff(input.originals, contents);
+  return {
+    diff,
+    restored,
+    weakened,
+    rounds,
+    ...(lastRun && lastRun.patch === input.bugDiff + diff ? { lastRun } : {}),
+  };
 }

@@ -30,6 +30,11 @@ export interface TestRunRecord {
   scriptMs: number;
   parserMs: number;
   error?: string;
+  /**
+   * The outcome of an identical run made just before by the caller (same test script, parser
+   * and patches on the same snapshot, in a fresh sandbox: ssr inject's screening), not run again.
+   */
+  reused?: boolean;
 }
 
 export interface ValidationSettings {

@@ -4,6 +4,7 @@
  * and a test run are recorded in it. The checks themselves live in check-files.ts and
  * check-runs.ts.
  */
+
 import type { Artifact } from '../artifact/artifact.js';
 import { artifactHash } from '../artifact/artifact.js';
 import { type FilePatch, PatchError } from '../artifact/patch.js';
@@ -16,6 +17,7 @@ import {
   type TestRunOutcome,
 } from '../testing/run-tests.js';
 import { errorMessage } from '../util/errors.js';
+import { sha256 } from '../util/hash.js';
 import type { Baseline, BaselineCache } from './baseline.js';
 import {
   CHECKS,
@@ -92,6 +94,17 @@ export function newReport(
   };
 }
 
+/**
+ * Test runs a caller already made on the artifact's snapshot, by knownRunKey: the validator
+ * takes their outcomes instead of running the same thing again.
+ */
+export type KnownRuns = ReadonlyMap<string, TestRunOutcome>;
+
+/** The key of a run: script, parser and the patches applied (concatenated, as one state). */
+export function knownRunKey(testScript: string, testParser: string, patches: string[]): string {
+  return sha256(testScript, testParser, patches.join(''));
+}
+
 /** A run with an empty report and the harness staged; the caller must clean the harness up. */
 export function startRun(
   artifact: Artifact,
@@ -101,6 +114,7 @@ export function startRun(
     settings: ValidationSettings;
     cache: BaselineCache;
     progress: (message: string) => void;
+    knownRuns?: KnownRuns;
   },
 ): ValidationRun {
   const { host, snapshot, settings } = opts;
@@ -114,7 +128,14 @@ export function startRun(
       scriptTimeoutMs: settings.scriptTimeoutMs,
       parserTimeoutMs: settings.parserTimeoutMs,
     },
-    runTestsWith: (label, stage, patches) => runInFreshSandbox(run, label, stage, patches),
+    runTestsWith: (label, stage, patches) => {
+      const known = opts.knownRuns?.get(
+        knownRunKey(artifact.testScript, artifact.testParser, patches),
+      );
+      if (!known) return runInFreshSandbox(run, label, stage, patches);
+      recordTestRun(run, label, stage, known, true);
+      return Promise.resolve(known);
+    },
     bugFiles: [],
     weakenFiles: [],
     baseline: null,
@@ -130,6 +151,7 @@ export function recordTestRun(
   label: string,
   stage: RunStage,
   o: TestRunOutcome,
+  reused = false,
 ): void {
   const { report, stageMax } = run;
   report.testRuns.push({
@@ -139,6 +161,7 @@ export function recordTestRun(
     scriptMs: Math.round(o.scriptMs),
     parserMs: Math.round(o.parserMs),
     ...(o.ok ? {} : { error: o.message }),
+    ...(reused ? { reused: true } : {}),
   });
   stageMax.set(stage, Math.max(stageMax.get(stage) ?? 0, o.scriptMs + o.parserMs));
   if (o.ok) for (const w of o.warnings) report.warnings.push(`${label}: ${w}`);

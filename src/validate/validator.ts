@@ -13,7 +13,13 @@ import {
   checkWeakening,
 } from './check-runs.js';
 import { CHECKS, type CheckKey, type ValidationReport, type ValidationSettings } from './report.js';
-import { finishReport, runCheck, startRun, type ValidationRun } from './validation-run.js';
+import {
+  finishReport,
+  type KnownRuns,
+  runCheck,
+  startRun,
+  type ValidationRun,
+} from './validation-run.js';
 
 export const DEFAULT_SETTINGS: ValidationSettings = {
   minPassingTests: 1,
@@ -38,6 +44,8 @@ export interface ValidateContext {
    * mutation, because a failed solver patch composed onto a bug need not be necessary for it.
    */
   skip?: Partial<Record<CheckKey, string>>;
+  /** Runs the caller made already (validation-run.ts, KnownRuns): not made again. */
+  knownRuns?: KnownRuns;
 }
 
 /**
@@ -72,6 +80,7 @@ export async function validateArtifact(
     settings: { ...DEFAULT_SETTINGS, ...ctx.settings },
     cache: ctx.cache ?? defaultCache,
     progress: ctx.onProgress ?? (() => {}),
+    knownRuns: ctx.knownRuns,
   });
   try {
     await runChecks(run, ctx.skip);
