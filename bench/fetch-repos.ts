@@ -918,17 +918,25 @@ export const THROUGHPUT_REPOS: RepoSpec[] = [
     language: 'JavaScript',
     runner: 'mocha',
     source: 'Debian source node-espree 9.4.1 (upstream eslint/espree, ESM)',
-    build: debSourceRepo('node-espree', ['node_modules/', 'package-lock.json'], (dir) => [
-      // acorn 8.8.1 is the release this espree was tested against (and Debian's): later
-      // acorns add AST fields (bigint on literals, ...) that 17 fixtures do not expect.
-      ...npmInstallPinned(
-        dir,
-        { acorn: '8.8.1' },
-        { skip: ['npm-run-all', 'esprima-fb'], fallback: ['mocha@10', 'chai@4', 'shelljs@0.8'] },
-      ),
-      "tests/lib/libraries.js is left out of the command: Debian's +dfsg tarball drops its fixtures (tests/fixtures/libraries)",
-    ]),
-    ownCommand: "npx mocha --reporter dot --ignore tests/lib/libraries.js 'tests/lib/**/*.js'",
+    build: debSourceRepo('node-espree', ['node_modules/', 'package-lock.json'], (dir) => {
+      // Debian's +dfsg tarball drops tests/fixtures/libraries, so tests/lib/libraries.js
+      // throws at load and takes every other file of the mocha run with it: it goes.
+      rmSync(join(dir, 'tests/lib/libraries.js'));
+      return [
+        // acorn 8.8.1 is the release this espree was tested against (and Debian's): later
+        // acorns add AST fields (bigint on literals, ...) that 17 fixtures do not expect.
+        ...npmInstallPinned(
+          dir,
+          { acorn: '8.8.1' },
+          {
+            skip: ['npm-run-all', 'esprima-fb'],
+            fallback: ['mocha@10', 'chai@4', 'shelljs@0.8'],
+          },
+        ),
+        "tests/lib/libraries.js removed: Debian's +dfsg tarball drops its fixtures (tests/fixtures/libraries), so it fails at load",
+      ];
+    }),
+    ownCommand: "npx mocha --reporter dot 'tests/lib/**/*.js'",
     ownCount: counts.mocha,
   },
   {
