@@ -74,6 +74,12 @@ describe('CoveringIndex', () => {
     assert.deepEqual(index.testsForEdits({ 'src/y.js': 'z\n' }, original), ['test/b.js']);
   });
 
+  test('breadth: how much product code a test file executes (narrower files are weakened first)', () => {
+    assert.equal(index.breadth('test/a.js'), 3);
+    assert.equal(index.breadth('test/b.js'), 3);
+    assert.equal(index.breadth('test/none.js'), Number.POSITIVE_INFINITY);
+  });
+
   test('round-trips through .ssr/suite/coverage.json, and a stale key reads as nothing', () => {
     const path = join(temp('store'), 'coverage.json');
     const byTestFile = index.byTestFile as Map<string, Map<string, number[]>>;

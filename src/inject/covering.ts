@@ -83,6 +83,15 @@ export class CoveringIndex {
     return [...out].sort();
   }
 
+  /** Lines of product code a test file executes in all (its breadth; unknown files: Infinity). */
+  breadth(testFile: string): number {
+    const cov = this.byTestFile.get(testFile);
+    if (!cov) return Number.POSITIVE_INFINITY;
+    let n = 0;
+    for (const lines of cov.values()) n += lines.length;
+    return n;
+  }
+
   /** Covered lines per source file over all test files (as one whole-suite run sees them). */
   get sources(): string[] {
     return [...this.bySource.keys()].sort();
@@ -137,6 +146,7 @@ export function saveCoverage(path: string, key: string, cov: StoredCoverage): vo
 export class SuiteFocus {
   private readonly harnesses = new Map<string, TestHarness & { cleanup(): void }>();
   private readonly unitSet: Set<string>;
+  private readonly breadths = new Map<string, number>();
 
   constructor(
     private readonly suite: TestSuiteSpec & { scope: TestScope },
@@ -156,6 +166,16 @@ export class SuiteFocus {
     const files = Object.keys(c.edits);
     if (!files.length || files.some((f) => !this.measured(f))) return null;
     return this.index.testsForEdits(c.edits, this.original).filter((f) => this.unitSet.has(f));
+  }
+
+  /** How much product code `testFile` executes (CoveringIndex.breadth), memoised. */
+  breadth(testFile: string): number {
+    let n = this.breadths.get(testFile);
+    if (n === undefined) {
+      n = this.index.breadth(testFile);
+      this.breadths.set(testFile, n);
+    }
+    return n;
   }
 
   fileOf(id: string): string | null {

@@ -1258,6 +1258,7 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
         parserTimeoutMs: ctx.settings.parserTimeoutMs,
       },
       bounds: ctx.weakenBounds,
+      specificity: ctx.focus ? (f) => ctx.focus!.breadth(f) : undefined,
     });
     if (!weakening.diff) {
       return reject(6, 'weakening validity', weakening.reason ?? 'no weakening hides the bug');

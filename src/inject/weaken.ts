@@ -80,6 +80,11 @@ export interface WeakenInput {
   maxRounds?: number;
   /** Default DEFAULT_WEAKEN_BOUNDS. */
   bounds?: WeakenBounds;
+  /**
+   * How specific each test file is (smaller first: a file that executes less code is nearer
+   * the bug): within the bounds, failures in more specific files are weakened first.
+   */
+  specificity?: (testFile: string) => number;
 }
 
 /** Runs the tests with the bug and the given test-file contents applied. */
@@ -306,6 +311,11 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
     for (const named of namedFailureLocations(log, contents)) {
       if (!locations.some((l) => l.file === named.file && l.line === named.line))
         locations.push(named);
+    }
+    if (input.specificity) {
+      const rank = input.specificity;
+      // Stable: the log's order within a file.
+      locations.sort((a, b) => rank(a.file) - rank(b.file));
     }
     if (rounds === 0 && locations.length) {
       const shown = locations
