@@ -19,7 +19,13 @@ import { removedLines } from '../src/inject/weaken.js';
 import { SandboxHost } from '../src/sandbox/local.js';
 import { runTests, stageHarness } from '../src/testing/run-tests.js';
 import { validateArtifact } from '../src/validate/validator.js';
-import { mochaProject, nodeTestProject, pytestProject } from './helpers/discovery-projects.js';
+import {
+  jestProject,
+  mochaProject,
+  nodeTestProject,
+  pytestProject,
+  vitestProject,
+} from './helpers/discovery-projects.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const temps: string[] = [];
@@ -169,6 +175,27 @@ describe('focused scripts run only their test files (real runners, in a sandbox)
       ids.join(', '),
     );
   });
+
+  for (const [name, project] of [
+    ['jest (--runTestsByPath)', jestProject],
+    ['vitest (file filters)', vitestProject],
+  ] as const) {
+    test(`${name}: the given file only`, async () => {
+      const dir = await project();
+      const snapshot = host.snapshotDir(dir);
+      const { suite, baseline } = await discoverTests(host, snapshot, { runs: 1 });
+      const files = [
+        ...new Set(Object.keys(baseline.tests).map((id) => suite.scope!.fileOf(id))),
+      ].filter((f): f is string => f !== null);
+      assert.ok(files.length >= 2, `several test files: ${files.join(', ')}`);
+      const { ids } = await runScoped(dir, files[0]!);
+      assert.ok(ids.length > 0);
+      assert.ok(
+        ids.every((id) => suite.scope!.fileOf(id) === files[0]),
+        ids.join(', '),
+      );
+    });
+  }
 
   test('node:test: one file of the per-file loop', async () => {
     const dir = await nodeTestProject();

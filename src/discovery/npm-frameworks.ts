@@ -34,6 +34,7 @@ import {
   idFiles,
   JS_ENV,
   perFile,
+  shellList,
   toolAvailable,
   uniqueSorted,
   withReport,
@@ -160,6 +161,13 @@ function jestCandidate(ctx: JsContext): Candidate | null {
     reason: reasons.join('; '),
     command: 'node_modules/.bin/jest --ci --runInBand --json',
     testScript: `${header('jest', 'runs jest in band and prints its JSON report')}\n${JS_ENV}\n${withReport(command, report, 'jest')}`,
+    // --runTestsByPath takes the positional words as files: path patterns of the project's own
+    // command that are no test file (a folder, a regex) drop out, the files given run.
+    scope: {
+      script: (fs) =>
+        `${header('jest', `runs ${fs.length} of jest's test files in band and prints its JSON report`)}\n${JS_ENV}\n${withReport(`${command} --runTestsByPath${shellList(fs)}`, report, 'jest')}`,
+      fileOf: fileBefore(' > '),
+    },
     testParser: JEST_JSON_PARSER,
     testFiles: files,
     filesFromIds: (ids) => idFiles(ids, / > /, ctx.scan),
@@ -202,6 +210,13 @@ function vitestCandidate(ctx: JsContext): Candidate | null {
     reason: reasons.join('; '),
     command: 'node_modules/.bin/vitest run --reporter=json',
     testScript: `${header('vitest', 'runs vitest once and prints its JSON report')}\n${JS_ENV}\n${withReport(command, report, 'vitest')}`,
+    // File paths as vitest filters (a filter matches a test file's path by substring; the
+    // project's own filters still apply too, so at worst more files run, never fewer).
+    scope: {
+      script: (fs) =>
+        `${header('vitest', `runs ${fs.length} of vitest's test files once and prints its JSON report`)}\n${JS_ENV}\n${withReport(`${command}${shellList(fs)}`, report, 'vitest')}`,
+      fileOf: fileBefore(' > '),
+    },
     testParser: JEST_JSON_PARSER,
     testFiles: files,
     filesFromIds: (ids) => idFiles(ids, / > /, ctx.scan),
