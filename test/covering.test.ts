@@ -13,7 +13,13 @@ import { after, before, describe, test } from 'node:test';
 import { readArtifact } from '../src/artifact/artifact.js';
 import { discoverTests } from '../src/discovery/discover.js';
 import type { TestScope, TestSuiteSpec } from '../src/discovery/types.js';
-import { CoveringIndex, changedLines, loadCoverage, saveCoverage } from '../src/inject/covering.js';
+import {
+  CoveringIndex,
+  changedLines,
+  loadCoverage,
+  SuiteFocus,
+  saveCoverage,
+} from '../src/inject/covering.js';
 import { decideScope, injectBugs, tooBroad } from '../src/inject/pipeline.js';
 import { removedLines } from '../src/inject/weaken.js';
 import { SandboxHost } from '../src/sandbox/local.js';
@@ -89,16 +95,47 @@ describe('CoveringIndex', () => {
   test('round-trips through .ssr/suite/coverage.json, and a stale key reads as nothing', () => {
     const path = join(temp('store'), 'coverage.json');
     const byTestFile = index.byTestFile as Map<string, Map<string, number[]>>;
-    saveCoverage(path, 'k1', { byTestFile, processes: { node: 2, python: 0 } });
+    saveCoverage(path, 'k1', {
+      byTestFile,
+      processes: { node: 2, python: 0 },
+      durations: new Map([['test/a.js', 120]]),
+    });
     const back = loadCoverage(path, 'k1');
     assert.deepEqual(back?.processes, { node: 2, python: 0 });
     assert.deepEqual(back?.byTestFile.get('test/b.js')?.get('src/x.js'), [3, 4]);
+    assert.equal(back?.durations.get('test/a.js'), 120);
     assert.equal(loadCoverage(path, 'k2'), null);
     assert.equal(loadCoverage(join(temp('none'), 'coverage.json'), 'k1'), null);
   });
 });
 
 describe('screening and scope decisions', () => {
+  test('costShare: what a file set costs of the whole suite, from measured run times', () => {
+    const suite = {
+      framework: 'mocha',
+      testScript: '',
+      testParser: '',
+      testFiles: ['a', 'b', 'c'],
+      notes: [],
+      scope: { script: () => '', fileOf: (id: string) => id },
+    };
+    const focus = new SuiteFocus(
+      suite,
+      ['a', 'b', 'c'],
+      new CoveringIndex(new Map()),
+      () => null,
+      () => true,
+      new Map([
+        ['a', 100],
+        ['b', 300],
+      ]),
+    );
+    // c's time is unknown: counted as the mean of the known ones (200).
+    assert.equal(focus.costShare(['a']), 100 / 600);
+    assert.equal(focus.costShare(['a', 'b', 'c']), 1);
+    focus.cleanup();
+  });
+
   test('tooBroad: a share of the passing tests, never 10 tests or fewer', () => {
     assert.equal(tooBroad(10, 20, 0.1), null);
     assert.equal(tooBroad(11, 1000, 0.1), null);

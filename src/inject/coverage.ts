@@ -297,6 +297,8 @@ export interface PerTestFileCoverage {
   total: Coverage;
   /** Each test file's run: source file -> lines (absent: the run reported nothing). */
   byTestFile: Map<string, TestFileCoverage>;
+  /** How long each test file's run took (with coverage on), ms. */
+  durations: Map<string, number>;
 }
 
 /**
@@ -314,6 +316,7 @@ export async function collectCoverageByTestFile(
   const { runs, total } = await coverageRuns(sandbox, [...scripts.values()], opts);
   if (files.length === 0) throw new Error('no test file to measure');
   const byTestFile = new Map<string, TestFileCoverage>();
+  const durations = new Map(runs.map((r, i) => [files[i]!, Math.round(r.run.durationMs)]));
   runs.forEach((r, i) => {
     const lines = new Map<string, number[]>();
     for (const [file, set] of r.sets.byFile) {
@@ -334,6 +337,7 @@ export async function collectCoverageByTestFile(
       durationMs: runs.reduce((n, r) => n + r.run.durationMs, 0),
     }),
     byTestFile,
+    durations,
   };
 }
 

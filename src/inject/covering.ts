@@ -101,11 +101,14 @@ export class CoveringIndex {
 export interface StoredCoverage {
   byTestFile: Map<string, TestFileCoverage>;
   processes: { node: number; python: number };
+  /** How long each test file's own run took, ms (what a run of it costs). */
+  durations: Map<string, number>;
 }
 
 interface StoredCoverageJson {
   key: string;
   processes: { node: number; python: number };
+  durations?: Record<string, number>;
   byTestFile: Record<string, Record<string, number[]>>;
 }
 
@@ -117,6 +120,7 @@ export function loadCoverage(path: string, key: string): StoredCoverage | null {
     if (data.key !== key || typeof data.byTestFile !== 'object' || !data.processes) return null;
     return {
       processes: data.processes,
+      durations: new Map(Object.entries(data.durations ?? {})),
       byTestFile: new Map(
         Object.entries(data.byTestFile).map(([test, cov]) => [test, new Map(Object.entries(cov))]),
       ),
@@ -130,6 +134,7 @@ export function saveCoverage(path: string, key: string, cov: StoredCoverage): vo
   const data: StoredCoverageJson = {
     key,
     processes: cov.processes,
+    durations: Object.fromEntries(cov.durations),
     byTestFile: Object.fromEntries(
       [...cov.byTestFile].map(([test, lines]) => [test, Object.fromEntries(lines)]),
     ),
@@ -157,8 +162,24 @@ export class SuiteFocus {
     private readonly original: (file: string) => string | null,
     /** Whether coverage saw the language of `file` (else no selection for it). */
     private readonly measured: (file: string) => boolean,
+    /** Each unit's run time, ms (missing: unknown, counted as the mean). */
+    private readonly durations: ReadonlyMap<string, number> = new Map(),
   ) {
     this.unitSet = new Set(units);
+  }
+
+  /**
+   * What running `files` costs as a share of running every unit (0..1): their measured run
+   * times, or their number where times are unknown.
+   */
+  costShare(files: readonly string[]): number {
+    const known = this.units.filter((u) => this.durations.has(u));
+    const mean = known.length
+      ? known.reduce((n, u) => n + this.durations.get(u)!, 0) / known.length
+      : 1;
+    const cost = (u: string) => this.durations.get(u) ?? mean;
+    const all = this.units.reduce((n, u) => n + cost(u), 0);
+    return all > 0 ? files.reduce((n, f) => n + cost(f), 0) / all : 1;
   }
 
   /** The test files covering the candidate's edits; null when coverage cannot tell. */

@@ -25,7 +25,7 @@ import {
 } from '../artifact/oracle-regions.js';
 import { parsePatch } from '../artifact/patch.js';
 import { discoverTests, type TestOverrides } from '../discovery/index.js';
-import type { TestScope as SuiteScope, TestSuiteSpec } from '../discovery/types.js';
+import type { TestSuiteSpec } from '../discovery/types.js';
 import { LayerStack } from '../sandbox/layers.js';
 import { SandboxHost } from '../sandbox/local.js';
 import { formatFileDiff, isNoisePath } from '../sandbox/tree-diff.js';
@@ -42,27 +42,15 @@ import { commonEnds } from '../util/common-ends.js';
 import { errorMessage, UsageError } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
 import { recoverInterruptedWrites } from '../util/interrupted-writes.js';
-import { type Baseline, BaselineCache, scaledTimeout } from '../validate/baseline.js';
+import { BaselineCache, scaledTimeout } from '../validate/baseline.js';
 import type { ValidationReport, ValidationSettings } from '../validate/report.js';
 import { type KnownRuns, knownRunKey } from '../validate/validation-run.js';
 import { DEFAULT_SETTINGS, validateArtifact } from '../validate/validator.js';
 import { isJavaScriptLike, languageOf } from './ast.js';
-import {
-  type Coverage,
-  collectCoverage,
-  collectCoverageByTestFile,
-  coverageFromTestFiles,
-  targetFilter,
-} from './coverage.js';
-import {
-  CoveringIndex,
-  loadCoverage,
-  type StoredCoverage,
-  SuiteFocus,
-  saveCoverage,
-  scopeUnits,
-} from './covering.js';
+import { type Coverage, targetFilter } from './coverage.js';
+import type { SuiteFocus } from './covering.js';
 import { historyCandidates } from './history.js';
+import { measureCoverage } from './measure-coverage.js';
 import { mutationCandidates } from './mutation.js';
 import {
   executedFrom,
@@ -129,8 +117,6 @@ export const DEFAULT_AUTO_SCOPE_MS = 30_000;
 export const DEFAULT_MAX_FAILING_SHARE = 0.1;
 /** A bug failing this many tests or fewer is never too broad, whatever the share. */
 const BROAD_FLOOR = 10;
-/** Most test files measured one by one; a larger suite is measured whole (no selection). */
-const MAX_MEASURED_TEST_FILES = 400;
 
 export type InjectEvent =
   | { type: 'phase'; message: string }
@@ -281,6 +267,35 @@ interface Processed {
   report?: ValidationReport;
 }
 
+/** The options with their defaults; a bad limit is a UsageError before anything runs. */
+function resolveOptions(opts: InjectOptions) {
+  const count = opts.count ?? 10;
+  const testScope = opts.testScope ?? 'auto';
+  if (!TEST_SCOPES.includes(testScope)) {
+    throw new UsageError(`unknown test scope "${testScope}": use ${TEST_SCOPES.join(', ')}`);
+  }
+  const maxFailingShare = opts.maxFailingShare ?? DEFAULT_MAX_FAILING_SHARE;
+  if (!(maxFailingShare > 0 && maxFailingShare <= 1)) {
+    throw new UsageError('the failing-test share limit must be above 0 and at most 1 (100%)');
+  }
+  const weakenBounds: WeakenBounds = { ...DEFAULT_WEAKEN_BOUNDS, ...opts.weakenBounds };
+  if (!(weakenBounds.maxTests >= 1 && weakenBounds.maxLines >= 1)) {
+    throw new UsageError('the weakening bounds must be at least 1 test and 1 line');
+  }
+  return {
+    strategies: opts.strategies?.length ? opts.strategies : ALL_STRATEGIES,
+    count,
+    seed: opts.seed ?? 0,
+    concurrency: Math.max(1, opts.concurrency ?? availableParallelism()),
+    maxCandidates: opts.maxCandidates ?? Math.max(50, count * 25),
+    // One candidate's checks run one at a time: candidates are the unit of concurrency.
+    settings: { ...DEFAULT_SETTINGS, ...opts.settings, concurrency: 1 } as ValidationSettings,
+    testScope,
+    maxFailingShare,
+    weakenBounds,
+  };
+}
+
 /**
  * `ssr inject`: discovers how the repository's tests run, measures which test files execute
  * which lines, proposes bugs with the procedural strategies, screens each on the test files
@@ -291,24 +306,17 @@ interface Processed {
 export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
   const started = performance.now();
   const emit = opts.onEvent ?? (() => {});
-  const strategies = opts.strategies?.length ? opts.strategies : ALL_STRATEGIES;
-  const count = opts.count ?? 10;
-  const seed = opts.seed ?? 0;
-  const concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
-  const maxCandidates = opts.maxCandidates ?? Math.max(50, count * 25);
-  const settings: ValidationSettings = { ...DEFAULT_SETTINGS, ...opts.settings, concurrency: 1 };
-  const testScope = opts.testScope ?? 'auto';
-  if (!TEST_SCOPES.includes(testScope)) {
-    throw new UsageError(`unknown test scope "${testScope}": use ${TEST_SCOPES.join(', ')}`);
-  }
-  const maxFailingShare = opts.maxFailingShare ?? DEFAULT_MAX_FAILING_SHARE;
-  if (!(maxFailingShare > 0 && maxFailingShare <= 1)) {
-    throw new UsageError('the failing-test share limit must be above 0 and at most 1 (100%)');
-  }
-  const weakenBounds = { ...DEFAULT_WEAKEN_BOUNDS, ...opts.weakenBounds };
-  if (!(weakenBounds.maxTests >= 1 && weakenBounds.maxLines >= 1)) {
-    throw new UsageError('the weakening bounds must be at least 1 test and 1 line');
-  }
+  const {
+    strategies,
+    count,
+    seed,
+    concurrency,
+    maxCandidates,
+    settings,
+    testScope,
+    maxFailingShare,
+    weakenBounds,
+  } = resolveOptions(opts);
   const out = prepareOutputDir(opts.out, opts.repo);
   recoverInterruptedWrites(out);
   const stateDir = join(out, '.ssr');
@@ -352,17 +360,17 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
     const measured = await measureCoverage({
       host,
       snapshot,
-      original,
       harness,
       suite,
-      oracle,
       baseline: discovery.baseline,
       stateDir,
       concurrency,
-      strategies,
-      emit,
+      phase: (message) => emit({ type: 'phase', message }),
       notes,
       scriptTimeoutMs: settings.scriptTimeoutMs,
+      sources: listSourceFiles(original, oracle.whole),
+      originalText: (f) => readText(original, f),
+      fingerprint: (files) => treeFingerprint(original, files),
     });
     focus = opts.screening === 'full' ? null : measured.focus;
     if (opts.screening === 'full') measured.focus?.cleanup();
@@ -754,163 +762,6 @@ export function editTouchesRegions(
   return regions.some((r) => r.startLine <= pre && pre + 1 <= r.endLine);
 }
 
-interface CoverageContext {
-  host: SandboxHost;
-  snapshot: Snapshot;
-  original: LayerStack;
-  harness: TestHarness;
-  suite: TestSuiteSpec;
-  oracle: OracleSetup;
-  baseline: Baseline;
-  stateDir: string;
-  concurrency: number;
-  strategies: Strategy[];
-  emit: (e: InjectEvent) => void;
-  notes: string[];
-  scriptTimeoutMs: number;
-}
-
-/**
- * Which lines the tests execute, so targets are code some test runs. Where the suite can run
- * its test files one by one (TestSuiteSpec.scope), each file is measured on its own, which
- * also gives covering-test selection (SuiteFocus); kept in .ssr/suite/coverage.json for reruns
- * on the same repository state. Otherwise one whole-suite run, no selection.
- */
-async function measureCoverage(
-  ctx: CoverageContext,
-): Promise<{ coverage?: Coverage; focus: SuiteFocus | null }> {
-  // Coverage records Node and Python processes only: for a repository without such product
-  // code (Java, Go, Rust, C, Ruby) the extra suite run would measure nothing.
-  const measurable = listSourceFiles(ctx.original, ctx.oracle.whole).some((f) => {
-    const lang = languageOf(f);
-    return lang === 'python' || (lang !== null && isJavaScriptLike(lang));
-  });
-  if (!measurable) {
-    ctx.notes.push(
-      'coverage: no JavaScript/TypeScript or Python product code, which is what it measures: targets not filtered by coverage, no covering-test selection',
-    );
-    return { focus: null };
-  }
-  const scoped = ctx.suite.scope ? (ctx.suite as TestSuiteSpec & { scope: SuiteScope }) : null;
-  const units = scoped
-    ? scopeUnits(scoped, [...Object.keys(ctx.baseline.tests), ...ctx.baseline.flaky])
-    : [];
-  try {
-    if (!scoped || units.length === 0 || units.length > MAX_MEASURED_TEST_FILES) {
-      if (scoped && units.length > MAX_MEASURED_TEST_FILES) {
-        ctx.notes.push(
-          `coverage: ${units.length} test files, over the ${MAX_MEASURED_TEST_FILES} measured one by one: measured whole, no covering-test selection`,
-        );
-      } else if (!scoped) {
-        ctx.notes.push(
-          `coverage: ${ctx.suite.framework} runs as a whole here, so candidates are tried on the whole suite`,
-        );
-      }
-      ctx.emit({ type: 'phase', message: 'measuring which code the tests execute' });
-      return { coverage: await wholeSuiteCoverage(ctx), focus: null };
-    }
-    const stored = await perTestFileCoverage(ctx, scoped, units);
-    const coverage = coverageFromTestFiles(stored.byTestFile, stored.processes);
-    const measuredLang = (file: string) => {
-      const lang = languageOf(file);
-      if (lang === 'python') return stored.processes.python > 0;
-      return lang !== null && isJavaScriptLike(lang) && stored.processes.node > 0;
-    };
-    const focus = new SuiteFocus(
-      scoped,
-      units,
-      new CoveringIndex(stored.byTestFile),
-      (f) => readText(ctx.original, f),
-      measuredLang,
-    );
-    return { coverage, focus };
-  } catch (err) {
-    ctx.notes.push(`coverage unavailable (${errorMessage(err)}): targets not filtered by coverage`);
-    return { focus: null };
-  }
-}
-
-async function wholeSuiteCoverage(ctx: CoverageContext): Promise<Coverage> {
-  const sb = ctx.host.create(ctx.snapshot);
-  try {
-    return await collectCoverage(sb, ctx.harness.scriptPath, { timeoutMs: ctx.scriptTimeoutMs });
-  } finally {
-    await sb.dispose();
-  }
-}
-
-/**
- * Each unit test file's coverage: from .ssr/suite/coverage.json when it was measured on the
- * same files and scripts, else measured now, the files shared over `concurrency` sandboxes.
- */
-async function perTestFileCoverage(
-  ctx: CoverageContext,
-  scoped: TestSuiteSpec & { scope: SuiteScope },
-  units: string[],
-): Promise<StoredCoverage> {
-  const path = join(ctx.stateDir, 'suite', 'coverage.json');
-  const key = sha256(
-    scoped.testScript,
-    scoped.testParser,
-    ...units,
-    treeFingerprint(ctx.original, [...listSourceFiles(ctx.original), ...ctx.suite.testFiles]),
-  );
-  const stored = loadCoverage(path, key);
-  if (stored) {
-    ctx.notes.push(`coverage per test file: ${units.length} files, reused from ${path}`);
-    return stored;
-  }
-  ctx.emit({
-    type: 'phase',
-    message: `measuring which code each of the ${units.length} test files executes`,
-  });
-  const t0 = performance.now();
-  const chunks = Array.from({ length: Math.min(ctx.concurrency, units.length) }, (_, k) =>
-    units.filter((_, i) => i % ctx.concurrency === k),
-  );
-  const parts = await Promise.all(
-    chunks.map(async (files) => {
-      const sb = ctx.host.create(ctx.snapshot);
-      try {
-        const scripts = new Map(
-          files.map((f) => [
-            f,
-            scoped.scope.script(
-              [f],
-              units.filter((u) => u !== f),
-            ),
-          ]),
-        );
-        return await collectCoverageByTestFile(sb, scripts, { timeoutMs: ctx.scriptTimeoutMs });
-      } finally {
-        await sb.dispose();
-      }
-    }),
-  );
-  const merged: StoredCoverage = {
-    byTestFile: new Map(parts.flatMap((p) => [...p.byTestFile])),
-    processes: {
-      node: parts.reduce((n, p) => n + p.total.processes.node, 0),
-      python: parts.reduce((n, p) => n + p.total.processes.python, 0),
-    },
-  };
-  saveCoverage(path, key, merged);
-  ctx.notes.push(
-    `coverage per test file: ${units.length} files measured one by one in ${Math.round((performance.now() - t0) / 100) / 10} s`,
-  );
-  return merged;
-}
-
-/** Names, sizes and modification times of `files`: changes when the repository does. */
-function treeFingerprint(tree: LayerStack, files: string[]): string {
-  const parts: string[] = [];
-  for (const f of [...new Set(files)].sort()) {
-    const e = tree.resolve(parseOracleEntry(f).path);
-    if (e?.kind === 'file') parts.push(`${f}\0${e.stat.size}\0${e.stat.mtimeMs}`);
-  }
-  return sha256(...parts);
-}
-
 interface ProposeContext {
   host: SandboxHost;
   snapshot: Snapshot;
@@ -1017,6 +868,16 @@ async function proposeCandidates(ctx: ProposeContext): Promise<BugCandidate[]> {
     ctx.notes.push(`version strings are not targets: ${versionNotes.join(', ')}`);
   }
   return out;
+}
+
+/** Names, sizes and modification times of `files`: changes when the repository does. */
+function treeFingerprint(tree: LayerStack, files: string[]): string {
+  const parts: string[] = [];
+  for (const f of [...new Set(files)].sort()) {
+    const e = tree.resolve(parseOracleEntry(f).path);
+    if (e?.kind === 'file') parts.push(`${f}\0${e.stat.size}\0${e.stat.mtimeMs}`);
+  }
+  return sha256(...parts);
 }
 
 /** A repository file's text (null: not a regular file). */
@@ -1143,8 +1004,42 @@ interface CandidateSuite {
   passing: string[];
 }
 
+function wholeSuite(ctx: CandidateContext): CandidateSuite {
+  return { harness: ctx.harness, files: null, passing: ctx.baselinePassed };
+}
+
+/**
+ * Screening pays when the covering files cost at most this share of the whole suite: a
+ * candidate that passes screening runs the whole suite too (the artifact's own script, whose
+ * runs validation reuses), so a screen that costs nearly as much only adds a run.
+ */
+const SCREENING_SHARE = 0.5;
+
+/** Why a bug run rejects the candidate (checks 1 and 5, too broad), or its failing tests. */
+function bugVerdict(
+  bug: Awaited<ReturnType<typeof runBug>>,
+  ctx: CandidateContext,
+):
+  | { failing: string[]; log: string; outcome: TestRunOutcome }
+  | { check: number; name: string; reason: string } {
+  if ('reason' in bug) {
+    return bug.applies
+      ? { check: 5, name: 'bug validity', reason: bug.reason }
+      : { check: 1, name: 'files', reason: bug.reason };
+  }
+  if (bug.failing.length < ctx.settings.minFailingTests) {
+    return {
+      check: 5,
+      name: 'bug validity',
+      reason: 'no test that passes on the original fails with this change',
+    };
+  }
+  const broad = tooBroad(bug.failing.length, ctx.baselinePassed.length, ctx.maxFailingShare);
+  return broad ? { check: 5, name: 'too broad', reason: broad } : bug;
+}
+
 function candidateSuite(c: BugCandidate, ctx: CandidateContext): CandidateSuite | 'uncovered' {
-  const whole = { harness: ctx.harness, files: null, passing: ctx.baselinePassed };
+  const whole = wholeSuite(ctx);
   if (!ctx.focus) return whole;
   const files = ctx.focus.coveringFiles(c);
   if (files === null) return whole;
@@ -1225,22 +1120,22 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
     const { bugDiff } = checked;
     if (ctx.stop.aborted) return reject(0, 'stopped', 'stopped before running');
 
-    const suite = candidateSuite(c, ctx);
-    if (suite === 'uncovered') {
+    const covering = candidateSuite(c, ctx);
+    if (covering === 'uncovered') {
       return reject(5, 'bug validity', 'no test executes the changed lines');
     }
-    const bug = await runBug(bugDiff, suite, ctx);
-    if ('reason' in bug)
-      return reject(bug.applies ? 5 : 1, bug.applies ? 'bug validity' : 'files', bug.reason);
-    if (bug.failing.length < ctx.settings.minFailingTests) {
-      return reject(
-        5,
-        'bug validity',
-        'no test that passes on the original fails with this change',
-      );
+    // The suite the bug is specified on: its covering files for a focused artifact, else the
+    // whole suite, screened on the covering files first where they cost well under it.
+    let suite = covering;
+    if (covering.files && !ctx.focusedArtifacts) {
+      if (ctx.focus!.costShare(covering.files) <= SCREENING_SHARE) {
+        const screened = bugVerdict(await runBug(bugDiff, covering, ctx), ctx);
+        if ('check' in screened) return reject(screened.check, screened.name, screened.reason);
+      }
+      suite = wholeSuite(ctx);
     }
-    const broad = tooBroad(bug.failing.length, ctx.baselinePassed.length, ctx.maxFailingShare);
-    if (broad) return reject(5, 'too broad', broad);
+    const bug = bugVerdict(await runBug(bugDiff, suite, ctx), ctx);
+    if ('check' in bug) return reject(bug.check, bug.name, bug.reason);
     if (ctx.stop.aborted) return reject(0, 'stopped', 'stopped before weakening');
 
     const weakening = await deriveWeakening({

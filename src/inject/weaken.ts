@@ -218,57 +218,284 @@ export function weakenDoctestExampleAt(file: string, source: string, line: numbe
  */
 export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResult> {
   const maxRounds = input.maxRounds ?? 4;
-  const bounds = input.bounds ?? DEFAULT_WEAKEN_BOUNDS;
-  const target = Math.max(1, Math.min(bounds.maxTests, input.failing.length));
-  const contents = new Map(input.originals);
+  const w = new WeakeningState(input);
+  let log = input.bugLog;
+  let lastRun: WeakeningResult['lastRun'];
+  let rounds = 0;
+  let reason = 'the failing run names no line of an oracle test file';
+  while (rounds < maxRounds) {
+    const locations = w.locate(log);
+    if (rounds === 0 && locations.length) {
+      const shown = locations
+        .slice(0, 3)
+        .map((l) => `${l.file}:${l.line}`)
+        .join(', ');
+      reason = `no assertion that ssr can weaken at the failing lines (${shown})`;
+    }
+    let { changed, missed } = await w.weakenAt(locations);
+    // Failures no line led to an assertion for (every location tried, or one of this round's
+    // could not be weakened): golden files, then tests hidden by name.
+    if (!changed || missed) {
+      const golden = w.applyGoldenFiles(log);
+      changed = golden.changed || changed;
+      if (rounds === 0 && !locations.length && !golden.changed && golden.unapplied.length) {
+        const n = golden.unapplied.length;
+        reason = `the failing run compares the golden file${n === 1 ? '' : 's'} ${golden.unapplied.slice(0, 3).join(', ')} with the output, but prints no diff that applies to ${n === 1 ? 'it' : 'them'}`;
+      }
+      changed = (await w.hideByName()) || changed;
+    }
+    // Still nothing: the tests stopped at lines that assert nothing.
+    if (!changed) changed = await w.emptyMissedTests();
+    if (!changed) break;
+    rounds++;
+    lastRun = await runWith(input, w.contents);
+    const o = lastRun.outcome;
+    if (!o.ok) {
+      reason = `the run with weakened tests failed: ${o.message}`;
+      break;
+    }
+    w.restored = input.failing.filter((id) => didPass(o.tests, id));
+    if (w.restored.length >= w.target) break;
+    log = o.log ?? '';
+    reason = 'weakening the named assertions made none of the failing tests pass';
+  }
+  const { restored, weakened } = w;
+  if (restored.length === 0) {
+    if (w.overBound) {
+      reason = `hiding a failing test takes more than the ${w.bounds.maxLines}-line bound of test_weaken.diff`;
+    }
+    return { diff: null, restored, weakened, rounds, reason };
+  }
+  const diff = weakeningDiff(input.originals, w.contents);
+  return {
+    diff,
+    restored,
+    weakened,
+    rounds,
+    ...(lastRun && lastRun.patch === input.bugDiff + diff ? { lastRun } : {}),
+  };
+}
+
+/** A failure location: a line of an oracle test file (the original's numbering). */
+interface Location {
+  file: string;
+  line: number;
+  column?: number;
+}
+
+/**
+ * What one weakening has done so far (the test files' contents, places weakened and tried,
+ * tests restored), and its stages, each one way to hide failing tests within the bounds.
+ */
+class WeakeningState {
+  readonly bounds: WeakenBounds;
+  /** Failing tests to hide: the bound, or all of them when fewer. */
+  readonly target: number;
+  readonly contents: Map<string, string>;
+  readonly weakened: string[] = [];
+  restored: string[] = [];
+  /** Whether an edit was left out because it would pass the line bound. */
+  overBound = false;
+  private readonly tried = new Set<string>();
+  /** Failing tests already looked for by name (their macro-table row or test body). */
+  private readonly namesTried = new Set<string>();
+  /** Failure lines where nothing could be weakened, not yet looked at for emptying. */
+  private readonly missedLines: Location[] = [];
+  private emptiedTests = 0;
+  /** Lines weakened in earlier rounds, per file. */
+  private readonly earlier = new Map<string, number[]>();
+  private readonly testFiles: string[];
+  private readonly regions: Map<string, InlineTestRegion[]>;
+  private readonly bugPatches = new Map<string, FilePatch>();
+  /** Where the tests see the repository: absolute paths under it in the log are its files. */
+  private readonly roots: string[];
+
+  constructor(private readonly input: WeakenInput) {
+    this.bounds = input.bounds ?? DEFAULT_WEAKEN_BOUNDS;
+    this.target = Math.max(1, Math.min(this.bounds.maxTests, input.failing.length));
+    this.contents = new Map(input.originals);
+    this.testFiles = [...new Set(input.testFiles.map((f) => parseOracleEntry(f).path))];
+    this.regions = input.regions ?? new Map<string, InlineTestRegion[]>();
+    if (this.regions.size) {
+      for (const f of parsePatch(input.bugDiff, 'bug_inject.diff')) {
+        if (f.newPath && this.regions.has(f.newPath)) this.bugPatches.set(f.newPath, f);
+      }
+    }
+    const image = (input.snapshot.root as Partial<ImageSnapshot>).image;
+    this.roots = [
+      ...new Set([image?.repoPath, input.host.repoMount].filter((r) => r !== undefined)),
+    ];
+  }
+
   /** Whether test_weaken.diff stays within the line bound with `file` as `next`. */
-  const fits = (file: string, next: string) => {
-    const trial = new Map(contents);
+  private fits(file: string, next: string): boolean {
+    const trial = new Map(this.contents);
     trial.set(file, next);
-    return removedLines(weakeningDiff(input.originals, trial)) <= bounds.maxLines;
-  };
-  let overBound = false;
-  const weakened: string[] = [];
-  const tried = new Set<string>();
-  const testFiles = [...new Set(input.testFiles.map((f) => parseOracleEntry(f).path))];
-  const regions = input.regions ?? new Map<string, InlineTestRegion[]>();
-  const allowed = (file: string, line: number) => {
-    const rs = regions.get(file);
+    return removedLines(weakeningDiff(this.input.originals, trial)) <= this.bounds.maxLines;
+  }
+
+  /** Sets `file` to `next` if that stays within the line bound. */
+  private commit(file: string, next: string, place: string): boolean {
+    if (!this.fits(file, next)) {
+      this.overBound = true;
+      return false;
+    }
+    this.contents.set(file, next);
+    this.weakened.push(place);
+    return true;
+  }
+
+  private allowed(file: string, line: number): boolean {
+    const rs = this.regions.get(file);
     return !rs || rs.some((r) => r.startLine <= line && line <= r.endLine);
-  };
+  }
+
   /** The edit, unless it reaches outside the file's inline-test regions. */
-  const withinRegions = (file: string, next: string) => {
-    if (!regions.has(file)) return true;
-    const diff = weakeningDiff(input.originals, new Map([[file, next]]));
+  private withinRegions(file: string, next: string): boolean {
+    if (!this.regions.has(file)) return true;
+    const diff = weakeningDiff(this.input.originals, new Map([[file, next]]));
     const files = parsePatch(diff, 'test_weaken.diff');
-    return inlineScopeProblems('test_weaken.diff', files, regions).length === 0;
-  };
-  /** One assertion (or doctest example) at a line, or null. */
-  const weakenOne = async (file: string, source: string, line: number, column?: number) => {
-    if (!allowed(file, line)) return null;
+    return inlineScopeProblems('test_weaken.diff', files, this.regions).length === 0;
+  }
+
+  /** One assertion (or doctest example) at a line weakened, or null. */
+  private async weakenOne(
+    file: string,
+    source: string,
+    line: number,
+    column?: number,
+  ): Promise<string | null> {
+    if (!this.allowed(file, line)) return null;
     const next =
       (await weakenAssertionAt(file, source, line, column)) ??
       weakenDoctestExampleAt(file, source, line);
-    return next !== null && next !== source && withinRegions(file, next) ? next : null;
-  };
-  // Failing tests hidden by name (their macro-table row or test body) were looked for.
-  const namesTried = new Set<string>();
+    return next !== null && next !== source && this.withinRegions(file, next) ? next : null;
+  }
+
+  /**
+   * Where the log says the failing tests stopped, in the original's lines; failures in the
+   * most specific test files first (input.specificity), else in the log's order.
+   */
+  locate(log: string): Location[] {
+    const locations: Location[] = failureLocations(log, this.testFiles).flatMap((l) => {
+      const line = originalLineOf(this.bugPatches.get(l.file), l.line);
+      return line === null ? [] : [{ ...l, line }];
+    });
+    for (const named of namedFailureLocations(log, this.contents)) {
+      if (!locations.some((l) => l.file === named.file && l.line === named.line))
+        locations.push(named);
+    }
+    const rank = this.input.specificity;
+    if (rank) locations.sort((a, b) => rank(a.file) - rank(b.file));
+    return locations;
+  }
+
+  /**
+   * Weakens the assertion at each location not tried before: at most as many new places as
+   * tests still to hide; a location in a function weakened in an earlier round (a table of
+   * expected values) takes the rest of that function's assertions at once.
+   */
+  async weakenAt(locations: Location[]): Promise<{ changed: boolean; missed: boolean }> {
+    let changed = false;
+    let missed = false;
+    const thisRound: Location[] = [];
+    let budget = this.target - this.restored.length;
+    for (const loc of locations) {
+      const key = `${loc.file}:${loc.line}`;
+      if (this.tried.has(key)) continue;
+      let source = this.contents.get(loc.file);
+      if (source === undefined) continue;
+      const fn = (await listFunctions(loc.file, source))
+        .filter((f) => f.startLine <= loc.line && loc.line <= f.endLine)
+        .sort((a, b) => a.endLine - a.startLine - (b.endLine - b.startLine))[0];
+      const before = this.earlier.get(loc.file) ?? [];
+      const continues =
+        !!fn && before.some((l) => l !== loc.line && fn.startLine <= l && l <= fn.endLine);
+      if (!continues && budget <= 0) continue;
+      this.tried.add(key);
+      const next = await this.weakenOne(loc.file, source, loc.line, loc.column);
+      if (next === null) {
+        missed = true;
+        this.missedLines.push(loc);
+        continue;
+      }
+      if (!this.fits(loc.file, next)) {
+        this.overBound = true;
+        continue;
+      }
+      source = next;
+      this.weakened.push(key);
+      thisRound.push(loc);
+      if (!continues) budget--;
+      if (continues && fn) {
+        for (let line = loc.line + 1; line <= fn.endLine; line++) {
+          const more = await this.weakenOne(loc.file, source, line);
+          if (more === null || !this.fits(loc.file, more)) continue;
+          source = more;
+          this.weakened.push(`${loc.file}:${line}`);
+          this.tried.add(`${loc.file}:${line}`);
+        }
+      }
+      this.contents.set(loc.file, source);
+      changed = true;
+    }
+    for (const { file, line } of thisRound) {
+      this.earlier.set(file, [...(this.earlier.get(file) ?? []), line]);
+    }
+    return { changed, missed };
+  }
+
+  /**
+   * A golden file the log shows compared with the output, with the diff it printed, made
+   * equal to the output (golden-files.ts). Golden files are never inline-test files.
+   */
+  applyGoldenFiles(log: string): { changed: boolean; unapplied: string[] } {
+    const whole = new Map([...this.contents].filter(([f]) => !this.regions.has(f)));
+    const golden = goldenFileEdits(log, { contents: whole, roots: this.roots });
+    let changed = false;
+    for (const e of golden.edits) {
+      if (this.commit(e.file, e.source, `${e.file}:${e.line}`)) changed = true;
+    }
+    return { changed, unapplied: golden.unapplied };
+  }
+
+  /** Failing tests not yet restored hidden by name (hiddenByName), as many as still needed. */
+  async hideByName(): Promise<boolean> {
+    let hiddenNow = 0;
+    for (const id of this.input.failing) {
+      if (this.restored.includes(id) || this.namesTried.has(id)) continue;
+      if (hiddenNow >= this.target - this.restored.length) break;
+      this.namesTried.add(id);
+      const hidden = await this.hiddenByName(id);
+      if (!hidden) continue;
+      if (!this.commit(hidden.file, hidden.source, `${hidden.file}:${hidden.line}`)) continue;
+      hiddenNow++;
+    }
+    return hiddenNow > 0;
+  }
+
   /**
    * Test `id` (its last `::` segment) hidden by name in the oracle files, in the file the id
    * names first (cargo ids start with the test target, `tests/test.rs::test_u64_0`), else in
    * any: the one row of a macro table that generates it, else the body of the one `#[test]`
    * function of that name (a panic inside the code under test names no line of the test).
    */
-  const hiddenByName = async (id: string) => {
+  private async hiddenByName(
+    id: string,
+  ): Promise<{ file: string; source: string; line: number } | null> {
     const name = id.split('::').pop()!;
-    const files = [...contents.keys()].filter((f) => f.endsWith('.rs'));
+    const files = [...this.contents.keys()].filter((f) => f.endsWith('.rs'));
     const named = files.filter((f) => id.startsWith(`${f}::`));
     for (const hide of [weakenMacroTableRow, emptyRustTestBody]) {
       for (const group of named.length ? [named, files] : [files]) {
         const hits: { file: string; source: string; line: number }[] = [];
         for (const file of group) {
-          const hidden = await hide(file, contents.get(file)!, name);
-          if (hidden && allowed(file, hidden.line) && withinRegions(file, hidden.source)) {
+          const hidden = await hide(file, this.contents.get(file)!, name);
+          if (
+            hidden &&
+            this.allowed(file, hidden.line) &&
+            this.withinRegions(file, hidden.source)
+          ) {
             hits.push({ file, ...hidden });
           }
         }
@@ -277,179 +504,26 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
       }
     }
     return null;
-  };
-  /** Oracle files as a whole (golden files are never inline-test files), as they are now. */
-  const wholeFiles = () => new Map([...contents].filter(([f]) => !regions.has(f)));
-  // Where the tests see the repository: absolute paths under it in the log are its files.
-  const image = (input.snapshot.root as Partial<ImageSnapshot>).image;
-  const roots = [
-    ...new Set([image?.repoPath, input.host.repoMount].filter((r) => r !== undefined)),
-  ];
-  // Failure lines where nothing could be weakened, not yet looked at for emptying, and how
-  // many tests were emptied.
-  const missedLines: { file: string; line: number }[] = [];
-  let emptiedTests = 0;
-  // Lines weakened in earlier rounds, per file.
-  const earlier = new Map<string, number[]>();
-  const bugPatches = new Map<string, FilePatch>();
-  if (regions.size) {
-    for (const f of parsePatch(input.bugDiff, 'bug_inject.diff')) {
-      if (f.newPath && regions.has(f.newPath)) bugPatches.set(f.newPath, f);
-    }
   }
-  let log = input.bugLog;
-  let restored: string[] = [];
-  let lastRun: WeakeningResult['lastRun'];
-  let rounds = 0;
-  let reason = 'the failing run names no line of an oracle test file';
-  while (rounds < maxRounds) {
+
+  /**
+   * The tests that stopped at lines asserting nothing (the code under test raised there, in
+   * this round or an earlier one) emptied whole (emptyEnclosingTest), as many as still
+   * needed: the specification is those tests.
+   */
+  async emptyMissedTests(): Promise<boolean> {
     let changed = false;
-    const locations = failureLocations(log, testFiles).flatMap((l) => {
-      const line = originalLineOf(bugPatches.get(l.file), l.line);
-      return line === null ? [] : [{ ...l, line }];
-    });
-    for (const named of namedFailureLocations(log, contents)) {
-      if (!locations.some((l) => l.file === named.file && l.line === named.line))
-        locations.push(named);
-    }
-    if (input.specificity) {
-      const rank = input.specificity;
-      // Stable: the log's order within a file.
-      locations.sort((a, b) => rank(a.file) - rank(b.file));
-    }
-    if (rounds === 0 && locations.length) {
-      const shown = locations
-        .slice(0, 3)
-        .map((l) => `${l.file}:${l.line}`)
-        .join(', ');
-      reason = `no assertion that ssr can weaken at the failing lines (${shown})`;
-    }
-    const thisRound: { file: string; line: number }[] = [];
-    let missed = false;
-    // New places (outside functions weakened before) this round may weaken.
-    let budget = target - restored.length;
-    for (const loc of locations) {
-      const key = `${loc.file}:${loc.line}`;
-      if (tried.has(key)) continue;
-      let source = contents.get(loc.file);
-      if (source === undefined) continue;
-      const fn = (await listFunctions(loc.file, source))
-        .filter((f) => f.startLine <= loc.line && loc.line <= f.endLine)
-        .sort((a, b) => a.endLine - a.startLine - (b.endLine - b.startLine))[0];
-      const before = earlier.get(loc.file) ?? [];
-      const continues =
-        !!fn && before.some((l) => l !== loc.line && fn.startLine <= l && l <= fn.endLine);
-      if (!continues && budget <= 0) continue;
-      tried.add(key);
-      const next = await weakenOne(loc.file, source, loc.line, loc.column);
-      if (next === null) {
-        missed = true;
-        missedLines.push(loc);
+    for (const loc of this.missedLines.splice(0)) {
+      if (this.emptiedTests >= this.target - this.restored.length) break;
+      const source = this.contents.get(loc.file);
+      if (source === undefined || !this.allowed(loc.file, loc.line)) continue;
+      const emptied = await emptyEnclosingTest(loc.file, source, loc.line);
+      if (!emptied || emptied.source === source || !this.withinRegions(loc.file, emptied.source))
         continue;
-      }
-      if (!fits(loc.file, next)) {
-        overBound = true;
-        continue;
-      }
-      source = next;
-      weakened.push(key);
-      thisRound.push(loc);
-      if (!continues) budget--;
-      // Stopped again in a function weakened before: the rest of its assertions at once.
-      if (continues && fn) {
-        for (let line = loc.line + 1; line <= fn.endLine; line++) {
-          const more = await weakenOne(loc.file, source, line);
-          if (more === null || !fits(loc.file, more)) continue;
-          source = more;
-          weakened.push(`${loc.file}:${line}`);
-          tried.add(`${loc.file}:${line}`);
-        }
-      }
-      contents.set(loc.file, source);
+      if (!this.commit(loc.file, emptied.source, `${loc.file}:${emptied.line}`)) continue;
+      this.emptiedTests++;
       changed = true;
     }
-    for (const { file, line } of thisRound) earlier.set(file, [...(earlier.get(file) ?? []), line]);
-    // Failures no line led to an assertion for (every location tried, or one of this round's
-    // could not be weakened): a golden file the log shows compared with the output, with the
-    // diff it printed, is made equal to the output (golden-files.ts); the tests that still
-    // fail are hidden by name (hiddenByName).
-    if (!changed || missed) {
-      const golden = goldenFileEdits(log, { contents: wholeFiles(), roots });
-      for (const e of golden.edits) {
-        if (!fits(e.file, e.source)) {
-          overBound = true;
-          continue;
-        }
-        contents.set(e.file, e.source);
-        weakened.push(`${e.file}:${e.line}`);
-        changed = true;
-      }
-      if (rounds === 0 && !locations.length && !golden.edits.length && golden.unapplied.length) {
-        reason = `the failing run compares the golden file${golden.unapplied.length === 1 ? '' : 's'} ${golden.unapplied.slice(0, 3).join(', ')} with the output, but prints no diff that applies to ${golden.unapplied.length === 1 ? 'it' : 'them'}`;
-      }
-      let hiddenNow = 0;
-      for (const id of input.failing) {
-        if (restored.includes(id) || namesTried.has(id)) continue;
-        if (hiddenNow >= target - restored.length) break;
-        namesTried.add(id);
-        const hidden = await hiddenByName(id);
-        if (!hidden) continue;
-        if (!fits(hidden.file, hidden.source)) {
-          overBound = true;
-          continue;
-        }
-        hiddenNow++;
-        contents.set(hidden.file, hidden.source);
-        weakened.push(`${hidden.file}:${hidden.line}`);
-        changed = true;
-      }
-    }
-    // Still nothing: the tests stopped at lines that assert nothing (the code under test
-    // raised there, in this round or an earlier one), so the tests around those lines are
-    // emptied whole (emptyEnclosingTest), a few of them: the specification is those tests.
-    if (!changed) {
-      for (const loc of missedLines.splice(0)) {
-        if (emptiedTests >= target - restored.length) break;
-        const source = contents.get(loc.file);
-        if (source === undefined || !allowed(loc.file, loc.line)) continue;
-        const emptied = await emptyEnclosingTest(loc.file, source, loc.line);
-        if (!emptied || emptied.source === source || !withinRegions(loc.file, emptied.source))
-          continue;
-        if (!fits(loc.file, emptied.source)) {
-          overBound = true;
-          continue;
-        }
-        contents.set(loc.file, emptied.source);
-        weakened.push(`${loc.file}:${emptied.line}`);
-        emptiedTests++;
-        changed = true;
-      }
-    }
-    if (!changed) break;
-    rounds++;
-    lastRun = await runWith(input, contents);
-    const o = lastRun.outcome;
-    if (!o.ok) {
-      reason = `the run with weakened tests failed: ${o.message}`;
-      break;
-    }
-    restored = input.failing.filter((id) => didPass(o.tests, id));
-    if (restored.length >= target) break;
-    log = o.log ?? '';
-    reason = 'weakening the named assertions made none of the failing tests pass';
+    return changed;
   }
-  if (restored.length === 0) {
-    if (overBound) {
-      reason = `hiding a failing test takes more than the ${bounds.maxLines}-line bound of test_weaken.diff`;
-    }
-    return { diff: null, restored, weakened, rounds, reason };
-  }
-  const diff = weakeningDiff(input.originals, contents);
-  return {
-    diff,
-    restored,
-    weakened,
-    rounds,
-    ...(lastRun && lastRun.patch === input.bugDiff + diff ? { lastRun } : {}),
-  };
 }
