@@ -667,3 +667,31 @@ test('the test script is followed through npm-run-all / run-s / run-p name globs
   // `*` stays within one `:` segment, as npm-run-all's does.
   assert.doesNotMatch(text, /never/);
 });
+
+test('mocha run from a script of its own (node test.js): the *.test.js files that call describe/it are given to mocha by name (fs-extra)', () => {
+  const dir = makeRepo({
+    'package.json': JSON.stringify({
+      name: 'x',
+      version: '1.0.0',
+      scripts: { test: 'npm run lint && npm run unit', unit: 'nyc node test.js', lint: 'standard' },
+      devDependencies: { mocha: '*' },
+    }),
+    'test.js': "const Mocha = require('mocha'); /* adds lib/**/__tests__/*.test.js */\n",
+    'test/readme.md': 'no tests here\n',
+    'lib/copy/__tests__/copy.test.js': "describe('copy', () => { it('copies', () => {}) })\n",
+    'lib/__tests__/promise.test.js': "describe('promise', () => { it('works', () => {}) })\n",
+    'lib/util/helper.test.js': '// not a mocha file\nmodule.exports = 1\n',
+    'node_modules/.bin/mocha': '',
+  });
+  const mocha = proposeCandidates(new RepoScan(dir)).find((c) => c.framework === 'mocha');
+  assert.ok(mocha);
+  assert.deepEqual(mocha.testFiles.sort(), [
+    'lib/__tests__/promise.test.js',
+    'lib/copy/__tests__/copy.test.js',
+  ]);
+  assert.ok(
+    mocha.testScript.includes(' \\\n    lib/copy/__tests__/copy.test.js'),
+    'the file is named on the command',
+  );
+  assert.ok(mocha.notes.some((n) => /default \.\/test holds no test files/.test(n)));
+});

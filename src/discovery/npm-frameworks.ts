@@ -314,6 +314,9 @@ function mochaConfig(scan: RepoScan): { spec: string[]; recursive: boolean; exte
   return out;
 }
 
+/** Test files by the usual names, wherever they are (`lib/x/__tests__/y.test.js`). */
+const MOCHA_STYLE_FILE = /(^|\/)[^/]+[.-](test|spec)\.[cm]?js$/;
+
 function mochaCandidate(ctx: JsContext): Candidate | null {
   const { reasons, call } = jsEvidence(ctx, {
     runners: ['mocha', '_mocha'],
@@ -369,6 +372,18 @@ function mochaCandidate(ctx: JsContext): Candidate | null {
       files.add(f);
     }
   }
+  // Nothing where mocha looks by default (./test), and no spec named anywhere: a project that
+  // runs mocha from its own script (`node test.js` adding files to a Mocha) keeps its test
+  // files elsewhere; those that call describe/it are given to mocha by name.
+  const named = specs.length > 0 || config.spec.length > 0;
+  const found =
+    !named && files.size === 0
+      ? ctx.scan
+          .match(MOCHA_STYLE_FILE)
+          .filter((f) => !f.split('/').includes('node_modules'))
+          .filter((f) => /\b(describe|it)\s*\(/.test(ctx.scan.read(f) ?? ''))
+      : [];
+  for (const f of found) files.add(f);
   for (const f of flagValues(['--file'])) if (ctx.scan.has(f.replace(/^\.\//, ''))) files.add(f);
   const out = '$tmp/results.jsonl';
   const mochaScript = (only: readonly string[] | null, others: readonly string[] = []) => {
@@ -381,7 +396,7 @@ function mochaCandidate(ctx: JsContext): Candidate | null {
           'SSR_SCOPE_EOF',
         ]
       : [];
-    const command = `${envWords(call?.env ?? [])}SSR_MOCHA_OUT="${out}" node_modules/.bin/mocha${only ? ' --require "$tmp/scope.cjs"' : ''}${words(args)} --exit --reporter "$tmp/reporter.cjs"`;
+    const command = `${envWords(call?.env ?? [])}SSR_MOCHA_OUT="${out}" node_modules/.bin/mocha${only ? ' --require "$tmp/scope.cjs"' : ''}${words(args)} --exit --reporter "$tmp/reporter.cjs"${shellList(found)}`;
     return [
       header(
         'mocha',
@@ -411,6 +426,11 @@ function mochaCandidate(ctx: JsContext): Candidate | null {
     filesFromIds: (ids) => idFiles(ids, / > /, ctx.scan),
     notes: [
       'mocha runs with a small reporter (written to the sandbox /tmp) that records each test with its file and title path',
+      ...(found.length
+        ? [
+            `mocha's default ./test holds no test files and no spec is named: the ${found.length} *.test.js/*.spec.js file(s) that call describe/it are given to mocha`,
+          ]
+        : []),
     ],
     notApplicable: nodeMissing() ?? binMissing(ctx.scan, 'mocha'),
   };
