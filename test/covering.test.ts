@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readArtifact } from '../src/artifact/artifact.js';
 import { discoverTests } from '../src/discovery/discover.js';
-import type { TestScope, TestSuiteSpec } from '../src/discovery/types.js';
+import type { TestScope } from '../src/discovery/types.js';
 import {
   CoveringIndex,
   changedLines,
@@ -166,82 +166,59 @@ describe('focused scripts run only their test files (real runners, in a sandbox)
     await host.close();
   });
 
-  /** Discovers the project, runs the scope of `file` alone, returns the ids it reported. */
-  async function runScoped(
-    dir: string,
-    file: string,
-  ): Promise<{ suite: TestSuiteSpec; ids: string[] }> {
+  /**
+   * Discovers the project once and runs the scope of one of its test files (`pick`, else the
+   * first the baseline names) alone: the ids it reported, and the file each names.
+   */
+  async function runScoped(dir: string, pick?: string) {
     const snapshot = host.snapshotDir(dir);
     const { suite, baseline } = await discoverTests(host, snapshot, { runs: 1 });
-    assert.ok(suite.scope, `${suite.framework} has a scope`);
     const scope = suite.scope as TestScope;
-    const others = [...new Set(Object.keys(baseline.tests).map((id) => scope.fileOf(id)))].filter(
-      (f): f is string => f !== null && f !== file,
+    assert.ok(scope, `${suite.framework} has a scope`);
+    const files = [...new Set(Object.keys(baseline.tests).map((id) => scope.fileOf(id)))].filter(
+      (f): f is string => f !== null,
     );
-    const h = stageHarness(scope.script([file], others), suite.testParser);
+    const file = pick ?? files[0]!;
+    const h = stageHarness(
+      scope.script(
+        [file],
+        files.filter((f) => f !== file),
+      ),
+      suite.testParser,
+    );
     const sb = host.create(snapshot);
     try {
       const r = await runTests(sb, h);
       assert.ok(r.ok, r.ok ? '' : r.message);
-      return { suite, ids: Object.keys(r.ok ? r.tests : {}) };
+      const ids = Object.keys(r.ok ? r.tests : {});
+      return { files, file, ids, fileOf: (id: string) => scope.fileOf(id) };
     } finally {
       await sb.dispose();
       h.cleanup();
     }
   }
 
-  test('mocha with a .mocharc spec: the other spec file is left out', async () => {
-    const { suite, ids } = await runScoped(await mochaProject(), 'test/nested/clamp.spec.js');
-    assert.ok(ids.length >= 2, ids.join(', '));
-    assert.ok(
-      ids.every((id) => suite.scope!.fileOf(id) === 'test/nested/clamp.spec.js'),
-      ids.join(', '),
-    );
-  });
-
-  test('pytest: the given file only', async () => {
-    const dir = await pytestProject();
-    const snapshot = host.snapshotDir(dir);
-    const { suite, baseline } = await discoverTests(host, snapshot, { runs: 1 });
-    const files = [...new Set(Object.keys(baseline.tests).map((id) => suite.scope!.fileOf(id)))];
-    assert.ok(files.length >= 2, `several test files: ${files.join(', ')}`);
-    const { ids } = await runScoped(dir, files[0]!);
-    assert.ok(ids.length > 0);
-    assert.ok(
-      ids.every((id) => suite.scope!.fileOf(id) === files[0]),
-      ids.join(', '),
-    );
-  });
-
-  for (const [name, project] of [
-    ['jest (--runTestsByPath)', jestProject],
-    ['vitest (file filters)', vitestProject],
+  for (const [name, project, pick] of [
+    [
+      'mocha with a .mocharc spec (a --require hook leaves the other file out)',
+      mochaProject,
+      'test/nested/clamp.spec.js',
+    ],
+    ['pytest (the paths given)', pytestProject, undefined],
+    ['jest (--runTestsByPath)', jestProject, undefined],
+    ['vitest (file filters)', vitestProject, undefined],
+    ['node:test (fewer files in the per-file loop)', nodeTestProject, undefined],
   ] as const) {
-    test(`${name}: the given file only`, async () => {
-      const dir = await project();
-      const snapshot = host.snapshotDir(dir);
-      const { suite, baseline } = await discoverTests(host, snapshot, { runs: 1 });
-      const files = [
-        ...new Set(Object.keys(baseline.tests).map((id) => suite.scope!.fileOf(id))),
-      ].filter((f): f is string => f !== null);
-      assert.ok(files.length >= 2, `several test files: ${files.join(', ')}`);
-      const { ids } = await runScoped(dir, files[0]!);
-      assert.ok(ids.length > 0);
+    test(`${name}: only the given test file runs`, async () => {
+      const r = await runScoped(await project(), pick);
+      assert.ok(r.files.length >= 2, `several test files: ${r.files.join(', ')}`);
+      assert.ok(r.ids.length > 0);
       assert.ok(
-        ids.every((id) => suite.scope!.fileOf(id) === files[0]),
-        ids.join(', '),
+        r.ids.every((id) => r.fileOf(id) === r.file),
+        r.ids.join(', '),
       );
     });
   }
-
-  test('node:test: one file of the per-file loop', async () => {
-    const dir = await nodeTestProject();
-    const snapshot = host.snapshotDir(dir);
-    const { suite, baseline } = await discoverTests(host, snapshot, { runs: 1 });
-    const files = [...new Set(Object.keys(baseline.tests).map((id) => suite.scope!.fileOf(id)))];
-    const { ids } = await runScoped(dir, files[0]!);
-    assert.ok(ids.length > 0 && ids.every((id) => id.startsWith(`${files[0]} > `)), ids.join(', '));
-  });
 });
 
 describe('ssr inject --test-scope covering (the example repository)', () => {
