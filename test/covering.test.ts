@@ -20,7 +20,7 @@ import {
   SuiteFocus,
   saveCoverage,
 } from '../src/inject/covering.js';
-import { decideScope, injectBugs, tooBroad } from '../src/inject/pipeline.js';
+import { decideScope, injectBugs, tooBroad, wholeCoverageReason } from '../src/inject/pipeline.js';
 import { removedLines } from '../src/inject/weaken.js';
 import { SandboxHost } from '../src/sandbox/local.js';
 import { runTests, stageHarness } from '../src/testing/run-tests.js';
@@ -141,6 +141,17 @@ describe('screening and scope decisions', () => {
     assert.equal(tooBroad(11, 1000, 0.1), null);
     assert.match(tooBroad(11, 100, 0.1) ?? '', /fails 11 of 100 passing tests \(11%, over 10%\)/);
     assert.match(tooBroad(1933, 1977, 0.1) ?? '', /too broad/);
+  });
+
+  test('wholeCoverageReason: per-file coverage only where focus or screening pays', () => {
+    assert.match(
+      wholeCoverageReason('auto', 3_000, {}) ?? '',
+      /takes 3 s: screening .* pays from 10 s/,
+    );
+    assert.equal(wholeCoverageReason('covering', 3_000, {}), null);
+    assert.equal(wholeCoverageReason('auto', 12_000, {}), null);
+    assert.equal(wholeCoverageReason('full', 12_000, {}), null);
+    assert.match(wholeCoverageReason('auto', 3_000, { screening: 'full' }) ?? '', /as asked/);
   });
 
   test('decideScope: auto focuses only slow suites; full and no coverage never focus', () => {

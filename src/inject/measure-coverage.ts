@@ -50,6 +50,11 @@ export interface CoverageContext {
   originalText: (file: string) => string | null;
   /** A hash that changes when any of `files` does (name, size, modification time). */
   fingerprint: (files: string[]) => string;
+  /**
+   * Why the test files need not be measured one by one (no focused artifacts, and a suite
+   * too fast for screening to pay), or null to measure them where the runner can.
+   */
+  wholeOnly: string | null;
 }
 
 /**
@@ -78,8 +83,10 @@ export async function measureCoverage(
     ? scopeUnits(scoped, [...Object.keys(ctx.baseline.tests), ...ctx.baseline.flaky])
     : [];
   try {
-    if (!scoped || units.length === 0 || units.length > MAX_MEASURED_TEST_FILES) {
-      if (scoped && units.length > MAX_MEASURED_TEST_FILES) {
+    if (!scoped || units.length === 0 || units.length > MAX_MEASURED_TEST_FILES || ctx.wholeOnly) {
+      if (ctx.wholeOnly && scoped) {
+        ctx.notes.push(`coverage: measured whole (${ctx.wholeOnly})`);
+      } else if (scoped && units.length > MAX_MEASURED_TEST_FILES) {
         ctx.notes.push(
           `coverage: ${units.length} test files, over the ${MAX_MEASURED_TEST_FILES} measured one by one: measured whole, no covering-test selection`,
         );
