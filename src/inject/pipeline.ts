@@ -1189,7 +1189,7 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
       snapshot: ctx.snapshot,
       cache: ctx.cache,
       settings: ctx.settings,
-      knownRuns: runsToReuse(artifact, suite, bug.outcome, weakening.lastRun),
+      knownRuns: runsToReuse(artifact, suite, bug.outcome),
     });
     const durationMs = Math.round(performance.now() - t0);
     if (!report.valid) {
@@ -1219,21 +1219,15 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
 }
 
 /**
- * The runs validation would repeat: the bug run and the weakening's last run, when they ran
- * the artifact's own script (a covering artifact's, or the whole suite's) on the same
- * snapshot. Their outcomes stand for validation's "with bug" and "with bug + weakening".
+ * The run validation would repeat: the bug run, when it ran the artifact's own script (a
+ * covering artifact's, or the whole suite's) on the same snapshot; it stands for validation's
+ * "with bug". The weakened run is always made again: an independent sample caught a bug whose
+ * weakened test passed by chance once (fs-extra, a copy into itself that races a timeout).
  */
-function runsToReuse(
-  artifact: Artifact,
-  suite: CandidateSuite,
-  bugRun: TestRunOutcome,
-  lastRun: { patch: string; outcome: TestRunOutcome } | undefined,
-): KnownRuns {
+function runsToReuse(artifact: Artifact, suite: CandidateSuite, bugRun: TestRunOutcome): KnownRuns {
   const runs = new Map<string, TestRunOutcome>();
   if (readFileSync(suite.harness.scriptPath, 'utf8') !== artifact.testScript) return runs;
-  const key = (patch: string) => knownRunKey(artifact.testScript, artifact.testParser, [patch]);
-  runs.set(key(artifact.bugDiff), bugRun);
-  if (lastRun) runs.set(key(lastRun.patch), lastRun.outcome);
+  runs.set(knownRunKey(artifact.testScript, artifact.testParser, [artifact.bugDiff]), bugRun);
   return runs;
 }
 

@@ -55,8 +55,6 @@ export interface WeakeningResult {
   rounds: number;
   /** Why no weakening was found. */
   reason?: string;
-  /** The last test run: the bug and this weakening, as one patch (for reuse by validation). */
-  lastRun?: { patch: string; outcome: TestRunOutcome };
 }
 
 export interface WeakenInput {
@@ -88,20 +86,13 @@ export interface WeakenInput {
 }
 
 /** Runs the tests with the bug and the given test-file contents applied. */
-async function runWith(
-  input: WeakenInput,
-  contents: Map<string, string>,
-): Promise<{ patch: string; outcome: TestRunOutcome }> {
+async function runWith(input: WeakenInput, contents: Map<string, string>): Promise<TestRunOutcome> {
   const sb = input.host.create(input.snapshot);
   try {
     const patch = input.bugDiff + weakeningDiff(input.originals, contents);
     const applied = await sb.applyPatch(patch);
     if (!applied.ok) throw new Error(`weakened tests do not apply: ${applied.message}`);
-    const outcome = await runTests(sb, input.harness, {
-      ...input.testOptions,
-      keepLogBytes: 4 << 20,
-    });
-    return { patch, outcome };
+    return await runTests(sb, input.harness, { ...input.testOptions, keepLogBytes: 4 << 20 });
   } finally {
     await sb.dispose();
   }
@@ -220,7 +211,6 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
   const maxRounds = input.maxRounds ?? 4;
   const w = new WeakeningState(input);
   let log = input.bugLog;
-  let lastRun: WeakeningResult['lastRun'];
   let rounds = 0;
   let reason = 'the failing run names no line of an oracle test file';
   while (rounds < maxRounds) {
@@ -248,8 +238,7 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
     if (!changed) changed = await w.emptyMissedTests();
     if (!changed) break;
     rounds++;
-    lastRun = await runWith(input, w.contents);
-    const o = lastRun.outcome;
+    const o = await runWith(input, w.contents);
     if (!o.ok) {
       reason = `the run with weakened tests failed: ${o.message}`;
       break;
@@ -266,14 +255,7 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
     }
     return { diff: null, restored, weakened, rounds, reason };
   }
-  const diff = weakeningDiff(input.originals, w.contents);
-  return {
-    diff,
-    restored,
-    weakened,
-    rounds,
-    ...(lastRun && lastRun.patch === input.bugDiff + diff ? { lastRun } : {}),
-  };
+  return { diff: weakeningDiff(input.originals, w.contents), restored, weakened, rounds };
 }
 
 /** A failure location: a line of an oracle test file (the original's numbering). */
