@@ -57,18 +57,17 @@ describe('changedLines', () => {
 });
 
 describe('CoveringIndex', () => {
-  const index = new CoveringIndex(
-    new Map([
-      ['test/a.js', new Map([['src/x.js', [1, 2, 3]]])],
-      [
-        'test/b.js',
-        new Map([
-          ['src/x.js', [3, 4]],
-          ['src/y.js', [0]],
-        ]),
-      ],
-    ]),
-  );
+  const byTestFile = new Map([
+    ['test/a.js', new Map([['src/x.js', [1, 2, 3]]])],
+    [
+      'test/b.js',
+      new Map([
+        ['src/x.js', [3, 4]],
+        ['src/y.js', [0]],
+      ]),
+    ],
+  ]);
+  const index = new CoveringIndex(byTestFile);
   const original = (f: string) =>
     f === 'src/x.js' ? '1\n2\n3\n4\n5\n' : f === 'src/y.js' ? 'y\n' : null;
 
@@ -94,7 +93,6 @@ describe('CoveringIndex', () => {
 
   test('round-trips through .ssr/suite/coverage.json, and a stale key reads as nothing', () => {
     const path = join(temp('store'), 'coverage.json');
-    const byTestFile = index.byTestFile as Map<string, Map<string, number[]>>;
     saveCoverage(path, 'k1', {
       byTestFile,
       processes: { node: 2, python: 0 },

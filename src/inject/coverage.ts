@@ -284,21 +284,20 @@ export async function collectCoverage(
   opts: CoverageOptions = {},
 ): Promise<Coverage> {
   const script = readFileSync(testScriptHostPath, 'utf8');
-  const { runs, total } = await coverageRuns(sandbox, [script], opts);
-  const only = runs[0]!;
-  return makeCoverage(total.sets, total.processes, only.run);
+  const [only] = await coverageRuns(sandbox, [script], opts);
+  return makeCoverage(only!.sets, only!.processes, only!.run);
 }
 
 /** What one test file's own run executed: repo-relative source file -> covered lines. */
 export type TestFileCoverage = Map<string, number[]>;
 
 export interface PerTestFileCoverage {
-  /** Everything the runs executed together (as one whole-suite run would). */
-  total: Coverage;
   /** Each test file's run: source file -> lines (absent: the run reported nothing). */
   byTestFile: Map<string, TestFileCoverage>;
   /** How long each test file's run took (with coverage on), ms. */
   durations: Map<string, number>;
+  /** How many processes reported coverage, over all the runs. */
+  processes: Coverage['processes'];
 }
 
 /**
@@ -306,6 +305,7 @@ export interface PerTestFileCoverage {
  * test file -> the script's text) runs on its own, one after the other in one sandbox,
  * each with its own coverage directories. The basis of covering-test selection (a candidate
  * is tried on the files that execute its lines), DESIGN.md "Pay only for covering tests".
+ * The whole suite's view is their union (coverageFromTestFiles).
  */
 export async function collectCoverageByTestFile(
   sandbox: Sandbox,
@@ -313,10 +313,11 @@ export async function collectCoverageByTestFile(
   opts: CoverageOptions = {},
 ): Promise<PerTestFileCoverage> {
   const files = [...scripts.keys()];
-  const { runs, total } = await coverageRuns(sandbox, [...scripts.values()], opts);
   if (files.length === 0) throw new Error('no test file to measure');
+  const runs = await coverageRuns(sandbox, [...scripts.values()], opts);
   const byTestFile = new Map<string, TestFileCoverage>();
-  const durations = new Map(runs.map((r, i) => [files[i]!, Math.round(r.run.durationMs)]));
+  const durations = new Map<string, number>();
+  const processes = { node: 0, python: 0 };
   runs.forEach((r, i) => {
     const lines = new Map<string, number[]>();
     for (const [file, set] of r.sets.byFile) {
@@ -329,16 +330,11 @@ export async function collectCoverageByTestFile(
     // Unmapped files count as wholly executed (as in `covered`): line 0 stands for "all".
     for (const file of r.sets.unmapped) lines.set(file, [0]);
     byTestFile.set(files[i]!, lines);
+    durations.set(files[i]!, Math.round(r.run.durationMs));
+    processes.node += r.processes.node;
+    processes.python += r.processes.python;
   });
-  return {
-    total: makeCoverage(total.sets, total.processes, {
-      exitCode: runs.every((r) => r.run.exitCode === 0) ? 0 : 1,
-      timedOut: runs.some((r) => r.run.timedOut),
-      durationMs: runs.reduce((n, r) => n + r.run.durationMs, 0),
-    }),
-    byTestFile,
-    durations,
-  };
+  return { byTestFile, durations, processes };
 }
 
 /**
@@ -371,13 +367,13 @@ interface CoverageRun {
 
 /**
  * Runs each script in turn in `sandbox` with coverage switched on, each into directories of
- * its own, and reads back what each executed (plus the union over all of them).
+ * its own, and reads back what each executed.
  */
 async function coverageRuns(
   sandbox: Sandbox,
   scripts: string[],
   opts: CoverageOptions,
-): Promise<{ runs: CoverageRun[]; total: CoverageRun }> {
+): Promise<CoverageRun[]> {
   const timeoutMs = opts.timeoutMs ?? 300_000;
   const maxDataBytes = opts.maxDataBytes ?? 256 * 1024 * 1024;
   const work = mkdtempSync(join(tmpdir(), 'ssr-cov-'));
@@ -446,27 +442,15 @@ async function coverageRuns(
         `coverage data is ${dumped.stdoutBytes} bytes, over the ${maxDataBytes}-byte limit`,
       );
     }
-    const total: CoverageRun = {
-      sets: new LineSets(),
-      processes: { node: 0, python: 0 },
-      run: runs[0]?.run ?? { exitCode: null, timedOut: false, durationMs: 0 },
-    };
-    await readSections(readFileSync(dataPath, 'utf8'), sandbox, (label) => {
-      const r = runs[label];
-      return r ? [r, total] : [total];
-    });
-    return { runs, total };
+    await readSections(readFileSync(dataPath, 'utf8'), sandbox, runs);
+    return runs;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-/** Reads the dumped coverage sections into the line sets `into` gives for each run label. */
-async function readSections(
-  data: string,
-  sandbox: Sandbox,
-  into: (label: number) => CoverageRun[],
-): Promise<void> {
+/** Reads the dumped coverage sections into the run each is labelled with. */
+async function readSections(data: string, sandbox: Sandbox, runs: CoverageRun[]): Promise<void> {
   const root = sandbox.repoPath;
   const sources = new Map<string, Promise<string | null>>();
   const readSource = (rel: string) => {
@@ -496,18 +480,20 @@ async function readSections(
   };
 
   for (const section of splitSections(data)) {
-    const targets = into(section.label);
+    const run = runs[section.label];
+    if (!run) continue;
+    const { sets, processes } = run;
     if (section.kind === 'py') {
-      for (const t of targets) t.processes.python++;
+      processes.python++;
       for (const line of section.body.split('\n')) {
         const tab = line.indexOf('\t');
         if (tab < 0) continue;
         const rel = relOf(line.slice(0, tab));
         if (!rel) continue;
-        const sets = targets.map((t) => t.sets.touch(rel));
+        const set = sets.touch(rel);
         for (const n of line.slice(tab + 1).split(',')) {
           const v = Number(n);
-          if (Number.isInteger(v) && v > 0) for (const set of sets) set.add(v);
+          if (Number.isInteger(v) && v > 0) set.add(v);
         }
       }
       continue;
@@ -518,14 +504,14 @@ async function readSections(
     } catch {
       continue; // a process killed while writing
     }
-    for (const t of targets) t.processes.node++;
+    processes.node++;
     const maps = dumpJson['source-map-cache'] ?? {};
     for (const script of dumpJson.result ?? []) {
       const rel = relOfUrl(script.url);
       if (!rel || !Array.isArray(script.functions)) continue;
       const map = maps[script.url];
       if (map?.data?.mappings && map.lineLengths) {
-        for (const t of targets) mapThroughSourceMap(script, map, relOfUrl, t.sets);
+        mapThroughSourceMap(script, map, relOfUrl, sets);
         continue;
       }
       const source = await readSource(rel);
@@ -539,19 +525,17 @@ async function readSections(
             ? 1
             : -1;
       if (shift < 0) {
-        for (const t of targets) {
-          t.sets.unmapped.add(rel);
-          t.sets.touch(rel);
-        }
+        sets.unmapped.add(rel);
+        sets.touch(rel);
         continue;
       }
       const painted = paint(script, length);
-      const sets = targets.map((t) => t.sets.touch(rel));
+      const set = sets.touch(rel);
       let line = 1;
       for (let i = shift; i < source.length; i++) {
         const ch = source.charCodeAt(i);
         if (ch === 10) line++;
-        else if (ch > 32 && painted[i - shift] === 1) for (const set of sets) set.add(line);
+        else if (ch > 32 && painted[i - shift] === 1) set.add(line);
       }
     }
   }

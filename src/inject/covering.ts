@@ -33,12 +33,14 @@ export function changedLines(before: string, after: string | null): number[] {
 /** Source file -> line -> the test files that execute it (line 0: the whole file). */
 export class CoveringIndex {
   private readonly bySource = new Map<string, Map<number, Set<string>>>();
-  readonly testFiles: string[];
+  /** Lines of product code each test file executes in all. */
+  private readonly breadths = new Map<string, number>();
 
-  constructor(readonly byTestFile: ReadonlyMap<string, TestFileCoverage>) {
-    this.testFiles = [...byTestFile.keys()].sort();
+  constructor(byTestFile: ReadonlyMap<string, TestFileCoverage>) {
     for (const [test, cov] of byTestFile) {
+      let breadth = 0;
       for (const [source, lines] of cov) {
+        breadth += lines.length;
         let byLine = this.bySource.get(source);
         if (!byLine) {
           byLine = new Map();
@@ -53,6 +55,7 @@ export class CoveringIndex {
           tests.add(test);
         }
       }
+      this.breadths.set(test, breadth);
     }
   }
 
@@ -85,16 +88,7 @@ export class CoveringIndex {
 
   /** Lines of product code a test file executes in all (its breadth; unknown files: Infinity). */
   breadth(testFile: string): number {
-    const cov = this.byTestFile.get(testFile);
-    if (!cov) return Number.POSITIVE_INFINITY;
-    let n = 0;
-    for (const lines of cov.values()) n += lines.length;
-    return n;
-  }
-
-  /** Covered lines per source file over all test files (as one whole-suite run sees them). */
-  get sources(): string[] {
-    return [...this.bySource.keys()].sort();
+    return this.breadths.get(testFile) ?? Number.POSITIVE_INFINITY;
   }
 }
 
@@ -149,9 +143,11 @@ export function saveCoverage(path: string, key: string, cov: StoredCoverage): vo
  * focused harness per set of files (reused across candidates that share the set).
  */
 export class SuiteFocus {
-  private readonly harnesses = new Map<string, TestHarness & { cleanup(): void }>();
+  private readonly harnesses = new Map<
+    string,
+    { script: string; harness: TestHarness & { cleanup(): void } }
+  >();
   private readonly unitSet: Set<string>;
-  private readonly breadths = new Map<string, number>();
 
   constructor(
     private readonly suite: TestSuiteSpec & { scope: TestScope },
@@ -189,27 +185,13 @@ export class SuiteFocus {
     return this.index.testsForEdits(c.edits, this.original).filter((f) => this.unitSet.has(f));
   }
 
-  /** How much product code `testFile` executes (CoveringIndex.breadth), memoised. */
-  breadth(testFile: string): number {
-    let n = this.breadths.get(testFile);
-    if (n === undefined) {
-      n = this.index.breadth(testFile);
-      this.breadths.set(testFile, n);
-    }
-    return n;
-  }
-
   fileOf(id: string): string | null {
     const f = this.suite.scope.fileOf(id);
     return f !== null && this.unitSet.has(f) ? f : null;
   }
 
   script(files: readonly string[]): string {
-    const keep = new Set(files);
-    return this.suite.scope.script(
-      files,
-      this.units.filter((f) => !keep.has(f)),
-    );
+    return focusedScript(this.suite.scope, this.units, files);
   }
 
   /** test_files.txt of a focused artifact: its test files and the suite's support files. */
@@ -218,20 +200,35 @@ export class SuiteFocus {
     return this.suite.testFiles.filter((f) => !this.unitSet.has(f) || keep.has(f));
   }
 
-  harness(files: readonly string[]): TestHarness {
+  /** The focused script of `files`, and staged as a harness (one per file set, reused). */
+  harness(files: readonly string[]): { script: string; harness: TestHarness } {
     const key = files.join('\n');
     let h = this.harnesses.get(key);
     if (!h) {
-      h = stageHarness(this.script(files), this.suite.testParser);
+      const script = this.script(files);
+      h = { script, harness: stageHarness(script, this.suite.testParser) };
       this.harnesses.set(key, h);
     }
     return h;
   }
 
   cleanup(): void {
-    for (const h of this.harnesses.values()) h.cleanup();
+    for (const h of this.harnesses.values()) h.harness.cleanup();
     this.harnesses.clear();
   }
+}
+
+/** The scope's test_script.sh for `files`, told which of the suite's `units` to leave out. */
+export function focusedScript(
+  scope: TestScope,
+  units: readonly string[],
+  files: readonly string[],
+): string {
+  const keep = new Set(files);
+  return scope.script(
+    files,
+    units.filter((f) => !keep.has(f)),
+  );
 }
 
 /** The suite's test files that its baseline's test ids name (the files a scope can select). */

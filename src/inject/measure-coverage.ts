@@ -21,6 +21,7 @@ import {
 } from './coverage.js';
 import {
   CoveringIndex,
+  focusedScript,
   loadCoverage,
   type StoredCoverage,
   SuiteFocus,
@@ -159,15 +160,7 @@ async function perTestFileCoverage(
     chunks.map(async (files) => {
       const sb = ctx.host.create(ctx.snapshot);
       try {
-        const scripts = new Map(
-          files.map((f) => [
-            f,
-            scoped.scope.script(
-              [f],
-              units.filter((u) => u !== f),
-            ),
-          ]),
-        );
+        const scripts = new Map(files.map((f) => [f, focusedScript(scoped.scope, units, [f])]));
         return await collectCoverageByTestFile(sb, scripts, { timeoutMs: ctx.scriptTimeoutMs });
       } finally {
         await sb.dispose();
@@ -178,8 +171,8 @@ async function perTestFileCoverage(
     byTestFile: new Map(parts.flatMap((p) => [...p.byTestFile])),
     durations: new Map(parts.flatMap((p) => [...p.durations])),
     processes: {
-      node: parts.reduce((n, p) => n + p.total.processes.node, 0),
-      python: parts.reduce((n, p) => n + p.total.processes.python, 0),
+      node: parts.reduce((n, p) => n + p.processes.node, 0),
+      python: parts.reduce((n, p) => n + p.processes.python, 0),
     },
   };
   saveCoverage(path, key, merged);
