@@ -374,8 +374,8 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
       originalText: (f) => readText(original, f),
       fingerprint: (files) => treeFingerprint(original, files),
     });
-    focus = opts.screening === 'full' ? null : measured.focus;
-    if (opts.screening === 'full') measured.focus?.cleanup();
+    // Asked for whole-suite screening, measureCoverage measured no file on its own.
+    focus = measured.focus;
     const focusedArtifacts = decideScope(testScope, focus, cleanMs, opts.autoScopeMs, notes);
 
     const candidates = await proposeCandidates({
@@ -474,7 +474,12 @@ export function wholeCoverageReason(
     scope === 'covering' ||
     (scope === 'auto' && cleanMs >= (opts.autoScopeMs ?? DEFAULT_AUTO_SCOPE_MS));
   if (focused || cleanMs >= SCREENING_MIN_MS) return null;
-  return `a clean run takes ${Math.round(cleanMs / 100) / 10} s: screening on covering files pays from ${SCREENING_MIN_MS / 1000} s; --test-scope covering measures each file`;
+  return `a clean run takes ${seconds(cleanMs)}: screening on covering files pays from ${seconds(SCREENING_MIN_MS)}; --test-scope covering measures each file`;
+}
+
+/** "3.2 s". */
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
 }
 
 function countByStrategy(strategies: Strategy[], cs: BugCandidate[]): Record<Strategy, number> {
@@ -494,14 +499,13 @@ export function decideScope(
   autoScopeMs = DEFAULT_AUTO_SCOPE_MS,
   notes: string[] = [],
 ): boolean {
-  const secs = (ms: number) => `${Math.round(ms / 100) / 10} s`;
   if (scope === 'full') {
     notes.push('test scope: full (each artifact runs the whole suite)');
     return false;
   }
   if (scope === 'auto' && cleanMs < autoScopeMs) {
     notes.push(
-      `test scope: full (auto: a clean run takes ${secs(cleanMs)}, under ${secs(autoScopeMs)})`,
+      `test scope: full (auto: a clean run takes ${seconds(cleanMs)}, under ${seconds(autoScopeMs)})`,
     );
     return false;
   }
@@ -512,7 +516,7 @@ export function decideScope(
     return false;
   }
   notes.push(
-    `test scope: covering (${scope === 'auto' ? `auto: a clean run takes ${secs(cleanMs)}; ` : ''}each artifact runs the test files that execute its bug, of ${focus.units.length})`,
+    `test scope: covering (${scope === 'auto' ? `auto: a clean run takes ${seconds(cleanMs)}; ` : ''}each artifact runs the test files that execute its bug, of ${focus.units.length})`,
   );
   return true;
 }
@@ -998,16 +1002,14 @@ function staticChecks(
   }
   const bugDiff = diffFromEdits(ctx.original, c.edits);
   if (!bugDiff) return { check: 4, name: 'bug scope', reason: 'the change is empty' };
+  const files = parsePatch(bugDiff, 'bug_inject.diff');
   // The bug stays outside inline-test regions (check 1): refused before any test runs.
   if (ctx.oracle.regions.size) {
-    const scope = inlineScopeProblems(
-      'bug_inject.diff',
-      parsePatch(bugDiff, 'bug_inject.diff'),
-      ctx.oracle.regions,
-    );
+    const scope = inlineScopeProblems('bug_inject.diff', files, ctx.oracle.regions);
     if (scope.length) return { check: 1, name: 'files', reason: scope.join('; ') };
   }
-  const lines = bugDiff.split('\n').filter((l) => /^[+-](?![+-]{2} )/.test(l)).length;
+  // Counted as check 4 counts them.
+  const lines = files.reduce((n, f) => n + f.added + f.removed, 0);
   if (lines > ctx.settings.maxChangedLines) {
     return {
       check: 4,
@@ -1020,6 +1022,8 @@ function staticChecks(
 
 /** The suite a candidate is tried on: its covering test files, or the whole suite. */
 interface CandidateSuite {
+  /** Its test_script.sh, and staged for runs. */
+  script: string;
   harness: TestHarness;
   /** The covering test files (null: the whole suite). */
   files: string[] | null;
@@ -1028,7 +1032,12 @@ interface CandidateSuite {
 }
 
 function wholeSuite(ctx: CandidateContext): CandidateSuite {
-  return { harness: ctx.harness, files: null, passing: ctx.baselinePassed };
+  return {
+    script: ctx.suite.testScript,
+    harness: ctx.harness,
+    files: null,
+    passing: ctx.baselinePassed,
+  };
 }
 
 /**
@@ -1069,7 +1078,7 @@ function candidateSuite(c: BugCandidate, ctx: CandidateContext): CandidateSuite 
   if (!files.length) return 'uncovered';
   const set = new Set(files);
   return {
-    harness: ctx.focus.harness(files),
+    ...ctx.focus.harness(files),
     files,
     passing: ctx.baselinePassed.filter((id) => set.has(ctx.focus!.fileOf(id) ?? '')),
   };
@@ -1176,7 +1185,7 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
         parserTimeoutMs: ctx.settings.parserTimeoutMs,
       },
       bounds: ctx.weakenBounds,
-      specificity: ctx.focus ? (f) => ctx.focus!.breadth(f) : undefined,
+      specificity: ctx.focus ? (f) => ctx.focus!.index.breadth(f) : undefined,
     });
     if (!weakening.diff) {
       return reject(6, 'weakening validity', weakening.reason ?? 'no weakening hides the bug');
@@ -1189,7 +1198,7 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
       snapshot: ctx.snapshot,
       cache: ctx.cache,
       settings: ctx.settings,
-      knownRuns: runsToReuse(artifact, suite, bug.outcome),
+      knownRuns: runsToReuse(artifact, bug.outcome),
     });
     const durationMs = Math.round(performance.now() - t0);
     if (!report.valid) {
@@ -1219,16 +1228,14 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
 }
 
 /**
- * The run validation would repeat: the bug run, when it ran the artifact's own script (a
- * covering artifact's, or the whole suite's) on the same snapshot; it stands for validation's
- * "with bug". The weakened run is always made again: an independent sample caught a bug whose
+ * The run validation would repeat: the bug run, made with the artifact's own script (the
+ * suite's, which buildArtifact writes) on the same snapshot; it stands for validation's "with
+ * bug". The weakened run is always made again: an independent sample caught a bug whose
  * weakened test passed by chance once (fs-extra, a copy into itself that races a timeout).
  */
-function runsToReuse(artifact: Artifact, suite: CandidateSuite, bugRun: TestRunOutcome): KnownRuns {
-  const runs = new Map<string, TestRunOutcome>();
-  if (readFileSync(suite.harness.scriptPath, 'utf8') !== artifact.testScript) return runs;
-  runs.set(knownRunKey(artifact.testScript, artifact.testParser, [artifact.bugDiff]), bugRun);
-  return runs;
+function runsToReuse(artifact: Artifact, bugRun: TestRunOutcome): KnownRuns {
+  const key = knownRunKey(artifact.testScript, artifact.testParser, [artifact.bugDiff]);
+  return new Map([[key, bugRun]]);
 }
 
 /**
@@ -1242,10 +1249,11 @@ function buildArtifact(
   suite: CandidateSuite,
   ctx: CandidateContext,
 ): Artifact {
-  const focused = ctx.focusedArtifacts && suite.files !== null && ctx.focus !== null;
+  // Only a focused artifact's bug is specified on its covering files (processCandidate).
+  const focused = suite.files !== null && ctx.focus !== null;
   const artifactId = `${ctx.repoName}-${c.strategy}-${sha256(c.key).slice(0, 8)}`;
   return {
-    testScript: focused ? ctx.focus!.script(suite.files!) : ctx.suite.testScript,
+    testScript: suite.script,
     testFiles: focused ? ctx.focus!.oracleFor(suite.files!) : ctx.suite.testFiles,
     testParser: ctx.suite.testParser,
     bugDiff,

@@ -40,9 +40,7 @@ export const DEFAULT_WEAKEN_BOUNDS: WeakenBounds = { maxTests: 5, maxLines: 40 }
 
 /** Lines a unified diff removes. */
 export function removedLines(diff: string): number {
-  let n = 0;
-  for (const l of diff.split('\n')) if (l.startsWith('-') && !l.startsWith('--- ')) n++;
-  return n;
+  return parsePatch(diff, 'test_weaken.diff').reduce((n, f) => n + f.removed, 0);
 }
 
 export interface WeakeningResult {
