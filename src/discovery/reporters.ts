@@ -19,7 +19,7 @@
  * file list just before mocha loads it. `@@DROP@@` is replaced by a JSON array of paths. With
  * a mocha it cannot patch, every file runs (slower, never wrong).
  */
-export const MOCHA_SCOPE_HOOK = String.raw`'use strict';
+export const MOCHA_SCOPE_HOOK = `'use strict';
 var path = require('path');
 var drop = new Set(@@DROP@@.map(function (f) { return path.resolve(f); }));
 var Mocha = null;

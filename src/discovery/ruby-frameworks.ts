@@ -7,9 +7,9 @@ import { MINITEST_PARSER, RSPEC_PARSER, TEST_UNIT_PARSER } from './parsers-ruby.
 import type { RepoScan } from './scan.js';
 import {
   type Candidate,
-  fileBefore,
   header,
   idFiles,
+  listedFiles,
   perFile,
   toolAvailable,
   uniqueSorted,
@@ -80,12 +80,11 @@ function minitestCandidate(scan: RepoScan): Candidate | null {
     ecosystem: 'ruby',
     reason: reasons.join('; '),
     command: `ruby${includes} <file> -v (each minitest file on its own)`,
-    testScript: `${header('minitest', 'runs each minitest file on its own, verbosely')}\nrm -rf "$tmp" 2>/dev/null\n${perFile(files, each)}`,
-    scope: {
-      script: (fs) =>
+    ...listedFiles(
+      (fs) =>
         `${header('minitest', 'runs each minitest file on its own, verbosely')}\nrm -rf "$tmp" 2>/dev/null\n${perFile(fs, each)}`,
-      fileOf: fileBefore(' > '),
-    },
+      files,
+    ),
     testParser: MINITEST_PARSER,
     testFiles: withHelpers(scan, files),
     filesFromIds: (ids) => idFiles(ids, / > /, scan),
@@ -122,12 +121,11 @@ function testUnitCandidate(scan: RepoScan): Candidate | null {
     ecosystem: 'ruby',
     reason: `${mentions.slice(0, 2).join(', ')}${mentions.length > 2 ? ', ...' : ''} use${mentions.length === 1 ? 's' : ''} test-unit; ${files.length} test file(s)`,
     command: `ruby${includes} <file> --verbose=verbose (each test-unit file on its own)`,
-    testScript: `${header('test-unit', 'runs each test-unit file on its own, verbosely')}\nrm -rf "$tmp" 2>/dev/null\n${perFile(files, each)}`,
-    scope: {
-      script: (fs) =>
+    ...listedFiles(
+      (fs) =>
         `${header('test-unit', 'runs each test-unit file on its own, verbosely')}\nrm -rf "$tmp" 2>/dev/null\n${perFile(fs, each)}`,
-      fileOf: fileBefore(' > '),
-    },
+      files,
+    ),
     testParser: TEST_UNIT_PARSER,
     testFiles: withHelpers(scan, files),
     filesFromIds: (ids) => idFiles(ids, / > /, scan),
@@ -155,12 +153,11 @@ function rspecCandidate(scan: RepoScan): Candidate | null {
     ecosystem: 'ruby',
     reason: reasons.join('; '),
     command: 'rspec --format json <file> (each spec file on its own)',
-    testScript: `${header('rspec', "runs rspec on each spec file (the project's .rspec options apply) with a JSON report")}\n${perFile(files, each)}`,
-    scope: {
-      script: (fs) =>
+    ...listedFiles(
+      (fs) =>
         `${header('rspec', "runs rspec on each spec file (the project's .rspec options apply) with a JSON report")}\n${perFile(fs, each)}`,
-      fileOf: fileBefore(' > '),
-    },
+      files,
+    ),
     testParser: RSPEC_PARSER,
     testFiles: uniqueSorted([...files, ...helpers]),
     filesFromIds: (ids) => idFiles(ids, / > /, scan),

@@ -132,6 +132,17 @@ export function fileBefore(sep: string): (id: string) => string | null {
   };
 }
 
+/**
+ * A suite that runs a list of its test files, ids "<file> > ...": its test_script.sh for
+ * `files`, and its scope (the same script for fewer files).
+ */
+export function listedFiles(
+  script: (files: readonly string[]) => string,
+  files: readonly string[],
+): Pick<Candidate, 'testScript' | 'scope'> {
+  return { testScript: script(files), scope: { script, fileOf: fileBefore(' > ') } };
+}
+
 /** Every file a glob over the repo matches, sorted and unique. */
 export function uniqueSorted(list: Iterable<string>): string[] {
   return [...new Set(list)].sort();
