@@ -209,7 +209,7 @@ test('--model-name the server does not serve: a usage error naming the served mo
   }
 });
 
-test('inject usage errors: model-only flags without --model, unknown strategy, bad URL', async () => {
+test('inject usage errors: model-only flags without --model, unknown strategy, bad URL, bad focus settings', async () => {
   const cases: [string[], RegExp][] = [
     [['--max-episodes', '3'], /--max-episodes needs --model/],
     [['--wall-time', '30'], /--wall-time needs --model/],
@@ -219,6 +219,13 @@ test('inject usage errors: model-only flags without --model, unknown strategy, b
       /unknown strategy "mutation" with --model/,
     ],
     [['--model', 'ftp://example'], /--model must be/],
+    [['--test-scope', 'some'], /--test-scope must be full, covering, auto \(got "some"\)/],
+    [['--max-failing-share', '2'], /--max-failing-share must be above 0 and at most 1/],
+    [['--max-weaken-lines', '0'], /--max-weaken-lines must be a whole number >= 1/],
+    [
+      ['--model', 'http://127.0.0.1:9/v1', '--max-weaken-tests', '3'],
+      /--max-weaken-tests is for the procedural injector/,
+    ],
   ];
   for (const [extra, message] of cases) {
     const err = await ssr(['inject', REPO, '--out', join(tmpdir(), 'unused'), ...extra]).then(

@@ -115,6 +115,11 @@ export function formatSummary(s: InjectSummary): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The command-line flag of an option key: maxWeakenLines -> --max-weaken-lines. */
+function flagOf(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 export function registerInject(program: Command, setAbort: (c: AbortController) => void): void {
   const inject = program
     .command('inject')
@@ -247,7 +252,7 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
         const procedural = ['testScope', 'maxFailingShare', 'maxWeakenTests', 'maxWeakenLines'];
         const misplaced = procedural.find((k) => o[k] !== undefined);
         if (misplaced) {
-          const flag = `--${misplaced.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+          const flag = flagOf(misplaced);
           throw new UsageError(
             `${flag} is for the procedural injector (with --model the agent writes the artifact itself)`,
           );
@@ -267,7 +272,7 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
       ];
       const stray = modelOnly.find((k) => o[k] !== undefined);
       if (stray) {
-        const flag = `--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+        const flag = flagOf(stray);
         throw new UsageError(`${flag} needs --model (the procedural injector uses no model)`);
       }
       if (o.testScope !== undefined && !TEST_SCOPES.includes(o.testScope)) {
