@@ -42,6 +42,8 @@ import type {
   Sandbox,
   SandboxMode,
   SandboxProvider,
+  SandboxSession,
+  SessionOptions,
   Snapshot,
 } from './types.js';
 
@@ -469,6 +471,40 @@ export class LocalSandbox implements Sandbox {
     return this.serial(() =>
       slots ? slots(() => this.execNow(command, opts)) : this.execNow(command, opts),
     );
+  }
+
+  session(command: string, opts: SessionOptions): Promise<SandboxSession> {
+    this.assertLive();
+    // Not under the host's command slots: a session lives across many of its callers' runs,
+    // and holding a slot that long would starve every other sandbox.
+    return new Promise((started, failed) => {
+      this.serial(async () => {
+        const cwdRel = safeRel(opts.cwd ?? '');
+        const script = join(this.dir, `exec-${++this.execCount}.sh`);
+        writeFileSync(script, this.execScript(command, cwdRel, opts.env));
+        const launcher = this.takeLauncher();
+        const stop = new AbortController();
+        const done = supervise(launcher, {
+          env: LAUNCHER_ENV,
+          prelude: `${script}\n`,
+          keepStdinOpen: true,
+          onStdout: opts.onStdout,
+          timeoutMs: opts.timeoutMs ?? 3_600_000,
+          maxOutputBytes: opts.maxOutputBytes ?? 64 * 1024,
+          signal: AbortSignal.any([this.killSwitch.signal, stop.signal]),
+        });
+        started({
+          write: (data) => launcher.child.stdin!.write(data),
+          kill: () => stop.abort(new Error('session closed')),
+          done,
+        });
+        try {
+          return await done;
+        } finally {
+          rmSync(script, { force: true });
+        }
+      }).catch(failed);
+    });
   }
 
   private launcherArgv(): string[] {

@@ -19,6 +19,10 @@ export interface SpawnOptions {
    * `ExecKilledError` whose message is the signal's reason.
    */
   signal?: AbortSignal;
+  /** Leave stdin open after the prelude: the caller writes to the child's stdin itself. */
+  keepStdinOpen?: boolean;
+  /** Also hands each stdout chunk here as it arrives (a session reads its replies). */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 export interface ExecResult {
@@ -187,6 +191,7 @@ export function supervise(
     if (opts.signal?.aborted) onAbort();
 
     const onStdout = (chunk: Buffer) => {
+      opts.onStdout?.(chunk);
       if (!file$) {
         stdout.push(chunk);
         return;
@@ -213,7 +218,7 @@ export function supervise(
       const input = createReadStream(opts.stdinFile);
       input.on('error', () => stdin.destroy());
       input.pipe(stdin);
-    } else {
+    } else if (!opts.keepStdinOpen) {
       stdin.end(opts.stdin ?? '');
     }
 

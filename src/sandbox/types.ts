@@ -19,6 +19,22 @@ export interface ExecOptions {
   maxFileBytes?: number;
 }
 
+export interface SessionOptions extends Pick<ExecOptions, 'cwd' | 'env' | 'maxOutputBytes'> {
+  /** Kills the session after this long whatever it is doing (default: one hour). */
+  timeoutMs?: number;
+  /** Each stdout chunk as it arrives. */
+  onStdout(chunk: Buffer): void;
+}
+
+/** A running session (see Sandbox.session). */
+export interface SandboxSession {
+  write(data: string): void;
+  /** Kills the command and everything it started. */
+  kill(): void;
+  /** Settles when the command ends: its result, or an ExecKilledError after kill(). */
+  readonly done: Promise<ExecResult>;
+}
+
 export interface ApplyResult {
   ok: boolean;
   /** git's explanation when the patch does not apply. */
@@ -55,6 +71,12 @@ export interface Sandbox {
   snapshot(): Promise<Snapshot>;
   /** A new sandbox starting from this one's current state; cost does not grow with repo size. */
   fork(): Promise<Sandbox>;
+  /**
+   * A long-lived command the caller talks to over stdin and stdout (a warm test runner).
+   * It holds the sandbox until it ends: other operations wait for it. Absent on backends that
+   * cannot keep a command's stdin open.
+   */
+  session?(command: string, opts: SessionOptions): Promise<SandboxSession>;
   dispose(): Promise<void>;
 }
 
