@@ -421,7 +421,20 @@ function mochaCandidate(ctx: JsContext): Candidate | null {
     reason: reasons.join('; '),
     command: 'node_modules/.bin/mocha',
     testScript: script,
-    scope: { script: mochaScript, fileOf: fileBefore(' > ') },
+    scope: {
+      script: mochaScript,
+      fileOf: fileBefore(' > '),
+      warm: {
+        runner: 'mocha',
+        args: args.map((w) => w.value),
+        env: Object.fromEntries(
+          (call?.env ?? []).map((w) => [
+            w.value.slice(0, w.value.indexOf('=')),
+            w.value.slice(w.value.indexOf('=') + 1),
+          ]),
+        ),
+      },
+    },
     testParser: MOCHA_PARSER,
     testFiles: [...files],
     filesFromIds: (ids) => idFiles(ids, / > /, ctx.scan),

@@ -31,6 +31,17 @@ export interface TestScope {
   script(files: readonly string[], others: readonly string[]): string;
   /** The test file a test id belongs to, as the id spells it (null: the id names none). */
   fileOf(id: string): string | null;
+  /** How to run chosen test files again and again in one warm process (absent: no way). */
+  warm?: WarmRunnerSpec;
+}
+
+/** A runner that can stay warm: src/inject/warm runs it for screening. */
+export interface WarmRunnerSpec {
+  runner: 'mocha';
+  /** The runner's command-line words (options and the suite's own spec), as the script has them. */
+  args: string[];
+  /** Variables the command sets. */
+  env: Record<string, string>;
 }
 
 /** One framework discovery considered, and what became of it. */

@@ -1,0 +1,221 @@
+/**
+ * The warm mocha worker: a node script that runs inside a sandbox and runs chosen test files
+ * of a mocha suite again and again in one process, each time with a candidate's edits written
+ * first and taken back after. What a fresh `mocha` start pays on every run (node, mocha, the
+ * runner's dependencies) is paid once.
+ *
+ * Each run is a new generation: CommonJS modules of the repository (not node_modules) leave
+ * require's cache, and ES modules are imported again under a `?ssr-warm=<generation>` query that
+ * a resolve hook passes on to every repository module they import, so a run sees the edited
+ * code and nothing of the previous one's modules.
+ *
+ * Protocol: one JSON request per stdin line, `{"id", "write": {path: text|null}, "files":
+ * [path]}`; the reply is a stdout line `<nonce> <json>` (tests print to stdout too).
+ * Configuration comes in SSR_WARM_CONFIG: `{"args": mocha's command-line words}`.
+ */
+export const MOCHA_WORKER_SOURCE = String.raw`'use strict';
+var fs = require('fs');
+var path = require('path');
+var url = require('url');
+var Module = require('module');
+var readline = require('readline');
+
+var nonce = process.env.SSR_WARM_NONCE || 'ssr-warm';
+var config = JSON.parse(process.env.SSR_WARM_CONFIG || '{}');
+var cwd = process.cwd();
+var nodeModules = path.sep + 'node_modules' + path.sep;
+var generation = 0;
+var esm = false;
+var Mocha = null;
+var base = {};
+var setupFiles = [];
+
+function reply(obj) {
+  process.stdout.write('\n' + nonce + ' ' + JSON.stringify(obj) + '\n');
+}
+
+// Errors thrown between runs (a timer a mutant left behind) must not end the worker; during a
+// run mocha's own handler blames the running test.
+process.on('uncaughtException', function () {});
+process.on('unhandledRejection', function () {});
+
+var HOOK = [
+  'export async function resolve(specifier, context, next) {',
+  '  const r = await next(specifier, context);',
+  '  const parent = context.parentURL || "";',
+  '  const at = parent.lastIndexOf("?ssr-warm=");',
+  '  if (at < 0 || !r.url.startsWith("file:") || r.url.includes("/node_modules/") || r.url.includes("?")) return r;',
+  '  return { ...r, url: r.url + parent.slice(at) };',
+  '}',
+].join('\n');
+
+function tryRequire(p) {
+  try {
+    return require(p);
+  } catch (e) {
+    return null;
+  }
+}
+
+// mocha before 6 has no option loader: the flags a test command commonly passes.
+function parseArgs(args) {
+  var opts = { ui: 'bdd', require: [], file: [] };
+  for (var i = 0; i < args.length; i++) {
+    var m = /^--?([^=]+)(?:=(.*))?$/.exec(args[i]);
+    if (!m) continue;
+    var name = m[1];
+    var value = m[2] !== undefined ? m[2] : args[i + 1];
+    var takes = ['ui', 'u', 'timeout', 't', 'require', 'r', 'file', 'slow', 's', 'retries'];
+    if (takes.indexOf(name) < 0) continue;
+    if (m[2] === undefined) i++;
+    if (name === 'u') name = 'ui';
+    if (name === 't') name = 'timeout';
+    if (name === 'r') name = 'require';
+    if (name === 's') name = 'slow';
+    if (name === 'require' || name === 'file') opts[name].push(value);
+    else opts[name] = /^\d+$/.test(value) ? Number(value) : value;
+  }
+  return opts;
+}
+
+async function setup() {
+  var mochaDir = path.dirname(require.resolve('mocha/package.json', { paths: [cwd] }));
+  Mocha = require(mochaDir);
+  var optionsModule = tryRequire(path.join(mochaDir, 'lib', 'cli', 'options'));
+  var opts = optionsModule && optionsModule.loadOptions
+    ? optionsModule.loadOptions(config.args || [])
+    : parseArgs(config.args || []);
+  var requires = [].concat(opts.require || []);
+  var helpers = tryRequire(path.join(mochaDir, 'lib', 'cli', 'run-helpers'));
+  if (requires.length && helpers && helpers.handleRequires) {
+    Object.assign(opts, (await helpers.handleRequires(requires)) || {});
+  } else {
+    requires.forEach(function (r) {
+      var local = fs.existsSync(r) || fs.existsSync(r + '.js');
+      require(local ? path.resolve(r) : require.resolve(r, { paths: [cwd] }));
+    });
+  }
+  setupFiles = [].concat(opts.file || []).map(function (f) { return path.resolve(f); });
+  ['spec', 'file', 'require', 'reporter', 'R', 'reporterOption', 'reporterOptions', 'O',
+    'parallel', 'jobs', 'j', 'watch', 'w', 'watchFiles', 'watchIgnore', 'exit', 'bail', 'b',
+    'forbidOnly', 'grep', 'g', 'fgrep', 'f', 'invert', 'i', '_', '$0', 'config', 'package',
+    'opts', 'diff', 'color', 'c', 'colors'].forEach(function (k) { delete opts[k]; });
+  base = opts;
+  esm = typeof Module.register === 'function' && typeof Mocha.prototype.loadFilesAsync === 'function';
+  if (esm) Module.register('data:text/javascript,' + encodeURIComponent(HOOK));
+}
+
+function forgetRepoModules() {
+  Object.keys(require.cache).forEach(function (k) {
+    if (k.indexOf(cwd + path.sep) === 0 && k.indexOf(nodeModules) < 0) delete require.cache[k];
+  });
+}
+
+function titlesOf(test) {
+  try {
+    if (typeof test.titlePath === 'function') return test.titlePath();
+  } catch (e) {}
+  var titles = [];
+  for (var t = test; t; t = t.parent) if (t.title) titles.unshift(String(t.title));
+  return titles;
+}
+
+function fileOf(test) {
+  for (var t = test; t; t = t.parent) if (t.file) return path.relative(cwd, t.file);
+  return '';
+}
+
+// Rows [file, titles, status, key]: the key tells one test reported twice (a pass, then a
+// failing hook) from two tests that share a title, as mocha's test_parser.py does.
+function collector(results) {
+  var keys = new WeakMap();
+  var counter = 0;
+  function record(status, t) {
+    var key = keys.get(t);
+    if (key === undefined) {
+      key = ++counter;
+      keys.set(t, key);
+    }
+    results.push([fileOf(t), titlesOf(t), status, key]);
+  }
+  return function Collector(runner) {
+    runner.on('pass', function (t) { record('passed', t); });
+    runner.on('fail', function (t) { record('failed', t); });
+    runner.on('pending', function (t) { record('skipped', t); });
+  };
+}
+
+async function load(file) {
+  if (!esm) return require(file);
+  return import(url.pathToFileURL(file).href + '?ssr-warm=' + generation);
+}
+
+async function runOnce(req) {
+  var saved = [];
+  Object.keys(req.write || {}).forEach(function (rel) {
+    var abs = path.resolve(cwd, rel);
+    saved.push([abs, fs.existsSync(abs) ? fs.readFileSync(abs) : null]);
+    var text = req.write[rel];
+    if (text === null) fs.rmSync(abs, { force: true });
+    else fs.writeFileSync(abs, text);
+  });
+  try {
+    forgetRepoModules();
+    generation++;
+    var results = [];
+    var mocha = new Mocha(Object.assign({}, base, { reporter: collector(results) }));
+    var suite = mocha.suite;
+    var files = setupFiles.concat((req.files || []).map(function (f) { return path.resolve(cwd, f); }));
+    for (var i = 0; i < files.length; i++) {
+      suite.emit('pre-require', global, files[i], mocha);
+      var loaded;
+      try {
+        loaded = await load(files[i]);
+      } catch (e) {
+        return { id: req.id, error: 'loading ' + path.relative(cwd, files[i]) + ': ' + String(e && e.message || e).slice(0, 500) };
+      }
+      suite.emit('require', loaded, files[i], mocha);
+      suite.emit('post-require', global, files[i], mocha);
+    }
+    if (typeof mocha.lazyLoadFiles === 'function') mocha.lazyLoadFiles(true);
+    mocha.files = [];
+    await new Promise(function (resolve) { mocha.run(function () { resolve(); }); });
+    if (typeof mocha.dispose === 'function') {
+      try { mocha.dispose(); } catch (e) {}
+    }
+    return { id: req.id, tests: results, generation: generation };
+  } finally {
+    saved.forEach(function (s) {
+      if (s[1] === null) fs.rmSync(s[0], { force: true });
+      else fs.writeFileSync(s[0], s[1]);
+    });
+  }
+}
+
+setup().then(function () {
+  reply({ ready: true, esm: esm });
+  var lines = readline.createInterface({ input: process.stdin });
+  var queue = Promise.resolve();
+  lines.on('line', function (line) {
+    if (!line.trim()) return;
+    queue = queue.then(async function () {
+      var req;
+      try {
+        req = JSON.parse(line);
+      } catch (e) {
+        reply({ error: 'unreadable request' });
+        return;
+      }
+      try {
+        reply(await runOnce(req));
+      } catch (e) {
+        reply({ id: req.id, error: String(e && e.stack || e).slice(0, 2000) });
+      }
+    });
+  });
+  lines.on('close', function () { queue.then(function () { process.exit(0); }); });
+}, function (e) {
+  reply({ ready: false, error: String(e && e.stack || e).slice(0, 2000) });
+  process.exit(1);
+});
+`;

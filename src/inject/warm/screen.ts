@@ -1,0 +1,103 @@
+import type { TestSuiteSpec } from '../../discovery/types.js';
+import type { SandboxProvider, Snapshot } from '../../sandbox/types.js';
+import { type WarmOutcome, WarmPool } from './warm-mocha.js';
+
+/**
+ * Screening in warm runners: a candidate's covering test files run in a test-runner process
+ * that stays up between candidates (src/inject/warm/mocha-worker-source.ts), so a candidate
+ * that breaks nothing, or breaks too much, is turned away without a fresh sandbox and runner.
+ *
+ * Warm runs only ever reject: an artifact's own runs (the bug run, weakening, validation's
+ * seven checks) are fresh sandboxes as before, so what a warm process may carry from one run
+ * to the next can lose a candidate but never let an invalid artifact through. Calibration
+ * checks first that the warm runner agrees with the clean run.
+ */
+export interface WarmScreen {
+  readonly pool: WarmPool;
+  /** Tests that pass in a clean run but not warm: never counted as broken by a candidate. */
+  readonly unreliable: ReadonlySet<string>;
+  /** A warm run of every test file, ms (from calibration). */
+  readonly wholeRunMs: number;
+  /** Counts for the summary's note. */
+  stats: { runs: number; rejected: number; inconclusive: number; ms: number[] };
+}
+
+export interface StartWarmOptions {
+  host: SandboxProvider;
+  snapshot: Snapshot;
+  suite: TestSuiteSpec;
+  /** Test files that run on their own (the per-file coverage units). */
+  units: readonly string[];
+  baselinePassed: readonly string[];
+  /** Workers (one per concurrent candidate). */
+  concurrency: number;
+  timeoutMs: number;
+  notes: string[];
+}
+
+/** A calibrated warm screen for the suite, or null (and a note why) where none works. */
+export async function startWarmScreen(o: StartWarmOptions): Promise<WarmScreen | null> {
+  const spec = o.suite.scope?.warm;
+  if (!spec) return null;
+  const pool = new WarmPool(o.host, o.snapshot, spec, { size: o.concurrency });
+  const cal = await pool.calibrate(o.units, o.baselinePassed, o.timeoutMs);
+  if (!cal.ok) {
+    await pool.close();
+    o.notes.push(`warm screening: off (${cal.reason}); candidates are screened in fresh runs`);
+    return null;
+  }
+  o.notes.push(
+    `warm screening: ${spec.runner} stays up between candidates (calibrated in ${Math.round(cal.ms / 100) / 10} s: ` +
+      `${o.baselinePassed.length - cal.unreliable.size} of ${o.baselinePassed.length} clean-run tests pass warm twice)`,
+  );
+  return {
+    pool,
+    unreliable: cal.unreliable,
+    wholeRunMs: cal.ms / 2,
+    stats: { runs: 0, rejected: 0, inconclusive: 0, ms: [] },
+  };
+}
+
+/**
+ * How long a warm run of files costing `share` of the suite may take: a few times its
+ * calibrated cost, so a mutant that loops forever costs seconds, not the whole-suite limit.
+ */
+export function warmTimeoutMs(screen: WarmScreen, share: number, limitMs: number): number {
+  return Math.min(limitMs, Math.max(5_000, 2_000 + 4 * share * screen.wholeRunMs));
+}
+
+/**
+ * The covering tests a candidate breaks, run warm: null when the warm run says nothing (the
+ * worker failed or could not load the edited code; a fresh run decides), 'timeout' when the
+ * tests did not finish in time (the bug hangs them), else the ids of `passing` (reliable ones
+ * only) that did not pass.
+ */
+export async function warmFailing(
+  screen: WarmScreen,
+  edits: Record<string, string | null>,
+  files: readonly string[],
+  passing: readonly string[],
+  timeoutMs: number,
+): Promise<string[] | 'timeout' | null> {
+  const reliable = passing.filter((id) => !screen.unreliable.has(id));
+  if (!reliable.length) return null;
+  const outcome: WarmOutcome = await screen.pool.run(edits, files, timeoutMs);
+  screen.stats.runs++;
+  if (!outcome.ok) {
+    if (outcome.timedOut) return 'timeout';
+    screen.stats.inconclusive++;
+    return null;
+  }
+  screen.stats.ms.push(outcome.ms);
+  return reliable.filter((id) => !outcome.passed.has(id));
+}
+
+/** The summary's line on warm screening. */
+export function warmNote(screen: WarmScreen): string {
+  const ms = [...screen.stats.ms].sort((a, b) => a - b);
+  const median = ms.length ? ms[Math.floor(ms.length / 2)]! : 0;
+  return (
+    `warm screening: ${screen.stats.runs} candidate(s) run warm (median ${Math.round(median)} ms), ` +
+    `${screen.stats.rejected} rejected there, ${screen.stats.inconclusive} left to a fresh run`
+  );
+}

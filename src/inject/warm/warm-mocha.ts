@@ -1,0 +1,331 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { WarmRunnerSpec } from '../../discovery/types.js';
+import type { Sandbox, SandboxProvider, SandboxSession, Snapshot } from '../../sandbox/types.js';
+import { errorMessage } from '../../util/errors.js';
+import { MOCHA_WORKER_SOURCE } from './mocha-worker-source.js';
+
+/** What one warm run saw: the ids (as mocha's test_parser.py spells them) of passing tests. */
+export type WarmOutcome =
+  | { ok: true; passed: Set<string>; failed: string[]; ran: number; ms: number }
+  | { ok: false; reason: string; timedOut?: boolean };
+
+interface Reply {
+  id?: number;
+  ready?: boolean;
+  error?: string;
+  tests?: [string, string[], string, number][];
+}
+
+/** A test's id as MOCHA_PARSER makes it: the file, then the title path. */
+export function mochaTestId(file: string, titles: readonly string[]): string {
+  return [...(file ? [file] : []), ...titles].join(' > ');
+}
+
+const RANK: Record<string, number> = { skipped: 0, passed: 1, failed: 2 };
+
+/**
+ * Each test's id and status as MOCHA_PARSER reads the same events: a test reported twice
+ * keeps its worst status; a second test with the same id is "<id> (2)".
+ */
+export function mochaStatuses(
+  rows: readonly [string, string[], string, number][],
+): Map<string, string> {
+  const idOfKey = new Map<number, string>();
+  const seen = new Map<string, number>();
+  const statuses = new Map<string, string>();
+  for (const [file, titles, status, key] of rows) {
+    let id = idOfKey.get(key);
+    if (id === undefined) {
+      const base = mochaTestId(file, titles);
+      const n = (seen.get(base) ?? 0) + 1;
+      seen.set(base, n);
+      id = n > 1 ? `${base} (${n})` : base;
+      idOfKey.set(key, id);
+    }
+    const old = statuses.get(id);
+    if (old === undefined || (RANK[status] ?? 0) > (RANK[old] ?? 0)) statuses.set(id, status);
+  }
+  return statuses;
+}
+
+/**
+ * Finds `<nonce> <json>` lines in a stream that also carries whatever the tests print, keeping
+ * only the unfinished last line between chunks (test output can be large).
+ */
+export class ReplyReader {
+  private pending = '';
+  constructor(
+    private readonly nonce: string,
+    private readonly onReply: (r: Reply) => void,
+  ) {}
+
+  push(chunk: Buffer | string): void {
+    const text = this.pending + chunk.toString();
+    const lines = text.split('\n');
+    this.pending = lines.pop() ?? '';
+    // An unfinished line that cannot become a reply is dropped now, not kept growing.
+    if (!this.pending.startsWith(this.nonce.slice(0, this.pending.length))) this.pending = '';
+    for (const line of lines) {
+      if (!line.startsWith(`${this.nonce} `)) continue;
+      try {
+        this.onReply(JSON.parse(line.slice(this.nonce.length + 1)) as Reply);
+      } catch {
+        // A line that only looks like a reply: ignored.
+      }
+    }
+  }
+}
+
+/**
+ * One warm mocha process in its own sandbox (see mocha-worker-source.ts). Runs are one at a
+ * time; a run that times out or a worker that dies ends the worker, and the pool starts another.
+ */
+export class WarmMochaWorker {
+  runs = 0;
+  private nextId = 0;
+  private waiting = new Map<number, (r: Reply) => void>();
+  private dead: string | null = null;
+
+  private constructor(
+    private readonly sandbox: Sandbox,
+    private readonly session: SandboxSession,
+  ) {}
+
+  /** Starts a worker; throws with the worker's own explanation when it cannot start. */
+  static async start(
+    provider: SandboxProvider,
+    snapshot: Snapshot,
+    spec: WarmRunnerSpec,
+    opts: { startTimeoutMs?: number } = {},
+  ): Promise<WarmMochaWorker> {
+    const sandbox = provider.create(snapshot);
+    if (!sandbox.session) {
+      await sandbox.dispose();
+      throw new Error('this sandbox backend cannot keep a test runner warm');
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'ssr-warm-'));
+    const nonce = `ssr-warm-${randomBytes(8).toString('hex')}`;
+    let worker: WarmMochaWorker | null = null;
+    let ready: ((r: Reply) => void) | null = null;
+    const readyReply = new Promise<Reply>((r) => {
+      ready = r;
+    });
+    const reader = new ReplyReader(nonce, (r) => {
+      if (r.ready !== undefined) ready?.(r);
+      else worker?.deliver(r);
+    });
+    try {
+      writeFileSync(join(dir, 'worker.cjs'), MOCHA_WORKER_SOURCE);
+      const inside = sandbox.exposeFile(join(dir, 'worker.cjs'), 'ssr-warm-mocha.cjs');
+      const session = await sandbox.session('exec node "$SSR_WARM_WORKER"', {
+        env: {
+          ...spec.env,
+          npm_config_update_notifier: 'false',
+          SSR_WARM_WORKER: inside,
+          SSR_WARM_NONCE: nonce,
+          SSR_WARM_CONFIG: JSON.stringify({ args: spec.args }),
+        },
+        onStdout: (chunk) => reader.push(chunk),
+      });
+      worker = new WarmMochaWorker(sandbox, session);
+      const w = worker;
+      const ended = session.done.then(
+        (r) => `the warm runner exited (${r.exitCode ?? r.signal}): ${r.stderr.trim().slice(-500)}`,
+        (e: unknown) => errorMessage(e),
+      );
+      void ended.then((why) => w.fail(why));
+      const first = await Promise.race([
+        readyReply,
+        ended.then((why): Reply => ({ ready: false, error: why })),
+        new Promise<Reply>((r) =>
+          setTimeout(
+            () => r({ ready: false, error: 'the warm runner did not start in time' }),
+            opts.startTimeoutMs ?? 60_000,
+          ).unref(),
+        ),
+      ]);
+      if (!first.ready) {
+        await w.close();
+        throw new Error(first.error ?? 'the warm runner did not start');
+      }
+      return w;
+    } catch (err) {
+      if (!worker) await sandbox.dispose();
+      throw err;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  get alive(): boolean {
+    return this.dead === null;
+  }
+
+  private deliver(r: Reply): void {
+    if (r.id === undefined) return;
+    const w = this.waiting.get(r.id);
+    this.waiting.delete(r.id);
+    w?.(r);
+  }
+
+  private fail(why: string): void {
+    if (this.dead !== null) return;
+    this.dead = why;
+    for (const w of this.waiting.values()) w({ error: why });
+    this.waiting.clear();
+  }
+
+  /** Runs `files` (repo-relative test files) with `edits` written first, undone after. */
+  async run(
+    edits: Record<string, string | null>,
+    files: readonly string[],
+    timeoutMs: number,
+  ): Promise<WarmOutcome> {
+    if (this.dead !== null) return { ok: false, reason: this.dead };
+    const id = ++this.nextId;
+    this.runs++;
+    const t0 = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    const reply = await new Promise<Reply>((resolve) => {
+      this.waiting.set(id, resolve);
+      timer = setTimeout(() => {
+        // A mutant that loops forever: the worker cannot be trusted to recover.
+        timedOut = true;
+        this.fail(`no answer in ${Math.round(timeoutMs / 1000)} s`);
+        this.session.kill();
+      }, timeoutMs);
+      this.session.write(`${JSON.stringify({ id, write: edits, files })}\n`);
+    });
+    clearTimeout(timer);
+    if (reply.error !== undefined || !reply.tests) {
+      return {
+        ok: false,
+        reason: reply.error ?? 'the warm runner sent no results',
+        ...(timedOut ? { timedOut } : {}),
+      };
+    }
+    const statuses = mochaStatuses(reply.tests);
+    const passed = new Set<string>();
+    const failed: string[] = [];
+    for (const [id, status] of statuses) {
+      if (status === 'passed') passed.add(id);
+      else if (status === 'failed') failed.push(id);
+    }
+    return { ok: true, passed, failed, ran: statuses.size, ms: performance.now() - t0 };
+  }
+
+  async close(): Promise<void> {
+    this.fail('closed');
+    this.session.kill();
+    await this.session.done.catch(() => undefined);
+    await this.sandbox.dispose();
+  }
+}
+
+export interface WarmPoolOptions {
+  /** Workers at most (one per concurrent candidate). */
+  size: number;
+  /** Runs a worker makes before a fresh one replaces it (bounds what runs leave behind). */
+  maxRuns?: number;
+  startTimeoutMs?: number;
+}
+
+/** Calibration's verdict: the warm runner agrees with the clean run, but for `unreliable`. */
+export type Calibration =
+  | { ok: true; unreliable: Set<string>; ms: number }
+  | { ok: false; reason: string };
+
+/**
+ * Warm workers shared by concurrent candidates. A run takes an idle worker (or starts one);
+ * a worker that failed, timed out or made `maxRuns` runs is closed and replaced.
+ */
+export class WarmPool {
+  private idle: WarmMochaWorker[] = [];
+  private all = new Set<WarmMochaWorker>();
+  private closed = false;
+
+  constructor(
+    private readonly provider: SandboxProvider,
+    private readonly snapshot: Snapshot,
+    private readonly spec: WarmRunnerSpec,
+    private readonly opts: WarmPoolOptions,
+  ) {}
+
+  private async take(): Promise<WarmMochaWorker> {
+    const w = this.idle.pop();
+    if (w) return w;
+    const started = await WarmMochaWorker.start(this.provider, this.snapshot, this.spec, {
+      startTimeoutMs: this.opts.startTimeoutMs,
+    });
+    this.all.add(started);
+    return started;
+  }
+
+  private give(w: WarmMochaWorker): void {
+    if (!this.closed && w.alive && w.runs < (this.opts.maxRuns ?? 100)) {
+      this.idle.push(w);
+      return;
+    }
+    this.all.delete(w);
+    void w.close();
+  }
+
+  async run(
+    edits: Record<string, string | null>,
+    files: readonly string[],
+    timeoutMs: number,
+  ): Promise<WarmOutcome> {
+    if (this.closed) return { ok: false, reason: 'the warm pool is closed' };
+    let w: WarmMochaWorker;
+    try {
+      w = await this.take();
+    } catch (err) {
+      return { ok: false, reason: errorMessage(err) };
+    }
+    try {
+      return await w.run(edits, files, timeoutMs);
+    } finally {
+      this.give(w);
+    }
+  }
+
+  /**
+   * Runs every test file twice in one worker, unedited, and compares with the clean run's
+   * passing tests: a test that does not pass both times (it needs a fresh process, or leaks
+   * into the next run) is unreliable warm. Too many such tests and the warm runner is refused.
+   */
+  async calibrate(
+    files: readonly string[],
+    baselinePassed: readonly string[],
+    timeoutMs: number,
+    maxUnreliableShare = 0.05,
+  ): Promise<Calibration> {
+    const t0 = performance.now();
+    const unreliable = new Set<string>();
+    for (let round = 0; round < 2; round++) {
+      const r = await this.run({}, files, timeoutMs);
+      if (!r.ok) return { ok: false, reason: r.reason };
+      for (const id of baselinePassed) if (!r.passed.has(id)) unreliable.add(id);
+    }
+    const share = unreliable.size / Math.max(1, baselinePassed.length);
+    if (share > maxUnreliableShare) {
+      return {
+        ok: false,
+        reason: `${unreliable.size} of ${baselinePassed.length} tests that pass in a clean run do not pass warm`,
+      };
+    }
+    return { ok: true, unreliable, ms: performance.now() - t0 };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.all];
+    this.all.clear();
+    this.idle = [];
+    await Promise.all(all.map((w) => w.close()));
+  }
+}
