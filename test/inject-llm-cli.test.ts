@@ -226,6 +226,7 @@ test('inject usage errors: model-only flags without --model, unknown strategy, b
       ['--model', 'http://127.0.0.1:9/v1', '--max-weaken-tests', '3'],
       /--max-weaken-tests is for the procedural injector/,
     ],
+    [['--model', 'http://127.0.0.1:9/v1', '--no-warm'], /--no-warm is for the procedural injector/],
   ];
   for (const [extra, message] of cases) {
     const err = await ssr(['inject', REPO, '--out', join(tmpdir(), 'unused'), ...extra]).then(

@@ -229,6 +229,10 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
       'lines test_weaken.diff may remove at most (default 40)',
       count('--max-weaken-lines'),
     )
+    .option(
+      '--no-warm',
+      'screen candidates in fresh test runs only (default: mocha suites are screened in warm runner processes that stay up between candidates, after a calibration run; artifacts are always validated fresh)',
+    )
     .option('--json', 'print the summary as one JSON object on stdout')
     .option(
       '--unsafe-no-sandbox',
@@ -250,9 +254,10 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
             '--test-command, --test-format, --test-files and --max-flaky-share are for the procedural injector (with --model the agent writes test_script.sh itself)',
           );
         const procedural = ['testScope', 'maxFailingShare', 'maxWeakenTests', 'maxWeakenLines'];
-        const misplaced = procedural.find((k) => o[k] !== undefined);
+        const misplaced =
+          procedural.find((k) => o[k] !== undefined) ?? (o.warm === false ? 'warm' : undefined);
         if (misplaced) {
-          const flag = flagOf(misplaced);
+          const flag = misplaced === 'warm' ? '--no-warm' : flagOf(misplaced);
           throw new UsageError(
             `${flag} is for the procedural injector (with --model the agent writes the artifact itself)`,
           );
@@ -296,6 +301,7 @@ export function registerInject(program: Command, setAbort: (c: AbortController) 
         discovery,
         testScope: o.testScope,
         maxFailingShare: o.maxFailingShare,
+        warm: o.warm !== false,
         weakenBounds: {
           ...(o.maxWeakenTests ? { maxTests: o.maxWeakenTests } : {}),
           ...(o.maxWeakenLines ? { maxLines: o.maxWeakenLines } : {}),

@@ -62,6 +62,13 @@ import {
 } from './product-code.js';
 import { removalCandidates } from './removal.js';
 import type { BugCandidate, Strategy } from './types.js';
+import {
+  startWarmScreen,
+  type WarmScreen,
+  warmFailing,
+  warmNote,
+  warmTimeoutMs,
+} from './warm/screen.js';
 import { DEFAULT_WEAKEN_BOUNDS, deriveWeakening, type WeakenBounds } from './weaken.js';
 
 export const ALL_STRATEGIES: Strategy[] = ['removal', 'history', 'mutation'];
@@ -102,6 +109,13 @@ export interface InjectOptions {
    * bench/inject measures both).
    */
   screening?: 'covering' | 'full';
+  /**
+   * Screen on the covering files in a warm test-runner process that stays up between
+   * candidates, where the runner allows it (mocha) and calibration agrees with the clean run
+   * (default true). Warm runs only reject candidates; artifacts are still made and validated
+   * in fresh sandboxes.
+   */
+  warm?: boolean;
   /**
    * Largest share of the suite's passing tests a bug may fail (default 0.1); a bug that
    * fails more (and more than 10 tests) is "too broad" and rejected before weakening.
@@ -326,6 +340,7 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
   const journal = new Journal<CandidateRecord>(join(stateDir, 'journal.jsonl'));
   let harness: (TestHarness & { cleanup(): void }) | null = null;
   let focus: SuiteFocus | null = null;
+  let warmStarting: Promise<WarmScreen | null> = Promise.resolve(null);
   try {
     const snapshot = host.snapshotDir(opts.repo);
     const original = new LayerStack([...snapshot.layers]);
@@ -358,6 +373,7 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
     await cache.get(key, async () => discovery.baseline);
 
     const cleanMs = Math.max(0, ...discovery.baseline.runs.map((r) => r.scriptMs));
+    const warmable = opts.warm !== false && !!suite.scope?.warm;
     const measured = await measureCoverage({
       wholeOnly: wholeCoverageReason(testScope, cleanMs, opts),
       host,
@@ -377,6 +393,20 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
     // Asked for whole-suite screening, measureCoverage measured no file on its own.
     focus = measured.focus;
     const focusedArtifacts = decideScope(testScope, focus, cleanMs, opts.autoScopeMs, notes);
+    // Calibrated while the candidates are proposed (git history, parsing): both take seconds.
+    warmStarting =
+      focus && warmable && opts.screening !== 'full'
+        ? startWarmScreen({
+            host,
+            snapshot,
+            suite,
+            units: focus.units,
+            baselinePassed,
+            concurrency,
+            timeoutMs: runTimeoutMs,
+            notes,
+          })
+        : Promise.resolve(null);
 
     const candidates = await proposeCandidates({
       original,
@@ -389,6 +419,7 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
       notes,
       coverage: measured.coverage,
     });
+    const warm = await warmStarting;
     const ordered = interleave(
       strategies.map((s) => candidates.filter((c) => c.strategy === s)),
     ).slice(0, maxCandidates);
@@ -419,6 +450,7 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
       focusedArtifacts,
       maxFailingShare,
       weakenBounds,
+      warm,
     };
     const stoppedEarly = await runQueue(queue, records, {
       ctx,
@@ -432,6 +464,7 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
       total: ordered.length,
     });
 
+    if (warm) notes.push(warmNote(warm));
     const summary = summarize({
       repo: resolve(opts.repo),
       out,
@@ -451,6 +484,8 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
     journal.close();
     harness?.cleanup();
     focus?.cleanup();
+    // Also when proposing candidates failed while the warm runners were starting.
+    await (await warmStarting.catch(() => null))?.pool.close();
     if (ownHost) await host.close();
   }
 }
@@ -987,6 +1022,8 @@ interface CandidateContext {
   focusedArtifacts: boolean;
   maxFailingShare: number;
   weakenBounds: WeakenBounds;
+  /** Warm screening on the covering files (null: screening runs fresh, where it pays). */
+  warm: WarmScreen | null;
 }
 
 /**
@@ -1121,6 +1158,41 @@ async function runBug(
   };
 }
 
+/**
+ * Warm screening's rejection of a candidate: no covering test breaks, or so many do that the
+ * bug is too broad already. Null: the candidate goes on (or the warm run said nothing).
+ */
+async function screenWarm(
+  c: BugCandidate,
+  files: readonly string[],
+  passing: readonly string[],
+  ctx: CandidateContext,
+): Promise<{ check: number; name: string; reason: string } | null> {
+  const warm = ctx.warm!;
+  const timeoutMs = warmTimeoutMs(warm, ctx.focus!.costShare(files), ctx.settings.scriptTimeoutMs);
+  const failing = await warmFailing(warm, c.edits, files, passing, timeoutMs);
+  if (failing === null) return null;
+  let verdict: { check: number; name: string; reason: string } | null = null;
+  if (failing === 'timeout') {
+    verdict = {
+      check: 5,
+      name: 'bug validity',
+      reason: `the covering tests did not finish within ${seconds(timeoutMs)} with this change (screened warm)`,
+    };
+  } else if (failing.length < ctx.settings.minFailingTests) {
+    verdict = {
+      check: 5,
+      name: 'bug validity',
+      reason: `no test that passes on the original fails with this change (screened warm on ${files.length} covering test file(s))`,
+    };
+  } else {
+    const broad = tooBroad(failing.length, ctx.baselinePassed.length, ctx.maxFailingShare);
+    if (broad) verdict = { check: 5, name: 'too broad', reason: `${broad} (screened warm)` };
+  }
+  if (verdict) warm.stats.rejected++;
+  return verdict;
+}
+
 /** Why a bug that fails `failing` of the suite's passing tests is too broad, or null. */
 export function tooBroad(failing: number, passing: number, maxShare: number): string | null {
   if (failing <= BROAD_FLOOR || failing <= maxShare * passing) return null;
@@ -1156,11 +1228,19 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
     if (covering === 'uncovered') {
       return reject(5, 'bug validity', 'no test executes the changed lines');
     }
+    // Screened warm where the covering files cost well under the whole suite: a warm run
+    // saves the runner's start, not the tests' own time.
+    const warmPays =
+      covering.files && ctx.warm && ctx.focus!.costShare(covering.files) <= SCREENING_SHARE;
+    if (warmPays) {
+      const screened = await screenWarm(c, covering.files!, covering.passing, ctx);
+      if (screened) return reject(screened.check, screened.name, screened.reason);
+    }
     // The suite the bug is specified on: its covering files for a focused artifact, else the
     // whole suite, screened on the covering files first where they cost well under it.
     let suite = covering;
     if (covering.files && !ctx.focusedArtifacts) {
-      if (ctx.focus!.costShare(covering.files) <= SCREENING_SHARE) {
+      if (!warmPays && ctx.focus!.costShare(covering.files) <= SCREENING_SHARE) {
         const screened = bugVerdict(await runBug(bugDiff, covering, ctx), ctx);
         if ('check' in screened) return reject(screened.check, screened.name, screened.reason);
       }

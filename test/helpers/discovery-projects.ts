@@ -1022,3 +1022,60 @@ export function publishedPackageProject(runner: JsRunner): Promise<string> {
     }
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// mocha, for the warm runner: an ES module library and a CommonJS one, each with its tests
+
+export function warmMochaProject(): Promise<string> {
+  return project('warm-mocha', async (dir) => {
+    writeFiles(dir, {
+      'package.json': `${JSON.stringify(
+        {
+          name: 'warm-mocha',
+          version: '1.0.0',
+          private: true,
+          type: 'module',
+          scripts: { test: 'mocha' },
+          devDependencies: { mocha: '^10.0.0' },
+        },
+        null,
+        2,
+      )}\n`,
+      '.mocharc.json': '{ "spec": ["test/*.js", "test/*.cjs"], "timeout": 5000 }\n',
+      'src/words.js': `import { sep } from './sep.js';
+export function join(a, b) { return a + sep() + b; }
+export function shout(s) { return s.toUpperCase() + '!'; }
+`,
+      'src/sep.js': `export function sep() { return ' '; }
+`,
+      'src/count.cjs': `'use strict';
+// Executed by every test of count.cjs, checked by none: its mutants survive.
+const unit = 'items';
+function count(xs) { return xs.length; }
+function describeCount(xs) { return count(xs) + ' ' + unit; }
+module.exports = { count, describeCount };
+`,
+      'test/words.js': `import assert from 'node:assert';
+import { join } from '../src/words.js';
+describe('words', function () {
+  it('joins', function () { assert.strictEqual(join('a', 'b'), 'a b'); });
+});
+`,
+      'test/shout.js': `import assert from 'node:assert';
+import { shout } from '../src/words.js';
+describe('shout', function () {
+  it('shouts', function () { assert.strictEqual(shout('hi'), 'HI!'); });
+});
+`,
+      'test/count.cjs': `'use strict';
+const assert = require('assert');
+const { count } = require('../src/count.cjs');
+describe('count', function () {
+  it('counts', function () { assert.strictEqual(count([1, 2]), 2); });
+  it('counts nothing', function () { assert.strictEqual(count([]), 0); });
+});
+`,
+    });
+    await npmInstall(dir, ['mocha@10']);
+  });
+}

@@ -1,0 +1,197 @@
+/**
+ * The warm mocha runner (src/inject/warm): one mocha process in a sandbox that runs chosen
+ * test files again and again, each time with a candidate's edits, on a real mocha 10 project
+ * with an ES module library and a CommonJS one. What a user relies on: every run sees the
+ * edited code and nothing of the previous run's, the edits are undone, a mutant that hangs or
+ * does not parse costs one worker and not the screening, and calibration finds tests that need
+ * a fresh process.
+ */
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { injectBugs } from '../src/inject/pipeline.js';
+import {
+  mochaStatuses,
+  mochaTestId,
+  ReplyReader,
+  WarmPool,
+} from '../src/inject/warm/warm-mocha.js';
+import { SandboxHost } from '../src/sandbox/local.js';
+import type { Snapshot } from '../src/sandbox/types.js';
+import { warmMochaProject } from './helpers/discovery-projects.js';
+
+const SPEC = { runner: 'mocha' as const, args: ['--timeout', '5000'], env: {} };
+const FILES = ['test/words.js', 'test/shout.js', 'test/count.cjs'];
+const ALL = [
+  'test/words.js > words > joins',
+  'test/shout.js > shout > shouts',
+  'test/count.cjs > count > counts',
+  'test/count.cjs > count > counts nothing',
+];
+
+describe('warm mocha runner', () => {
+  let host: SandboxHost;
+  let repo: string;
+  let snapshot: Snapshot;
+  before(async () => {
+    repo = await warmMochaProject();
+    host = SandboxHost.open();
+    snapshot = host.snapshotDir(repo);
+  });
+  after(() => host.close());
+
+  test('each run sees the edited ES module and CommonJS code, and the next run the original', async () => {
+    const pool = new WarmPool(host, snapshot, SPEC, { size: 1 });
+    try {
+      const clean = await pool.run({}, FILES, 30_000);
+      assert.ok(clean.ok, clean.ok ? '' : clean.reason);
+      assert.deepEqual([...clean.passed].sort(), [...ALL].sort());
+
+      // An edit two imports deep (words.js imports sep.js): ES modules load again.
+      const sep = await pool.run(
+        { 'src/sep.js': "export function sep() { return '-'; }\n" },
+        FILES,
+        30_000,
+      );
+      assert.ok(sep.ok);
+      assert.ok(!sep.passed.has('test/words.js > words > joins'));
+      assert.ok(sep.passed.has('test/shout.js > shout > shouts'));
+
+      const cjs = await pool.run(
+        {
+          'src/count.cjs': "'use strict';\nmodule.exports = { count: (xs) => xs.length + 1 };\n",
+        },
+        ['test/count.cjs'],
+        30_000,
+      );
+      assert.ok(cjs.ok);
+      assert.equal(cjs.ran, 2, 'only the file asked for runs');
+      assert.equal(cjs.passed.size, 0);
+
+      const again = await pool.run({}, FILES, 30_000);
+      assert.ok(again.ok);
+      assert.deepEqual([...again.passed].sort(), [...ALL].sort(), 'edits are undone');
+    } finally {
+      await pool.close();
+    }
+    assert.match(readFileSync(join(repo, 'src/sep.js'), 'utf8'), /' '/, 'the repo is untouched');
+  });
+
+  test('a mutant that hangs or does not parse ends its worker, and the next run gets a new one', async () => {
+    const pool = new WarmPool(host, snapshot, SPEC, { size: 1 });
+    try {
+      const hang = await pool.run(
+        { 'src/count.cjs': "'use strict';\nwhile (true) {}\n" },
+        ['test/count.cjs'],
+        3_000,
+      );
+      assert.equal(hang.ok, false);
+      assert.match(hang.ok ? '' : hang.reason, /no answer in 3 s/);
+      assert.equal(!hang.ok && hang.timedOut, true, 'a hang is told from a crash');
+
+      const broken = await pool.run({ 'src/words.js': 'export function join( {\n' }, FILES, 30_000);
+      assert.equal(broken.ok, false);
+      assert.match(broken.ok ? '' : broken.reason, /loading test\/(words|shout)\.js/);
+      assert.equal(!broken.ok && broken.timedOut, undefined);
+
+      const clean = await pool.run({}, FILES, 30_000);
+      assert.ok(clean.ok, clean.ok ? '' : clean.reason);
+      assert.equal(clean.passed.size, 4);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('calibration finds a test that passes only in a fresh process', async () => {
+    const pool = new WarmPool(host, snapshot, SPEC, { size: 1 });
+    try {
+      const ok = await pool.calibrate(FILES, ALL, 30_000);
+      assert.ok(ok.ok);
+      assert.equal(ok.ok && ok.unreliable.size, 0);
+    } finally {
+      await pool.close();
+    }
+    // A copy of the project one of whose tests counts how often it ran in this process.
+    const dir = join(mkdtempSync(join(tmpdir(), 'ssr-warm-once-')), 'repo');
+    try {
+      cpSync(repo, dir, { recursive: true });
+      writeFileSync(
+        join(dir, 'test/count.cjs'),
+        "'use strict';\nconst assert = require('assert');\n" +
+          "describe('count', function () { it('counts', function () {\n" +
+          '  globalThis.runs = (globalThis.runs || 0) + 1; assert.strictEqual(globalThis.runs, 1);\n' +
+          '}); });\n',
+      );
+      const once = new WarmPool(host, host.snapshotDir(dir), SPEC, { size: 1 });
+      const passing = [...ALL.slice(0, 2), 'test/count.cjs > count > counts'];
+      const strict = await once.calibrate(FILES, passing, 30_000);
+      assert.equal(strict.ok, false, 'one test in three is too many');
+      assert.match(
+        strict.ok ? '' : strict.reason,
+        /1 of 3 tests that pass in a clean run do not pass warm/,
+      );
+      const lenient = await once.calibrate(FILES, passing, 30_000, 0.5);
+      await once.close();
+      assert.ok(lenient.ok);
+      assert.deepEqual(
+        [...(lenient.ok ? lenient.unreliable : [])],
+        ['test/count.cjs > count > counts'],
+      );
+    } finally {
+      rmSync(join(dir, '..'), { recursive: true, force: true });
+    }
+  });
+
+  test('ssr inject screens warm on the covering files and still validates every artifact fresh', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'ssr-warm-inject-')), 'bugs');
+    try {
+      const summary = await injectBugs({
+        repo,
+        out,
+        count: 20,
+        seed: 1,
+        strategies: ['mutation'],
+        testScope: 'covering',
+        concurrency: 2,
+        host,
+      });
+      const note = summary.notes.find((n) => n.startsWith('warm screening: mocha'));
+      assert.ok(note, summary.notes.join('\n'));
+      assert.match(note, /4 of 4 clean-run tests pass warm twice/);
+      assert.ok(summary.notes.some((n) => /^warm screening: \d+ candidate\(s\) run warm/.test(n)));
+      assert.ok(summary.valid >= 1, JSON.stringify(summary.failures));
+      const journal = readFileSync(join(out, '.ssr', 'journal.jsonl'), 'utf8');
+      assert.match(journal, /screened warm/, 'some candidate was turned away warm');
+    } finally {
+      rmSync(join(out, '..'), { recursive: true, force: true });
+    }
+  });
+});
+
+describe('warm runner replies', () => {
+  test('are found among test output, across chunks, and noise is not kept', () => {
+    const got: unknown[] = [];
+    const r = new ReplyReader('ssr-warm-abc', (x) => got.push(x));
+    r.push('hello from a test\nssr-warm-abc {"id":1,"te');
+    r.push('sts":[]}\n');
+    r.push('x'.repeat(100_000));
+    r.push('\nssr-warm-abc not json\nssr-warm-abcd {"id":9}\nssr-warm-abc {"id":2}\n');
+    assert.deepEqual(got, [{ id: 1, tests: [] }, { id: 2 }]);
+    assert.equal(mochaTestId('test/a.js', ['s', 't']), 'test/a.js > s > t');
+    assert.equal(mochaTestId('', ['t']), 't');
+    // Two tests with one title, one test reported twice (passed, then failed in a hook).
+    const statuses = mochaStatuses([
+      ['a.js', ['s', 't'], 'passed', 1],
+      ['a.js', ['s', 't'], 'passed', 2],
+      ['a.js', ['s', 'u'], 'passed', 3],
+      ['a.js', ['s', 'u'], 'failed', 3],
+    ]);
+    assert.deepEqual(Object.fromEntries(statuses), {
+      'a.js > s > t': 'passed',
+      'a.js > s > t (2)': 'passed',
+      'a.js > s > u': 'failed',
+    });
+  });
+});
