@@ -54,6 +54,7 @@ async function measure(
   minutes: number,
   host: SandboxHost,
   testScope: TestScope,
+  warm = true,
 ): Promise<Measured> {
   const out = join(mkdtempSync(join(tmpdir(), 'ssr-bench-throughput-')), 'bugs');
   const abort = new AbortController();
@@ -67,6 +68,7 @@ async function measure(
     seed: 0,
     screening,
     testScope,
+    warm,
     signal: abort.signal,
     host,
     onEvent: (e) => {
@@ -126,8 +128,9 @@ export async function throughput(): Promise<SummaryRow[]> {
         `\nbench/inject throughput: ${spec.name} (${spec.source}), ${minutes} min per run, ${availableParallelism()} cores, --test-scope ${scope}`,
       );
       const now = await measure(dir, 'covering', minutes, host, scope);
+      const fresh = await measure(dir, 'covering', minutes, host, scope, false);
       const before = await measure(dir, 'full', minutes, host, 'full');
-      all.push(now, before);
+      all.push(now, fresh, before);
       const stryker =
         spec === fast
           ? await runStryker(dir, { minutes, log: (s) => console.log(`  ${s}`) })
@@ -137,6 +140,7 @@ export async function throughput(): Promise<SummaryRow[]> {
           ['run', 'tried', 'valid', 'valid/min', 'screened/min', 'rejections'],
           ...[
             ['covering screening (now)', now],
+            ['covering screening, fresh runs only (--no-warm)', fresh],
             ['whole-suite screening (before)', before],
           ].map(([name, m]) => {
             const x = m as Measured;
@@ -166,6 +170,19 @@ export async function throughput(): Promise<SummaryRow[]> {
       console.log(
         `target: >= ${target} valid per minute -> ${now.validPerMinute} (${ratio(now.validPerMinute, before.validPerMinute)} of before) ${verdict(now.validPerMinute >= target)}`,
       );
+      const warmNote = now.summary.notes.filter((n) => n.startsWith('warm screening')).join('; ');
+      console.log(
+        `warm screening: ${now.screenedPerMinute} screened/min vs ${fresh.screenedPerMinute} with --no-warm (${ratio(now.screenedPerMinute, fresh.screenedPerMinute)}); ${warmNote || 'not used'}`,
+      );
+      rows.push({
+        bench: 'inject',
+        metric: `${spec.name}: screened / minute, warm runners vs fresh`,
+        value: String(now.screenedPerMinute),
+        baseline: `${fresh.screenedPerMinute} (--no-warm)`,
+        ratio: ratio(now.screenedPerMinute, fresh.screenedPerMinute),
+        target: '',
+        met: null,
+      });
       rows.push({
         bench: 'inject',
         metric: `${spec.name}: valid artifacts / minute`,
