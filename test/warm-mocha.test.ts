@@ -11,7 +11,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { CoveringIndex, type SuiteFocus } from '../src/inject/covering.js';
 import { injectBugs } from '../src/inject/pipeline.js';
+import { type WarmScreen, warmSelection } from '../src/inject/warm/screen.js';
 import {
   mochaStatuses,
   mochaTestId,
@@ -104,12 +106,54 @@ describe('warm mocha runner', () => {
     }
   });
 
+  test('coverage per test, a run of chosen tests, and a run that stops once it has failed enough', async () => {
+    const pool = new WarmPool(host, snapshot, SPEC, { size: 1 });
+    try {
+      const cov = await pool.run({}, FILES, 30_000, { coverage: true });
+      assert.ok(cov.ok && cov.coverage);
+      const joins = cov.coverage.get('test/words.js > words > joins')!;
+      const shouts = cov.coverage.get('test/shout.js > shout > shouts')!;
+      assert.deepEqual(joins.get('src/sep.js'), [1], 'the function two imports deep');
+      assert.deepEqual(joins.get('src/words.js'), [2]);
+      assert.equal(shouts.get('src/sep.js'), undefined);
+      assert.deepEqual(shouts.get('src/words.js'), [3]);
+      // Lines run while the files load (the module-level constant) belong to no test.
+      const counts = cov.coverage.get('test/count.cjs > count > counts')!;
+      assert.deepEqual(counts.get('src/count.cjs'), [4]);
+
+      const only = await pool.run({}, FILES, 30_000, {
+        only: ['test/words.js > words > joins', 'test/count.cjs > count > counts nothing'],
+      });
+      assert.ok(only.ok);
+      assert.deepEqual([...only.passed].sort(), [
+        'test/count.cjs > count > counts nothing',
+        'test/words.js > words > joins',
+      ]);
+      assert.equal(only.ran, 2);
+
+      const broken = {
+        'src/words.js':
+          'export function join() { return 0; }\nexport function shout() { return 0; }\n',
+      };
+      const stopped = await pool.run(broken, FILES, 30_000, { stopAfter: 1 });
+      assert.ok(stopped.ok && stopped.stopped);
+      assert.equal(stopped.failed.length, 2);
+      assert.equal(stopped.passed.size, 0, "count.cjs's tests never ran");
+      const all = await pool.run(broken, FILES, 30_000);
+      assert.ok(all.ok && !all.stopped);
+      assert.equal(all.passed.size, 2);
+    } finally {
+      await pool.close();
+    }
+  });
+
   test('calibration finds a test that passes only in a fresh process', async () => {
     const pool = new WarmPool(host, snapshot, SPEC, { size: 1 });
     try {
       const ok = await pool.calibrate(FILES, ALL, 30_000);
       assert.ok(ok.ok);
       assert.equal(ok.ok && ok.unreliable.size, 0);
+      assert.equal(ok.ok && ok.coverage.size, 4, 'what each test executes comes with it');
     } finally {
       await pool.close();
     }
@@ -193,5 +237,92 @@ describe('warm runner replies', () => {
       'a.js > s > t (2)': 'passed',
       'a.js > s > u': 'failed',
     });
+  });
+});
+
+describe('warm selection', () => {
+  // src/a.js: line 1 runs while loading (no test), lines 2-3 in tests.
+  const perTest = new CoveringIndex(
+    new Map([
+      ['t/a.js > one', new Map([['src/a.js', [2]]])],
+      ['t/a.js > two', new Map([['src/a.js', [3]]])],
+      ['t/b.js > three', new Map([['src/a.js', [3]]])],
+    ]),
+  );
+  const perFile = new CoveringIndex(
+    new Map([
+      ['t/a.js', new Map([['src/a.js', [1, 2, 3]]])],
+      ['t/b.js', new Map([['src/a.js', [1, 3]]])],
+    ]),
+  );
+  const screen = {
+    perTest,
+    fileOfTest: new Map([
+      ['t/a.js > one', 't/a.js'],
+      ['t/a.js > two', 't/a.js'],
+      ['t/b.js > three', 't/b.js'],
+    ]),
+  } as unknown as WarmScreen;
+  const focus = { index: perFile, costShare: () => 1 } as unknown as SuiteFocus;
+  const original = (f: string) => (f === 'src/a.js' ? 'load\nf\ng\n' : null);
+  const passing = ['t/a.js > one', 't/a.js > two', 't/b.js > three'];
+  const files = ['t/a.js', 't/b.js'];
+
+  test('runs the tests that execute the changed lines, in their files', () => {
+    const sel = warmSelection(
+      screen,
+      focus,
+      { edits: { 'src/a.js': 'load\nf\nG\n' } },
+      files,
+      passing,
+      original,
+    );
+    assert.deepEqual(sel, {
+      files: ['t/a.js', 't/b.js'],
+      only: ['t/a.js > two', 't/b.js > three'],
+      share: 2 / 3,
+    });
+    const one = warmSelection(
+      screen,
+      focus,
+      { edits: { 'src/a.js': 'load\nF\ng\n' } },
+      files,
+      passing,
+      original,
+    );
+    assert.deepEqual(one, { files: ['t/a.js'], only: ['t/a.js > one'], share: 1 / 3 });
+  });
+
+  test('falls back to whole files for a line only loading runs, or a new file', () => {
+    const load = warmSelection(
+      screen,
+      focus,
+      { edits: { 'src/a.js': 'LOAD\nf\ng\n' } },
+      files,
+      passing,
+      original,
+    );
+    assert.deepEqual(load, { files, share: 1 });
+    const fresh = warmSelection(
+      screen,
+      focus,
+      { edits: { 'src/new.js': 'x\n' } },
+      files,
+      passing,
+      original,
+    );
+    assert.deepEqual(fresh, { files, share: 1 });
+  });
+
+  test('says nothing when the covering tests do not pass on the original', () => {
+    const sel = warmSelection(
+      screen,
+      focus,
+      { edits: { 'src/a.js': 'load\nF\ng\n' } },
+      files,
+      ['t/b.js > three'],
+      original,
+    );
+    assert.equal(sel, null);
   });
 });

@@ -86,6 +86,11 @@ export class CoveringIndex {
     return [...out].sort();
   }
 
+  /** Units (test files, or tests) the index knows. */
+  get size(): number {
+    return this.breadths.size;
+  }
+
   /** Lines of product code a test file executes in all (its breadth; unknown files: Infinity). */
   breadth(testFile: string): number {
     return this.breadths.get(testFile) ?? Number.POSITIVE_INFINITY;

@@ -65,8 +65,10 @@ import type { BugCandidate, Strategy } from './types.js';
 import {
   startWarmScreen,
   type WarmScreen,
+  type WarmSelection,
   warmFailing,
   warmNote,
+  warmSelection,
   warmTimeoutMs,
 } from './warm/screen.js';
 import { DEFAULT_WEAKEN_BOUNDS, deriveWeakening, type WeakenBounds } from './weaken.js';
@@ -375,7 +377,7 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
     const cleanMs = Math.max(0, ...discovery.baseline.runs.map((r) => r.scriptMs));
     const warmable = opts.warm !== false && !!suite.scope?.warm;
     const measured = await measureCoverage({
-      wholeOnly: wholeCoverageReason(testScope, cleanMs, opts),
+      wholeOnly: wholeCoverageReason(testScope, cleanMs, opts, warmable),
       host,
       snapshot,
       harness,
@@ -503,12 +505,14 @@ export function wholeCoverageReason(
   scope: TestScope,
   cleanMs: number,
   opts: Pick<InjectOptions, 'autoScopeMs' | 'screening'>,
+  warmable = false,
 ): string | null {
   if (opts.screening === 'full') return 'screening on the whole suite, as asked';
   const focused =
     scope === 'covering' ||
     (scope === 'auto' && cleanMs >= (opts.autoScopeMs ?? DEFAULT_AUTO_SCOPE_MS));
-  if (focused || cleanMs >= SCREENING_MIN_MS) return null;
+  // Warm runners screen on the tests that execute a change, which pays at any suite length.
+  if (focused || warmable || cleanMs >= SCREENING_MIN_MS) return null;
   return `a clean run takes ${seconds(cleanMs)}: screening on covering files pays from ${seconds(SCREENING_MIN_MS)}; --test-scope covering measures each file`;
 }
 
@@ -1164,13 +1168,18 @@ async function runBug(
  */
 async function screenWarm(
   c: BugCandidate,
-  files: readonly string[],
+  selection: WarmSelection,
   passing: readonly string[],
   ctx: CandidateContext,
 ): Promise<{ check: number; name: string; reason: string } | null> {
   const warm = ctx.warm!;
-  const timeoutMs = warmTimeoutMs(warm, ctx.focus!.costShare(files), ctx.settings.scriptTimeoutMs);
-  const failing = await warmFailing(warm, c.edits, files, passing, timeoutMs);
+  const timeoutMs = warmTimeoutMs(warm, selection.share, ctx.settings.scriptTimeoutMs);
+  // The failures past which tooBroad says so: the run need not go further.
+  const enough = Math.max(BROAD_FLOOR, Math.floor(ctx.maxFailingShare * ctx.baselinePassed.length));
+  const failing = await warmFailing(warm, c.edits, selection, passing, timeoutMs, enough);
+  const what = selection.only
+    ? `${selection.only.length} covering test(s)`
+    : `${selection.files.length} covering test file(s)`;
   if (failing === null) return null;
   let verdict: { check: number; name: string; reason: string } | null = null;
   if (failing === 'timeout') {
@@ -1183,7 +1192,7 @@ async function screenWarm(
     verdict = {
       check: 5,
       name: 'bug validity',
-      reason: `no test that passes on the original fails with this change (screened warm on ${files.length} covering test file(s))`,
+      reason: `no test that passes on the original fails with this change (screened warm on ${what})`,
     };
   } else {
     const broad = tooBroad(failing.length, ctx.baselinePassed.length, ctx.maxFailingShare);
@@ -1228,12 +1237,17 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
     if (covering === 'uncovered') {
       return reject(5, 'bug validity', 'no test executes the changed lines');
     }
-    // Screened warm where the covering files cost well under the whole suite: a warm run
-    // saves the runner's start, not the tests' own time.
-    const warmPays =
-      covering.files && ctx.warm && ctx.focus!.costShare(covering.files) <= SCREENING_SHARE;
+    // Screened warm on the tests that execute the change, where they cost well under the
+    // whole suite: a warm run saves the runner's start, not the tests' own time.
+    const selection =
+      covering.files && ctx.warm
+        ? warmSelection(ctx.warm, ctx.focus!, c, covering.files, covering.passing, (f) =>
+            readText(ctx.original, f),
+          )
+        : null;
+    const warmPays = selection !== null && selection.share <= SCREENING_SHARE;
     if (warmPays) {
-      const screened = await screenWarm(c, covering.files!, covering.passing, ctx);
+      const screened = await screenWarm(c, selection, covering.passing, ctx);
       if (screened) return reject(screened.check, screened.name, screened.reason);
     }
     // The suite the bug is specified on: its covering files for a focused artifact, else the

@@ -10,7 +10,9 @@
  * code and nothing of the previous one's modules.
  *
  * Protocol: one JSON request per stdin line, `{"id", "write": {path: text|null}, "files":
- * [path]}`; the reply is a stdout line `<nonce> <json>` (tests print to stdout too).
+ * [path], "only"?: [test id], "coverage"?: true, "stopAfter"?: failures}`; the reply is a stdout line `<nonce> <json>`
+ * (tests print to stdout too) with a row per test event, and with `coverage` the lines each
+ * test executed (V8 precise coverage through the inspector, taken between tests).
  * Configuration comes in SSR_WARM_CONFIG: `{"args": mocha's command-line words}`.
  */
 export const MOCHA_WORKER_SOURCE = String.raw`'use strict';
@@ -127,22 +129,131 @@ function fileOf(test) {
 
 // Rows [file, titles, status, key]: the key tells one test reported twice (a pass, then a
 // failing hook) from two tests that share a title, as mocha's test_parser.py does.
-function collector(results) {
+// With coverage, a row has a fifth element: the repository lines the test executed, taken
+// when its result comes; what ran since the previous result (a suite's before hooks) counts
+// for it, what ran while the files loaded counts for none.
+function collector(results, coverage, stopAfter, stopped) {
   var keys = new WeakMap();
   var counter = 0;
-  function record(status, t) {
+  var lines = new Map();
+  function keyOf(t) {
     var key = keys.get(t);
     if (key === undefined) {
       key = ++counter;
       keys.set(t, key);
     }
-    results.push([fileOf(t), titlesOf(t), status, key]);
+    return key;
+  }
+  function record(status, t) {
+    var key = keyOf(t);
+    var row = [fileOf(t), titlesOf(t), status, key];
+    if (coverage) {
+      if (!lines.has(key)) lines.set(key, takeLines());
+      row.push(lines.get(key));
+    }
+    results.push(row);
   }
   return function Collector(runner) {
+    if (coverage) runner.on('start', function () { takeLines(); });
+    var failures = 0;
     runner.on('pass', function (t) { record('passed', t); });
-    runner.on('fail', function (t) { record('failed', t); });
+    runner.on('fail', function (t) {
+      record('failed', t);
+      // Enough failures to decide (too broad): the rest need not run.
+      if (stopAfter && ++failures > stopAfter && !stopped.yes) {
+        stopped.yes = true;
+        runner.abort();
+      }
+    });
     runner.on('pending', function (t) { record('skipped', t); });
   };
+}
+
+var session = null;
+function post(method, params) {
+  var out = null;
+  var err = null;
+  // An inspector session of this thread answers synchronously.
+  session.post(method, params || {}, function (e, r) { err = e; out = r; });
+  if (err) throw err;
+  return out;
+}
+
+function startCoverage() {
+  if (!session) {
+    session = new (require('inspector').Session)();
+    session.connect();
+  }
+  post('Profiler.enable');
+  post('Profiler.startPreciseCoverage', { callCount: true, detailed: true });
+}
+
+function stopCoverage() {
+  post('Profiler.stopPreciseCoverage');
+  post('Profiler.disable');
+}
+
+var sources = new Map();
+function lineStarts(file) {
+  var starts = sources.get(file);
+  if (starts) return starts;
+  var text = fs.readFileSync(file, 'utf8');
+  starts = [0];
+  for (var i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
+  starts.push(text.length + 1);
+  sources.set(file, starts);
+  return starts;
+}
+
+// Lines of repository files (not node_modules) executed since the last take, as
+// {file: [[first, last], ...]}; a byte counts as run when the innermost range holding it did.
+function takeLines() {
+  var out = {};
+  var scripts = post('Profiler.takePreciseCoverage').result;
+  scripts.forEach(function (script) {
+    var u = script.url;
+    var q = u.indexOf('?');
+    if (q >= 0) u = u.slice(0, q);
+    var file = u.indexOf('file:') === 0 ? url.fileURLToPath(u) : u;
+    if (file.indexOf(cwd + path.sep) !== 0 || file.indexOf(nodeModules) >= 0) return;
+    var ranges = [];
+    script.functions.forEach(function (f) { f.ranges.forEach(function (r) { ranges.push(r); }); });
+    if (!ranges.some(function (r) { return r.count > 0; })) return;
+    var starts;
+    try {
+      starts = lineStarts(file);
+    } catch (e) {
+      return;
+    }
+    var size = starts[starts.length - 1];
+    ranges.sort(function (a, b) { return a.startOffset - b.startOffset || b.endOffset - a.endOffset; });
+    var paint = new Uint8Array(size);
+    ranges.forEach(function (r) { paint.fill(r.count > 0 ? 1 : 0, r.startOffset, Math.min(r.endOffset, size)); });
+    var spans = [];
+    for (var line = 1; line < starts.length; line++) {
+      if (paint.subarray(starts[line - 1], starts[line]).indexOf(1) < 0) continue;
+      var last = spans[spans.length - 1];
+      if (last && last[1] === line - 1) last[1] = line;
+      else spans.push([line, line]);
+    }
+    if (spans.length) out[path.relative(cwd, file)] = spans;
+  });
+  return out;
+}
+
+// Keeps only the tests whose ids (as mocha's test_parser.py makes them) are wanted; suites
+// left without tests do not run, hooks included.
+function keepOnly(root, wanted) {
+  var seen = new Map();
+  (function walk(suite) {
+    suite.tests = suite.tests.filter(function (t) {
+      var base = (fileOf(t) ? [fileOf(t)] : []).concat(titlesOf(t)).join(' > ');
+      var n = (seen.get(base) || 0) + 1;
+      seen.set(base, n);
+      return wanted.has(n > 1 ? base + ' (' + n + ')' : base);
+    });
+    suite.suites.forEach(walk);
+  })(root);
 }
 
 async function load(file) {
@@ -163,7 +274,9 @@ async function runOnce(req) {
     forgetRepoModules();
     generation++;
     var results = [];
-    var mocha = new Mocha(Object.assign({}, base, { reporter: collector(results) }));
+    var stopped = { yes: false };
+    var reporter = collector(results, !!req.coverage, req.stopAfter || 0, stopped);
+    var mocha = new Mocha(Object.assign({}, base, { reporter: reporter }));
     var suite = mocha.suite;
     var files = setupFiles.concat((req.files || []).map(function (f) { return path.resolve(cwd, f); }));
     for (var i = 0; i < files.length; i++) {
@@ -179,11 +292,17 @@ async function runOnce(req) {
     }
     if (typeof mocha.lazyLoadFiles === 'function') mocha.lazyLoadFiles(true);
     mocha.files = [];
-    await new Promise(function (resolve) { mocha.run(function () { resolve(); }); });
+    if (req.only) keepOnly(suite, new Set(req.only));
+    if (req.coverage) startCoverage();
+    try {
+      await new Promise(function (resolve) { mocha.run(function () { resolve(); }); });
+    } finally {
+      if (req.coverage) stopCoverage();
+    }
     if (typeof mocha.dispose === 'function') {
       try { mocha.dispose(); } catch (e) {}
     }
-    return { id: req.id, tests: results, generation: generation };
+    return { id: req.id, tests: results, generation: generation, stopped: stopped.yes };
   } finally {
     saved.forEach(function (s) {
       if (s[1] === null) fs.rmSync(s[0], { force: true });

@@ -1,5 +1,7 @@
 import type { TestSuiteSpec } from '../../discovery/types.js';
 import type { SandboxProvider, Snapshot } from '../../sandbox/types.js';
+import { CoveringIndex, changedLines, type SuiteFocus } from '../covering.js';
+import type { BugCandidate } from '../types.js';
 import { type WarmOutcome, WarmPool } from './warm-mocha.js';
 
 /**
@@ -18,6 +20,10 @@ export interface WarmScreen {
   readonly unreliable: ReadonlySet<string>;
   /** A warm run of every test file, ms (from calibration). */
   readonly wholeRunMs: number;
+  /** Which lines each test executes (test ids as units), from calibration. */
+  readonly perTest: CoveringIndex;
+  /** The file each test id belongs to. */
+  readonly fileOfTest: ReadonlyMap<string, string>;
   /** Counts for the summary's note. */
   stats: { runs: number; rejected: number; inconclusive: number; ms: number[] };
 }
@@ -47,15 +53,62 @@ export async function startWarmScreen(o: StartWarmOptions): Promise<WarmScreen |
     return null;
   }
   o.notes.push(
-    `warm screening: ${spec.runner} stays up between candidates (calibrated in ${Math.round(cal.ms / 100) / 10} s: ` +
-      `${o.baselinePassed.length - cal.unreliable.size} of ${o.baselinePassed.length} clean-run tests pass warm twice)`,
+    `warm screening: ${spec.runner} stays up between candidates (a warm run of every file takes ${Math.round(cal.ms / 100) / 10} s; ` +
+      `${o.baselinePassed.length - cal.unreliable.size} of ${o.baselinePassed.length} clean-run tests pass warm twice; ` +
+      `each candidate runs the tests that execute its lines)`,
   );
+  const fileOfTest = new Map<string, string>();
+  for (const id of cal.coverage.keys()) {
+    const file = o.suite.scope?.fileOf(id);
+    if (file) fileOfTest.set(id, file);
+  }
   return {
     pool,
     unreliable: cal.unreliable,
-    wholeRunMs: cal.ms / 2,
+    wholeRunMs: cal.ms,
+    perTest: new CoveringIndex(cal.coverage),
+    fileOfTest,
     stats: { runs: 0, rejected: 0, inconclusive: 0, ms: [] },
   };
+}
+
+/** What a warm screen runs for a candidate, and its share of the whole suite's cost. */
+export interface WarmSelection {
+  files: string[];
+  /** Only these tests of the files (absent: every test of the files). */
+  only?: string[];
+  share: number;
+}
+
+/**
+ * The tests that execute a candidate's changed lines, where per-test coverage accounts for
+ * every changed line the per-file coverage does; else (a line only module loading runs, or
+ * a suite hook) the covering files whole. Null: nothing to run warm.
+ */
+export function warmSelection(
+  screen: WarmScreen,
+  focus: SuiteFocus,
+  c: Pick<BugCandidate, 'edits'>,
+  coveringFiles: readonly string[],
+  passing: readonly string[],
+  original: (file: string) => string | null,
+): WarmSelection | null {
+  const whole = { files: [...coveringFiles], share: focus.costShare(coveringFiles) };
+  const tests = new Set<string>();
+  for (const [file, after] of Object.entries(c.edits)) {
+    const before = original(file);
+    if (before === null) return whole;
+    for (const line of changedLines(before, after)) {
+      const byTest = screen.perTest.testsFor(file, [line]);
+      if (!byTest.length && focus.index.testsFor(file, [line]).length) return whole;
+      for (const t of byTest) tests.add(t);
+    }
+  }
+  const only = passing.filter((id) => tests.has(id));
+  if (!only.length) return tests.size ? null : whole;
+  const files = [...new Set(only.map((id) => screen.fileOfTest.get(id) ?? ''))];
+  if (files.includes('')) return whole;
+  return { files: files.sort(), only, share: only.length / Math.max(1, screen.perTest.size) };
 }
 
 /**
@@ -75,13 +128,21 @@ export function warmTimeoutMs(screen: WarmScreen, share: number, limitMs: number
 export async function warmFailing(
   screen: WarmScreen,
   edits: Record<string, string | null>,
-  files: readonly string[],
+  selection: WarmSelection,
   passing: readonly string[],
   timeoutMs: number,
+  /** Failures that settle it (a too-broad bug): the run stops after this many. */
+  enough?: number,
 ): Promise<string[] | 'timeout' | null> {
-  const reliable = passing.filter((id) => !screen.unreliable.has(id));
+  const chosen = selection.only ? new Set(selection.only) : null;
+  const reliable = passing.filter(
+    (id) => !screen.unreliable.has(id) && (!chosen || chosen.has(id)),
+  );
   if (!reliable.length) return null;
-  const outcome: WarmOutcome = await screen.pool.run(edits, files, timeoutMs);
+  const outcome: WarmOutcome = await screen.pool.run(edits, selection.files, timeoutMs, {
+    ...(selection.only ? { only: selection.only } : {}),
+    ...(enough ? { stopAfter: enough + screen.unreliable.size } : {}),
+  });
   screen.stats.runs++;
   if (!outcome.ok) {
     if (outcome.timedOut) return 'timeout';
@@ -89,6 +150,11 @@ export async function warmFailing(
     return null;
   }
   screen.stats.ms.push(outcome.ms);
+  // A stopped run did not run every test: its failures are what it saw.
+  if (outcome.stopped) {
+    const failed = new Set(outcome.failed);
+    return reliable.filter((id) => failed.has(id));
+  }
   return reliable.filter((id) => !outcome.passed.has(id));
 }
 

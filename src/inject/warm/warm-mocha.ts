@@ -9,14 +9,25 @@ import { MOCHA_WORKER_SOURCE } from './mocha-worker-source.js';
 
 /** What one warm run saw: the ids (as mocha's test_parser.py spells them) of passing tests. */
 export type WarmOutcome =
-  | { ok: true; passed: Set<string>; failed: string[]; ran: number; ms: number }
+  | {
+      ok: true;
+      passed: Set<string>;
+      failed: string[];
+      ran: number;
+      ms: number;
+      /** With `coverage`: test id -> repository file -> lines it executed. */
+      coverage?: Map<string, Map<string, number[]>>;
+      /** Stopped after `stopAfter` failures: the tests after them did not run. */
+      stopped?: boolean;
+    }
   | { ok: false; reason: string; timedOut?: boolean };
 
 interface Reply {
   id?: number;
   ready?: boolean;
   error?: string;
-  tests?: [string, string[], string, number][];
+  tests?: Row[];
+  stopped?: boolean;
 }
 
 /** A test's id as MOCHA_PARSER makes it: the file, then the title path. */
@@ -26,17 +37,26 @@ export function mochaTestId(file: string, titles: readonly string[]): string {
 
 const RANK: Record<string, number> = { skipped: 0, passed: 1, failed: 2 };
 
+/** A test event: file, title path, status, the test's key, and with coverage its lines. */
+type Row = [string, string[], string, number, Record<string, [number, number][]>?];
+
 /**
  * Each test's id and status as MOCHA_PARSER reads the same events: a test reported twice
  * keeps its worst status; a second test with the same id is "<id> (2)".
  */
-export function mochaStatuses(
-  rows: readonly [string, string[], string, number][],
-): Map<string, string> {
+export function mochaStatuses(rows: readonly Row[]): Map<string, string> {
+  return readRows(rows).statuses;
+}
+
+function readRows(rows: readonly Row[]): {
+  statuses: Map<string, string>;
+  coverage: Map<string, Map<string, number[]>>;
+} {
+  const coverage = new Map<string, Map<string, number[]>>();
   const idOfKey = new Map<number, string>();
   const seen = new Map<string, number>();
   const statuses = new Map<string, string>();
-  for (const [file, titles, status, key] of rows) {
+  for (const [file, titles, status, key, spans] of rows) {
     let id = idOfKey.get(key);
     if (id === undefined) {
       const base = mochaTestId(file, titles);
@@ -47,8 +67,19 @@ export function mochaStatuses(
     }
     const old = statuses.get(id);
     if (old === undefined || (RANK[status] ?? 0) > (RANK[old] ?? 0)) statuses.set(id, status);
+    if (spans && !coverage.has(id)) coverage.set(id, expandSpans(spans));
   }
-  return statuses;
+  return { statuses, coverage };
+}
+
+function expandSpans(spans: Record<string, [number, number][]>): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const [file, list] of Object.entries(spans)) {
+    const lines: number[] = [];
+    for (const [a, b] of list) for (let n = a; n <= b; n++) lines.push(n);
+    out.set(file, lines);
+  }
+  return out;
 }
 
 /**
@@ -183,6 +214,7 @@ export class WarmMochaWorker {
     edits: Record<string, string | null>,
     files: readonly string[],
     timeoutMs: number,
+    opts: RunOptions = {},
   ): Promise<WarmOutcome> {
     if (this.dead !== null) return { ok: false, reason: this.dead };
     const id = ++this.nextId;
@@ -198,7 +230,15 @@ export class WarmMochaWorker {
         this.fail(`no answer in ${Math.round(timeoutMs / 1000)} s`);
         this.session.kill();
       }, timeoutMs);
-      this.session.write(`${JSON.stringify({ id, write: edits, files })}\n`);
+      const request = {
+        id,
+        write: edits,
+        files,
+        ...(opts.only ? { only: opts.only } : {}),
+        ...(opts.coverage ? { coverage: true } : {}),
+        ...(opts.stopAfter ? { stopAfter: opts.stopAfter } : {}),
+      };
+      this.session.write(`${JSON.stringify(request)}\n`);
     });
     clearTimeout(timer);
     if (reply.error !== undefined || !reply.tests) {
@@ -208,14 +248,22 @@ export class WarmMochaWorker {
         ...(timedOut ? { timedOut } : {}),
       };
     }
-    const statuses = mochaStatuses(reply.tests);
+    const { statuses, coverage } = readRows(reply.tests);
     const passed = new Set<string>();
     const failed: string[] = [];
     for (const [id, status] of statuses) {
       if (status === 'passed') passed.add(id);
       else if (status === 'failed') failed.push(id);
     }
-    return { ok: true, passed, failed, ran: statuses.size, ms: performance.now() - t0 };
+    return {
+      ok: true,
+      passed,
+      failed,
+      ran: statuses.size,
+      ms: performance.now() - t0,
+      ...(opts.coverage ? { coverage } : {}),
+      ...(reply.stopped ? { stopped: true } : {}),
+    };
   }
 
   async close(): Promise<void> {
@@ -226,6 +274,15 @@ export class WarmMochaWorker {
   }
 }
 
+export interface RunOptions {
+  /** Only these tests of the files (ids as mocha's test_parser.py makes them). */
+  only?: readonly string[];
+  /** Record the lines each test executes. */
+  coverage?: boolean;
+  /** Stop the run once more tests than this have failed. */
+  stopAfter?: number;
+}
+
 export interface WarmPoolOptions {
   /** Workers at most (one per concurrent candidate). */
   size: number;
@@ -234,9 +291,17 @@ export interface WarmPoolOptions {
   startTimeoutMs?: number;
 }
 
-/** Calibration's verdict: the warm runner agrees with the clean run, but for `unreliable`. */
+/**
+ * Calibration's verdict: the warm runner agrees with the clean run, but for `unreliable`;
+ * `coverage` is what each test executed (the second run records it), `ms` a plain run's time.
+ */
 export type Calibration =
-  | { ok: true; unreliable: Set<string>; ms: number }
+  | {
+      ok: true;
+      unreliable: Set<string>;
+      ms: number;
+      coverage: Map<string, Map<string, number[]>>;
+    }
   | { ok: false; reason: string };
 
 /**
@@ -278,6 +343,7 @@ export class WarmPool {
     edits: Record<string, string | null>,
     files: readonly string[],
     timeoutMs: number,
+    opts: RunOptions = {},
   ): Promise<WarmOutcome> {
     if (this.closed) return { ok: false, reason: 'the warm pool is closed' };
     let w: WarmMochaWorker;
@@ -287,16 +353,17 @@ export class WarmPool {
       return { ok: false, reason: errorMessage(err) };
     }
     try {
-      return await w.run(edits, files, timeoutMs);
+      return await w.run(edits, files, timeoutMs, opts);
     } finally {
       this.give(w);
     }
   }
 
   /**
-   * Runs every test file twice in one worker, unedited, and compares with the clean run's
-   * passing tests: a test that does not pass both times (it needs a fresh process, or leaks
-   * into the next run) is unreliable warm. Too many such tests and the warm runner is refused.
+   * Runs every test file twice in one worker, unedited (the second time recording what each
+   * test executes), and compares with the clean run's passing tests: a test that does not
+   * pass both times (it needs a fresh process, or leaks into the next run) is unreliable warm.
+   * Too many such tests and the warm runner is refused.
    */
   async calibrate(
     files: readonly string[],
@@ -304,12 +371,15 @@ export class WarmPool {
     timeoutMs: number,
     maxUnreliableShare = 0.05,
   ): Promise<Calibration> {
-    const t0 = performance.now();
     const unreliable = new Set<string>();
-    for (let round = 0; round < 2; round++) {
-      const r = await this.run({}, files, timeoutMs);
+    let ms = 0;
+    let coverage = new Map<string, Map<string, number[]>>();
+    for (const withCoverage of [false, true]) {
+      const r = await this.run({}, files, timeoutMs, { coverage: withCoverage });
       if (!r.ok) return { ok: false, reason: r.reason };
       for (const id of baselinePassed) if (!r.passed.has(id)) unreliable.add(id);
+      if (r.coverage) coverage = r.coverage;
+      else ms = r.ms;
     }
     const share = unreliable.size / Math.max(1, baselinePassed.length);
     if (share > maxUnreliableShare) {
@@ -318,7 +388,7 @@ export class WarmPool {
         reason: `${unreliable.size} of ${baselinePassed.length} tests that pass in a clean run do not pass warm`,
       };
     }
-    return { ok: true, unreliable, ms: performance.now() - t0 };
+    return { ok: true, unreliable, ms, coverage };
   }
 
   async close(): Promise<void> {
