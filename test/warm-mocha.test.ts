@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CoveringIndex, type SuiteFocus } from '../src/inject/covering.js';
 import { injectBugs } from '../src/inject/pipeline.js';
-import { type WarmScreen, warmSelection } from '../src/inject/warm/screen.js';
+import { perFileCoverage, type WarmScreen, warmSelection } from '../src/inject/warm/screen.js';
 import {
   mochaStatuses,
   mochaTestId,
@@ -204,7 +204,20 @@ describe('warm mocha runner', () => {
       const note = summary.notes.find((n) => n.startsWith('warm screening: mocha'));
       assert.ok(note, summary.notes.join('\n'));
       assert.match(note, /4 of 4 clean-run tests pass warm twice/);
-      assert.ok(summary.notes.some((n) => /^warm screening: \d+ candidate\(s\) run warm/.test(n)));
+      assert.ok(
+        summary.notes.includes(
+          "coverage per test file: 3 files, recorded in the warm runner's calibration",
+        ),
+        'no run per test file',
+      );
+      const counts = summary.notes.find((n) =>
+        /^warm screening: \d+ candidate\(s\) run warm/.test(n),
+      );
+      assert.match(
+        counts ?? '',
+        /[1-9]\d* weakening round\(s\) checked warm/,
+        'weakening checked warm',
+      );
       assert.ok(summary.valid >= 1, JSON.stringify(summary.failures));
       const journal = readFileSync(join(out, '.ssr', 'journal.jsonl'), 'utf8');
       assert.match(journal, /screened warm/, 'some candidate was turned away warm');
@@ -312,6 +325,36 @@ describe('warm selection', () => {
       original,
     );
     assert.deepEqual(fresh, { files, share: 1 });
+  });
+
+  test("each test file's coverage: what its loading ran and what its tests ran", () => {
+    const stored = perFileCoverage(
+      ['t/a.js', 't/b.js'],
+      {
+        coverage: new Map([
+          ['t/a.js > one', new Map([['src/a.js', [2]]])],
+          ['t/a.js > two', new Map([['src/a.js', [3]]])],
+        ]),
+        loads: new Map([
+          ['t/a.js', new Map([['src/a.js', [1]]])],
+          ['t/b.js', new Map([['src/a.js', [1]]])],
+        ]),
+        fileMs: new Map([['t/a.js', 12]]),
+      },
+      new Map([
+        ['t/a.js > one', 't/a.js'],
+        ['t/a.js > two', 't/a.js'],
+      ]),
+    );
+    assert.deepEqual(stored.byTestFile.get('t/a.js')?.get('src/a.js'), [1, 2, 3]);
+    assert.deepEqual(stored.byTestFile.get('t/b.js')?.get('src/a.js'), [1]);
+    assert.deepEqual(
+      [...stored.durations],
+      [
+        ['t/a.js', 12],
+        ['t/b.js', 1],
+      ],
+    );
   });
 
   test('says nothing when the covering tests do not pass on the original', () => {

@@ -29,6 +29,15 @@ import {
   scopeUnits,
 } from './covering.js';
 
+/** The suite's test files that run on their own: what per-file coverage measures. */
+export function coverageUnits(suite: TestSuiteSpec, baseline: Baseline): string[] {
+  if (!suite.scope) return [];
+  return scopeUnits(suite as TestSuiteSpec & { scope: SuiteScope }, [
+    ...Object.keys(baseline.tests),
+    ...baseline.flaky,
+  ]);
+}
+
 /** Most test files measured one by one; a larger suite is measured whole (no selection). */
 const MAX_MEASURED_TEST_FILES = 400;
 
@@ -56,6 +65,11 @@ export interface CoverageContext {
    * too fast for screening to pay), or null to measure them where the runner can.
    */
   wholeOnly: string | null;
+  /**
+   * Per-test-file coverage already recorded in one warm process (src/inject/warm): used
+   * instead of running each file on its own.
+   */
+  warm?: StoredCoverage | null;
 }
 
 /**
@@ -80,9 +94,7 @@ export async function measureCoverage(
     return { focus: null };
   }
   const scoped = ctx.suite.scope ? (ctx.suite as TestSuiteSpec & { scope: SuiteScope }) : null;
-  const units = scoped
-    ? scopeUnits(scoped, [...Object.keys(ctx.baseline.tests), ...ctx.baseline.flaky])
-    : [];
+  const units = coverageUnits(ctx.suite, ctx.baseline);
   try {
     if (!scoped || units.length === 0 || units.length > MAX_MEASURED_TEST_FILES || ctx.wholeOnly) {
       if (ctx.wholeOnly && scoped) {
@@ -150,6 +162,13 @@ async function perTestFileCoverage(
   if (stored) {
     ctx.notes.push(`coverage per test file: ${units.length} files, reused from ${path}`);
     return stored;
+  }
+  if (ctx.warm) {
+    saveCoverage(path, key, ctx.warm);
+    ctx.notes.push(
+      `coverage per test file: ${units.length} files, recorded in the warm runner's calibration`,
+    );
+    return ctx.warm;
   }
   ctx.phase(`measuring which code each of the ${units.length} test files executes`);
   const t0 = performance.now();

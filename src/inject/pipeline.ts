@@ -50,7 +50,7 @@ import { isJavaScriptLike, languageOf } from './ast.js';
 import { type Coverage, targetFilter } from './coverage.js';
 import type { SuiteFocus } from './covering.js';
 import { historyCandidates } from './history.js';
-import { measureCoverage } from './measure-coverage.js';
+import { coverageUnits, measureCoverage } from './measure-coverage.js';
 import { mutationCandidates } from './mutation.js';
 import {
   executedFrom,
@@ -68,6 +68,7 @@ import {
   type WarmSelection,
   warmFailing,
   warmNote,
+  warmRestored,
   warmSelection,
   warmTimeoutMs,
 } from './warm/screen.js';
@@ -342,7 +343,7 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
   const journal = new Journal<CandidateRecord>(join(stateDir, 'journal.jsonl'));
   let harness: (TestHarness & { cleanup(): void }) | null = null;
   let focus: SuiteFocus | null = null;
-  let warmStarting: Promise<WarmScreen | null> = Promise.resolve(null);
+  let warm: WarmScreen | null = null;
   try {
     const snapshot = host.snapshotDir(opts.repo);
     const original = new LayerStack([...snapshot.layers]);
@@ -375,9 +376,28 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
     await cache.get(key, async () => discovery.baseline);
 
     const cleanMs = Math.max(0, ...discovery.baseline.runs.map((r) => r.scriptMs));
-    const warmable = opts.warm !== false && !!suite.scope?.warm;
+    // Warm runners first: their calibration records each test's and each file's coverage,
+    // which spares the coverage stage a run per test file.
+    const units = coverageUnits(suite, discovery.baseline);
+    if (opts.warm !== false && suite.scope?.warm && opts.screening !== 'full' && units.length) {
+      emit({
+        type: 'phase',
+        message: 'starting warm test runners (recording what each test executes)',
+      });
+      warm = await startWarmScreen({
+        host,
+        snapshot,
+        suite,
+        units,
+        baselinePassed,
+        concurrency,
+        timeoutMs: runTimeoutMs,
+        notes,
+      });
+    }
     const measured = await measureCoverage({
-      wholeOnly: wholeCoverageReason(testScope, cleanMs, opts, warmable),
+      wholeOnly: wholeCoverageReason(testScope, cleanMs, opts, warm !== null),
+      warm: warm?.perFile ?? null,
       host,
       snapshot,
       harness,
@@ -395,20 +415,10 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
     // Asked for whole-suite screening, measureCoverage measured no file on its own.
     focus = measured.focus;
     const focusedArtifacts = decideScope(testScope, focus, cleanMs, opts.autoScopeMs, notes);
-    // Calibrated while the candidates are proposed (git history, parsing): both take seconds.
-    warmStarting =
-      focus && warmable && opts.screening !== 'full'
-        ? startWarmScreen({
-            host,
-            snapshot,
-            suite,
-            units: focus.units,
-            baselinePassed,
-            concurrency,
-            timeoutMs: runTimeoutMs,
-            notes,
-          })
-        : Promise.resolve(null);
+    if (warm && !focus) {
+      await warm.pool.close();
+      warm = null;
+    }
 
     const candidates = await proposeCandidates({
       original,
@@ -421,7 +431,6 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
       notes,
       coverage: measured.coverage,
     });
-    const warm = await warmStarting;
     const ordered = interleave(
       strategies.map((s) => candidates.filter((c) => c.strategy === s)),
     ).slice(0, maxCandidates);
@@ -486,8 +495,7 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
     journal.close();
     harness?.cleanup();
     focus?.cleanup();
-    // Also when proposing candidates failed while the warm runners were starting.
-    await (await warmStarting.catch(() => null))?.pool.close();
+    await warm?.pool.close();
     if (ownHost) await host.close();
   }
 }
@@ -1163,50 +1171,115 @@ async function runBug(
 }
 
 /**
- * Warm screening's rejection of a candidate: no covering test breaks, or so many do that the
- * bug is too broad already. Null: the candidate goes on (or the warm run said nothing).
+ * Warm screening (src/inject/warm/screen.ts): whether it ran for the candidate, and its
+ * rejection: no covering test breaks, the tests hang, or so many break that the bug is too
+ * broad already. A null verdict: the candidate goes on (or the warm run said nothing).
  */
 async function screenWarm(
   c: BugCandidate,
-  selection: WarmSelection,
-  passing: readonly string[],
+  covering: CandidateSuite,
   ctx: CandidateContext,
-): Promise<{ check: number; name: string; reason: string } | null> {
-  const warm = ctx.warm!;
+): Promise<{ ran: boolean; verdict: { check: number; name: string; reason: string } | null }> {
+  const warm = ctx.warm;
+  if (!warm || !covering.files) return { ran: false, verdict: null };
+  // The tests that execute the change, where they cost well under the whole suite (a warm
+  // run saves the runner's start, not the tests' own time); past that, a sample of twice the
+  // too-broad count still shows a bug too broad (most covering tests fail) for little.
+  const selection = warmSelection(
+    warm,
+    ctx.focus!,
+    c,
+    covering.files,
+    covering.passing,
+    (f) => readText(ctx.original, f),
+    { maxShare: SCREENING_SHARE, size: 2 * broadEnough(ctx) },
+  );
+  if (!selection || (selection.share > SCREENING_SHARE && !selection.sample)) {
+    return { ran: false, verdict: null };
+  }
   const timeoutMs = warmTimeoutMs(warm, selection.share, ctx.settings.scriptTimeoutMs);
-  // The failures past which tooBroad says so: the run need not go further.
-  const enough = Math.max(BROAD_FLOOR, Math.floor(ctx.maxFailingShare * ctx.baselinePassed.length));
-  const failing = await warmFailing(warm, c.edits, selection, passing, timeoutMs, enough);
-  const what = selection.only
-    ? `${selection.only.length} covering test(s)`
-    : `${selection.files.length} covering test file(s)`;
-  if (failing === null) return null;
-  let verdict: { check: number; name: string; reason: string } | null = null;
+  const failing = await warmFailing(
+    warm,
+    c.edits,
+    selection,
+    covering.passing,
+    timeoutMs,
+    broadEnough(ctx),
+  );
+  const verdict = failing === null ? null : warmVerdict(failing, selection, timeoutMs, ctx);
+  if (verdict) warm.stats.rejected++;
+  return { ran: true, verdict };
+}
+
+/**
+ * What a warm run's failures say: the tests hang, nothing fails (only when every covering
+ * test ran), or the bug is too broad already (its failures are a lower bound: a selection of
+ * the suite, perhaps stopped early). Null: nothing that rejects.
+ */
+function warmVerdict(
+  failing: string[] | 'timeout',
+  selection: WarmSelection,
+  timeoutMs: number,
+  ctx: CandidateContext,
+): { check: number; name: string; reason: string } | null {
   if (failing === 'timeout') {
-    verdict = {
+    return {
       check: 5,
       name: 'bug validity',
       reason: `the covering tests did not finish within ${seconds(timeoutMs)} with this change (screened warm)`,
     };
-  } else if (failing.length < ctx.settings.minFailingTests) {
-    verdict = {
+  }
+  if (!selection.sample && failing.length < ctx.settings.minFailingTests) {
+    const what = selection.only
+      ? `${selection.only.length} covering test(s)`
+      : `${selection.files.length} covering test file(s)`;
+    return {
       check: 5,
       name: 'bug validity',
       reason: `no test that passes on the original fails with this change (screened warm on ${what})`,
     };
-  } else {
-    const broad = tooBroad(failing.length, ctx.baselinePassed.length, ctx.maxFailingShare);
-    if (broad) verdict = { check: 5, name: 'too broad', reason: `${broad} (screened warm)` };
   }
-  if (verdict) warm.stats.rejected++;
-  return verdict;
+  const broad = tooBroad(failing.length, ctx.baselinePassed.length, ctx.maxFailingShare, true);
+  return broad ? { check: 5, name: 'too broad', reason: `${broad} (screened warm)` } : null;
+}
+
+/** The failures past which tooBroad calls a bug too broad: a warm run may stop there. */
+function broadEnough(ctx: CandidateContext): number {
+  return Math.max(BROAD_FLOOR, Math.floor(ctx.maxFailingShare * ctx.baselinePassed.length));
+}
+
+/** Weakening's quick check in a warm runner: the bug's edits and the weakened test files. */
+function weakenedWarm(
+  c: BugCandidate,
+  contents: Map<string, string>,
+  failing: readonly string[],
+  ctx: CandidateContext,
+): Promise<string[] | null> {
+  const edits: Record<string, string | null> = { ...c.edits };
+  for (const [file, text] of contents) {
+    if (ctx.oracle.originals.get(file) === text) continue;
+    // A file holding both the bug and weakened inline tests: the texts would need merging.
+    if (file in c.edits) return Promise.resolve(null);
+    edits[file] = text;
+  }
+  return warmRestored(ctx.warm!, edits, failing, ctx.settings.scriptTimeoutMs);
 }
 
 /** Why a bug that fails `failing` of the suite's passing tests is too broad, or null. */
-export function tooBroad(failing: number, passing: number, maxShare: number): string | null {
+export function tooBroad(
+  failing: number,
+  passing: number,
+  maxShare: number,
+  /** `failing` is a lower bound (a warm run of some tests). */
+  atLeast = false,
+): string | null {
   if (failing <= BROAD_FLOOR || failing <= maxShare * passing) return null;
+  const max = `${Math.round(maxShare * 1000) / 10}%`;
+  if (atLeast) {
+    return `the bug fails at least ${failing} of ${passing} passing tests (over ${max}): too broad for a focused task`;
+  }
   const pct = Math.round((failing / Math.max(1, passing)) * 1000) / 10;
-  return `the bug fails ${failing} of ${passing} passing tests (${pct}%, over ${Math.round(maxShare * 1000) / 10}%): too broad for a focused task`;
+  return `the bug fails ${failing} of ${passing} passing tests (${pct}%, over ${max}): too broad for a focused task`;
 }
 
 async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise<Processed> {
@@ -1237,24 +1310,13 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
     if (covering === 'uncovered') {
       return reject(5, 'bug validity', 'no test executes the changed lines');
     }
-    // Screened warm on the tests that execute the change, where they cost well under the
-    // whole suite: a warm run saves the runner's start, not the tests' own time.
-    const selection =
-      covering.files && ctx.warm
-        ? warmSelection(ctx.warm, ctx.focus!, c, covering.files, covering.passing, (f) =>
-            readText(ctx.original, f),
-          )
-        : null;
-    const warmPays = selection !== null && selection.share <= SCREENING_SHARE;
-    if (warmPays) {
-      const screened = await screenWarm(c, selection, covering.passing, ctx);
-      if (screened) return reject(screened.check, screened.name, screened.reason);
-    }
+    const warm = await screenWarm(c, covering, ctx);
+    if (warm.verdict) return reject(warm.verdict.check, warm.verdict.name, warm.verdict.reason);
     // The suite the bug is specified on: its covering files for a focused artifact, else the
     // whole suite, screened on the covering files first where they cost well under it.
     let suite = covering;
     if (covering.files && !ctx.focusedArtifacts) {
-      if (!warmPays && ctx.focus!.costShare(covering.files) <= SCREENING_SHARE) {
+      if (!warm.ran && ctx.focus!.costShare(covering.files) <= SCREENING_SHARE) {
         const screened = bugVerdict(await runBug(bugDiff, covering, ctx), ctx);
         if ('check' in screened) return reject(screened.check, screened.name, screened.reason);
       }
@@ -1280,6 +1342,7 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
       },
       bounds: ctx.weakenBounds,
       specificity: ctx.focus ? (f) => ctx.focus!.index.breadth(f) : undefined,
+      quickCheck: ctx.warm ? (contents) => weakenedWarm(c, contents, bug.failing, ctx) : undefined,
     });
     if (!weakening.diff) {
       return reject(6, 'weakening validity', weakening.reason ?? 'no weakening hides the bug');

@@ -81,6 +81,13 @@ export interface WeakenInput {
    * the bug): within the bounds, failures in more specific files are weakened first.
    */
   specificity?: (testFile: string) => number;
+  /**
+   * A cheaper run than a fresh suite (a warm runner): which of `failing` pass with the bug
+   * and these test-file contents, or null when it cannot tell. A round it says is enough
+   * ends the weakening without a fresh run (validation makes one); otherwise the fresh run
+   * decides, and its log leads the next round.
+   */
+  quickCheck?: (contents: Map<string, string>) => Promise<string[] | null>;
 }
 
 /** Runs the tests with the bug and the given test-file contents applied. */
@@ -236,6 +243,11 @@ export async function deriveWeakening(input: WeakenInput): Promise<WeakeningResu
     if (!changed) changed = await w.emptyMissedTests();
     if (!changed) break;
     rounds++;
+    const quick = await input.quickCheck?.(w.contents);
+    if (quick && quick.length >= w.target) {
+      w.restored = quick;
+      break;
+    }
     const o = await runWith(input, w.contents);
     if (!o.ok) {
       reason = `the run with weakened tests failed: ${o.message}`;

@@ -11,8 +11,9 @@
  *
  * Protocol: one JSON request per stdin line, `{"id", "write": {path: text|null}, "files":
  * [path], "only"?: [test id], "coverage"?: true, "stopAfter"?: failures}`; the reply is a stdout line `<nonce> <json>`
- * (tests print to stdout too) with a row per test event, and with `coverage` the lines each
- * test executed (V8 precise coverage through the inspector, taken between tests).
+ * (tests print to stdout too) with a row per test event and each file's test time, and with
+ * `coverage` the lines each test executed (V8 precise coverage through the inspector, taken
+ * between tests) and the lines each file's loading ran.
  * Configuration comes in SSR_WARM_CONFIG: `{"args": mocha's command-line words}`.
  */
 export const MOCHA_WORKER_SOURCE = String.raw`'use strict';
@@ -31,6 +32,7 @@ var esm = false;
 var Mocha = null;
 var base = {};
 var setupFiles = [];
+var transpiled = false;
 
 function reply(obj) {
   process.stdout.write('\n' + nonce + ' ' + JSON.stringify(obj) + '\n');
@@ -103,6 +105,11 @@ async function setup() {
     'forbidOnly', 'grep', 'g', 'fgrep', 'f', 'invert', 'i', '_', '$0', 'config', 'package',
     'opts', 'diff', 'color', 'c', 'colors'].forEach(function (k) { delete opts[k]; });
   base = opts;
+  // Code compiled on load (TypeScript, Babel): V8's offsets are the compiled text's, not the
+  // file's, so lines cannot be read from them.
+  transpiled = requires.some(function (r) {
+    return /ts-node|tsx|babel|esbuild|swc|sucrase|coffee/.test(String(r));
+  }) || [].concat(opts.extension || []).some(function (e) { return /tsx?$|coffee/.test(String(e)); });
   esm = typeof Module.register === 'function' && typeof Mocha.prototype.loadFilesAsync === 'function';
   if (esm) Module.register('data:text/javascript,' + encodeURIComponent(HOOK));
 }
@@ -132,7 +139,7 @@ function fileOf(test) {
 // With coverage, a row has a fifth element: the repository lines the test executed, taken
 // when its result comes; what ran since the previous result (a suite's before hooks) counts
 // for it, what ran while the files loaded counts for none.
-function collector(results, coverage, stopAfter, stopped) {
+function collector(results, coverage, stopAfter, stopped, fileMs) {
   var keys = new WeakMap();
   var counter = 0;
   var lines = new Map();
@@ -156,6 +163,10 @@ function collector(results, coverage, stopAfter, stopped) {
   return function Collector(runner) {
     if (coverage) runner.on('start', function () { takeLines(); });
     var failures = 0;
+    runner.on('test end', function (t) {
+      var f = fileOf(t);
+      fileMs[f] = (fileMs[f] || 0) + (t.duration || 0);
+    });
     runner.on('pass', function (t) { record('passed', t); });
     runner.on('fail', function (t) {
       record('failed', t);
@@ -275,25 +286,35 @@ async function runOnce(req) {
     generation++;
     var results = [];
     var stopped = { yes: false };
-    var reporter = collector(results, !!req.coverage, req.stopAfter || 0, stopped);
+    var fileMs = {};
+    var loads = {};
+    var reporter = collector(results, !!req.coverage, req.stopAfter || 0, stopped, fileMs);
     var mocha = new Mocha(Object.assign({}, base, { reporter: reporter }));
     var suite = mocha.suite;
     var files = setupFiles.concat((req.files || []).map(function (f) { return path.resolve(cwd, f); }));
+    // Measuring, each file loads its own copy of the repository's modules, so what loading
+    // runs is known per file (as when each file ran alone).
+    if (req.coverage) startCoverage();
     for (var i = 0; i < files.length; i++) {
+      if (req.coverage && i > 0) {
+        forgetRepoModules();
+        generation++;
+      }
       suite.emit('pre-require', global, files[i], mocha);
       var loaded;
       try {
         loaded = await load(files[i]);
       } catch (e) {
+        if (req.coverage) stopCoverage();
         return { id: req.id, error: 'loading ' + path.relative(cwd, files[i]) + ': ' + String(e && e.message || e).slice(0, 500) };
       }
       suite.emit('require', loaded, files[i], mocha);
       suite.emit('post-require', global, files[i], mocha);
+      if (req.coverage) loads[path.relative(cwd, files[i])] = takeLines();
     }
     if (typeof mocha.lazyLoadFiles === 'function') mocha.lazyLoadFiles(true);
     mocha.files = [];
     if (req.only) keepOnly(suite, new Set(req.only));
-    if (req.coverage) startCoverage();
     try {
       await new Promise(function (resolve) { mocha.run(function () { resolve(); }); });
     } finally {
@@ -302,7 +323,9 @@ async function runOnce(req) {
     if (typeof mocha.dispose === 'function') {
       try { mocha.dispose(); } catch (e) {}
     }
-    return { id: req.id, tests: results, generation: generation, stopped: stopped.yes };
+    var out = { id: req.id, tests: results, generation: generation, stopped: stopped.yes, fileMs: fileMs };
+    if (req.coverage) out.loads = loads;
+    return out;
   } finally {
     saved.forEach(function (s) {
       if (s[1] === null) fs.rmSync(s[0], { force: true });
@@ -312,7 +335,7 @@ async function runOnce(req) {
 }
 
 setup().then(function () {
-  reply({ ready: true, esm: esm });
+  reply({ ready: true, esm: esm, transpiled: transpiled });
   var lines = readline.createInterface({ input: process.stdin });
   var queue = Promise.resolve();
   lines.on('line', function (line) {

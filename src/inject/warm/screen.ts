@@ -1,6 +1,6 @@
 import type { TestSuiteSpec } from '../../discovery/types.js';
 import type { SandboxProvider, Snapshot } from '../../sandbox/types.js';
-import { CoveringIndex, changedLines, type SuiteFocus } from '../covering.js';
+import { CoveringIndex, changedLines, type StoredCoverage, type SuiteFocus } from '../covering.js';
 import type { BugCandidate } from '../types.js';
 import { type WarmOutcome, WarmPool } from './warm-mocha.js';
 
@@ -24,8 +24,20 @@ export interface WarmScreen {
   readonly perTest: CoveringIndex;
   /** The file each test id belongs to. */
   readonly fileOfTest: ReadonlyMap<string, string>;
+  /**
+   * Which lines each test file executes (its loading and its tests), as the coverage stage
+   * would measure it running each file alone; null where the runner compiles code on load.
+   */
+  readonly perFile: StoredCoverage | null;
   /** Counts for the summary's note. */
-  stats: { runs: number; rejected: number; inconclusive: number; ms: number[] };
+  stats: {
+    runs: number;
+    rejected: number;
+    inconclusive: number;
+    ms: number[];
+    /** Weakening rounds checked warm. */
+    weakeningChecks: number;
+  };
 }
 
 export interface StartWarmOptions {
@@ -62,13 +74,57 @@ export async function startWarmScreen(o: StartWarmOptions): Promise<WarmScreen |
     const file = o.suite.scope?.fileOf(id);
     if (file) fileOfTest.set(id, file);
   }
+  if (cal.transpiled) {
+    o.notes.push(
+      'warm screening: the runner compiles code on load, so coverage lines are not read warm: candidates run their covering files whole',
+    );
+  }
   return {
     pool,
     unreliable: cal.unreliable,
     wholeRunMs: cal.ms,
-    perTest: new CoveringIndex(cal.coverage),
+    perTest: new CoveringIndex(cal.transpiled ? new Map() : cal.coverage),
     fileOfTest,
-    stats: { runs: 0, rejected: 0, inconclusive: 0, ms: [] },
+    perFile: cal.transpiled ? null : perFileCoverage(o.units, cal, fileOfTest),
+    stats: { runs: 0, rejected: 0, inconclusive: 0, ms: [], weakeningChecks: 0 },
+  };
+}
+
+/**
+ * Each test file's lines from the warm recording run: what its loading ran and what its tests
+ * ran; its time is its tests' time in the plain run.
+ */
+export function perFileCoverage(
+  units: readonly string[],
+  cal: {
+    coverage: ReadonlyMap<string, ReadonlyMap<string, number[]>>;
+    loads: ReadonlyMap<string, ReadonlyMap<string, number[]>>;
+    fileMs: ReadonlyMap<string, number>;
+  },
+  fileOfTest: ReadonlyMap<string, string>,
+): StoredCoverage {
+  const sets = new Map<string, Map<string, Set<number>>>(units.map((u) => [u, new Map()]));
+  const add = (unit: string, lines: ReadonlyMap<string, number[]> | undefined) => {
+    const into = sets.get(unit);
+    if (!into || !lines) return;
+    for (const [source, ls] of lines) {
+      const set = into.get(source) ?? new Set<number>();
+      into.set(source, set);
+      for (const l of ls) set.add(l);
+    }
+  };
+  for (const unit of units) add(unit, cal.loads.get(unit));
+  for (const [id, lines] of cal.coverage) add(fileOfTest.get(id) ?? '', lines);
+  const byTestFile = new Map(
+    [...sets].map(([unit, m]) => [
+      unit,
+      new Map([...m].map(([source, set]) => [source, [...set].sort((a, b) => a - b)])),
+    ]),
+  );
+  return {
+    byTestFile,
+    durations: new Map(units.map((u) => [u, Math.max(1, cal.fileMs.get(u) ?? 0)])),
+    processes: { node: 1, python: 0 },
   };
 }
 
@@ -78,6 +134,11 @@ export interface WarmSelection {
   /** Only these tests of the files (absent: every test of the files). */
   only?: string[];
   share: number;
+  /**
+   * A sample of the covering tests (there were more than `maxShare` of the suite): it can
+   * show a bug too broad, not that no test fails.
+   */
+  sample?: true;
 }
 
 /**
@@ -92,6 +153,8 @@ export function warmSelection(
   coveringFiles: readonly string[],
   passing: readonly string[],
   original: (file: string) => string | null,
+  /** Above this share of the suite, a sample of this many tests (0: no sample). */
+  sampling: { maxShare: number; size: number } = { maxShare: 1, size: 0 },
 ): WarmSelection | null {
   const whole = { files: [...coveringFiles], share: focus.costShare(coveringFiles) };
   const tests = new Set<string>();
@@ -104,11 +167,23 @@ export function warmSelection(
       for (const t of byTest) tests.add(t);
     }
   }
-  const only = passing.filter((id) => tests.has(id));
+  let only = passing.filter((id) => tests.has(id));
   if (!only.length) return tests.size ? null : whole;
+  const size = Math.max(1, screen.perTest.size);
+  // Every k-th test, so the sample spans the covering files.
+  const sample = only.length / size > sampling.maxShare && sampling.size > 0;
+  if (sample && only.length > sampling.size) {
+    const step = only.length / sampling.size;
+    only = Array.from({ length: sampling.size }, (_, i) => only[Math.floor(i * step)]!);
+  }
   const files = [...new Set(only.map((id) => screen.fileOfTest.get(id) ?? ''))];
   if (files.includes('')) return whole;
-  return { files: files.sort(), only, share: only.length / Math.max(1, screen.perTest.size) };
+  return {
+    files: files.sort(),
+    only,
+    share: only.length / size,
+    ...(sample ? { sample: true as const } : {}),
+  };
 }
 
 /**
@@ -158,12 +233,37 @@ export async function warmFailing(
   return reliable.filter((id) => !outcome.passed.has(id));
 }
 
+/**
+ * Which of `failing` pass warm with `edits` (the bug and the weakened test files): weakening's
+ * quick check. Null when the warm run cannot tell (a test it does not know, a failed run).
+ */
+export async function warmRestored(
+  screen: WarmScreen,
+  edits: Record<string, string | null>,
+  failing: readonly string[],
+  limitMs: number,
+): Promise<string[] | null> {
+  const files = failing.map((id) => screen.fileOfTest.get(id));
+  if (!failing.length || files.some((f) => f === undefined)) return null;
+  const share = failing.length / Math.max(1, screen.perTest.size);
+  const outcome = await screen.pool.run(
+    edits,
+    [...new Set(files as string[])].sort(),
+    warmTimeoutMs(screen, share, limitMs),
+    { only: failing },
+  );
+  screen.stats.weakeningChecks++;
+  if (!outcome.ok) return null;
+  return failing.filter((id) => outcome.passed.has(id));
+}
+
 /** The summary's line on warm screening. */
 export function warmNote(screen: WarmScreen): string {
   const ms = [...screen.stats.ms].sort((a, b) => a - b);
   const median = ms.length ? ms[Math.floor(ms.length / 2)]! : 0;
   return (
     `warm screening: ${screen.stats.runs} candidate(s) run warm (median ${Math.round(median)} ms), ` +
-    `${screen.stats.rejected} rejected there, ${screen.stats.inconclusive} left to a fresh run`
+    `${screen.stats.rejected} rejected there, ${screen.stats.inconclusive} left to a fresh run; ` +
+    `${screen.stats.weakeningChecks} weakening round(s) checked warm`
   );
 }

@@ -19,6 +19,12 @@ export type WarmOutcome =
       coverage?: Map<string, Map<string, number[]>>;
       /** Stopped after `stopAfter` failures: the tests after them did not run. */
       stopped?: boolean;
+      /** With `coverage`: test file -> repository file -> lines its loading ran. */
+      loads?: Map<string, Map<string, number[]>>;
+      /** Each test file's tests' time, ms. */
+      fileMs: Map<string, number>;
+      /** Whether the runner compiles code on load (its coverage lines are not the file's). */
+      transpiled: boolean;
     }
   | { ok: false; reason: string; timedOut?: boolean };
 
@@ -28,6 +34,9 @@ interface Reply {
   error?: string;
   tests?: Row[];
   stopped?: boolean;
+  loads?: Record<string, Record<string, [number, number][]>>;
+  fileMs?: Record<string, number>;
+  transpiled?: boolean;
 }
 
 /** A test's id as MOCHA_PARSER makes it: the file, then the title path. */
@@ -119,6 +128,7 @@ export class WarmMochaWorker {
   private nextId = 0;
   private waiting = new Map<number, (r: Reply) => void>();
   private dead: string | null = null;
+  transpiled = false;
 
   private constructor(
     private readonly sandbox: Sandbox,
@@ -182,6 +192,7 @@ export class WarmMochaWorker {
         await w.close();
         throw new Error(first.error ?? 'the warm runner did not start');
       }
+      w.transpiled = !!first.transpiled;
       return w;
     } catch (err) {
       if (!worker) await sandbox.dispose();
@@ -263,6 +274,15 @@ export class WarmMochaWorker {
       ms: performance.now() - t0,
       ...(opts.coverage ? { coverage } : {}),
       ...(reply.stopped ? { stopped: true } : {}),
+      ...(reply.loads
+        ? {
+            loads: new Map(
+              Object.entries(reply.loads).map(([file, spans]) => [file, expandSpans(spans)]),
+            ),
+          }
+        : {}),
+      fileMs: new Map(Object.entries(reply.fileMs ?? {})),
+      transpiled: this.transpiled,
     };
   }
 
@@ -301,6 +321,11 @@ export type Calibration =
       unreliable: Set<string>;
       ms: number;
       coverage: Map<string, Map<string, number[]>>;
+      /** Test file -> lines its loading ran (from the recording run). */
+      loads: Map<string, Map<string, number[]>>;
+      /** Test file -> its tests' time in the plain run, ms. */
+      fileMs: Map<string, number>;
+      transpiled: boolean;
     }
   | { ok: false; reason: string };
 
@@ -373,13 +398,22 @@ export class WarmPool {
   ): Promise<Calibration> {
     const unreliable = new Set<string>();
     let ms = 0;
+    let fileMs = new Map<string, number>();
     let coverage = new Map<string, Map<string, number[]>>();
+    let loads = new Map<string, Map<string, number[]>>();
+    let transpiled = false;
     for (const withCoverage of [false, true]) {
       const r = await this.run({}, files, timeoutMs, { coverage: withCoverage });
       if (!r.ok) return { ok: false, reason: r.reason };
       for (const id of baselinePassed) if (!r.passed.has(id)) unreliable.add(id);
-      if (r.coverage) coverage = r.coverage;
-      else ms = r.ms;
+      transpiled = r.transpiled;
+      if (withCoverage) {
+        coverage = r.coverage ?? coverage;
+        loads = r.loads ?? loads;
+      } else {
+        ms = r.ms;
+        fileMs = r.fileMs;
+      }
     }
     const share = unreliable.size / Math.max(1, baselinePassed.length);
     if (share > maxUnreliableShare) {
@@ -388,7 +422,7 @@ export class WarmPool {
         reason: `${unreliable.size} of ${baselinePassed.length} tests that pass in a clean run do not pass warm`,
       };
     }
-    return { ok: true, unreliable, ms, coverage };
+    return { ok: true, unreliable, ms, coverage, loads, fileMs, transpiled };
   }
 
   async close(): Promise<void> {
