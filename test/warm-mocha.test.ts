@@ -178,6 +178,16 @@ describe('warm mocha runner', () => {
       );
       const lenient = await once.calibrate(FILES, passing, 30_000, 0.5);
       await once.close();
+      // A worker past its memory bound is replaced: each run starts a fresh process.
+      const recycled = new WarmPool(host, host.snapshotDir(dir), SPEC, {
+        size: 1,
+        maxRssBytes: 1,
+      });
+      const a = await recycled.run({}, ['test/count.cjs'], 30_000);
+      const b = await recycled.run({}, ['test/count.cjs'], 30_000);
+      await recycled.close();
+      assert.ok(a.ok && b.ok);
+      assert.equal(b.passed.size, 1, 'the second run had a new process');
       assert.ok(lenient.ok);
       assert.deepEqual(
         [...(lenient.ok ? lenient.unreliable : [])],
@@ -259,7 +269,13 @@ describe('warm selection', () => {
     new Map([
       ['t/a.js > one', new Map([['src/a.js', [2]]])],
       ['t/a.js > two', new Map([['src/a.js', [3]]])],
-      ['t/b.js > three', new Map([['src/a.js', [3]]])],
+      [
+        't/b.js > three',
+        new Map([
+          ['src/a.js', [3]],
+          ['src/b.js', [4]],
+        ]),
+      ],
     ]),
   );
   const perFile = new CoveringIndex(
@@ -268,8 +284,15 @@ describe('warm selection', () => {
       ['t/b.js', new Map([['src/a.js', [1, 3]]])],
     ]),
   );
+  // Loading runs line 1 of src/a.js and line 4 of src/b.js; line 4 is also run by a test.
   const screen = {
     perTest,
+    loading: new CoveringIndex(
+      new Map([
+        ['t/a.js', new Map([['src/a.js', [1]]])],
+        ['t/b.js', new Map([['src/b.js', [4]]])],
+      ]),
+    ),
     fileOfTest: new Map([
       ['t/a.js > one', 't/a.js'],
       ['t/a.js > two', 't/a.js'],
@@ -277,7 +300,8 @@ describe('warm selection', () => {
     ]),
   } as unknown as WarmScreen;
   const focus = { index: perFile, costShare: () => 1 } as unknown as SuiteFocus;
-  const original = (f: string) => (f === 'src/a.js' ? 'load\nf\ng\n' : null);
+  const original = (f: string) =>
+    f === 'src/a.js' ? 'load\nf\ng\n' : f === 'src/b.js' ? 'a\nb\nc\nd\n' : null;
   const passing = ['t/a.js > one', 't/a.js > two', 't/b.js > three'];
   const files = ['t/a.js', 't/b.js'];
 
@@ -306,7 +330,16 @@ describe('warm selection', () => {
     assert.deepEqual(one, { files: ['t/a.js'], only: ['t/a.js > one'], share: 1 / 3 });
   });
 
-  test('falls back to whole files for a line only loading runs, or a new file', () => {
+  test('falls back to whole files for a line loading runs (whoever else runs it), or a new file', () => {
+    const alsoLoaded = warmSelection(
+      screen,
+      focus,
+      { edits: { 'src/b.js': 'a\nb\nc\nD\n' } },
+      files,
+      passing,
+      original,
+    );
+    assert.deepEqual(alsoLoaded, { files, share: 1 }, 'not just the one test that calls it');
     const load = warmSelection(
       screen,
       focus,

@@ -36,19 +36,25 @@ if (Mocha && Mocha.prototype) {
 }
 `;
 
-export const MOCHA_REPORTER = String.raw`'use strict';
-var fs = require('fs');
-var out = process.env.SSR_MOCHA_OUT;
-var keys = new WeakMap();
-var counter = 0;
-function titlesOf(test) {
+/**
+ * A mocha test's title path, as test ids spell it: shared by the reporter and the warm runner
+ * (src/inject/warm), whose ids must be the same.
+ */
+export const MOCHA_TITLES_OF = `function titlesOf(test) {
   try {
     if (typeof test.titlePath === 'function') return test.titlePath();
   } catch (e) {}
   var titles = [];
   for (var t = test; t; t = t.parent) if (t.title) titles.unshift(String(t.title));
   return titles;
-}
+}`;
+
+export const MOCHA_REPORTER = String.raw`'use strict';
+var fs = require('fs');
+var out = process.env.SSR_MOCHA_OUT;
+var keys = new WeakMap();
+var counter = 0;
+${MOCHA_TITLES_OF}
 function fileOf(test) {
   for (var t = test; t; t = t.parent) if (t.file) return t.file;
   return '';

@@ -16,6 +16,8 @@
  * between tests) and the lines each file's loading ran.
  * Configuration comes in SSR_WARM_CONFIG: `{"args": mocha's command-line words}`.
  */
+import { MOCHA_TITLES_OF } from '../../discovery/reporters.js';
+
 export const MOCHA_WORKER_SOURCE = String.raw`'use strict';
 var fs = require('fs');
 var path = require('path');
@@ -120,14 +122,7 @@ function forgetRepoModules() {
   });
 }
 
-function titlesOf(test) {
-  try {
-    if (typeof test.titlePath === 'function') return test.titlePath();
-  } catch (e) {}
-  var titles = [];
-  for (var t = test; t; t = t.parent) if (t.title) titles.unshift(String(t.title));
-  return titles;
-}
+${MOCHA_TITLES_OF}
 
 function fileOf(test) {
   for (var t = test; t; t = t.parent) if (t.file) return path.relative(cwd, t.file);
@@ -323,7 +318,14 @@ async function runOnce(req) {
     if (typeof mocha.dispose === 'function') {
       try { mocha.dispose(); } catch (e) {}
     }
-    var out = { id: req.id, tests: results, generation: generation, stopped: stopped.yes, fileMs: fileMs };
+    var out = {
+      id: req.id,
+      tests: results,
+      generation: generation,
+      stopped: stopped.yes,
+      fileMs: fileMs,
+      rss: process.memoryUsage().rss,
+    };
     if (req.coverage) out.loads = loads;
     return out;
   } finally {

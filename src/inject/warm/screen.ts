@@ -22,6 +22,8 @@ export interface WarmScreen {
   readonly wholeRunMs: number;
   /** Which lines each test executes (test ids as units), from calibration. */
   readonly perTest: CoveringIndex;
+  /** Which lines loading each test file runs (test files as units), from calibration. */
+  readonly loading: CoveringIndex;
   /** The file each test id belongs to. */
   readonly fileOfTest: ReadonlyMap<string, string>;
   /**
@@ -84,6 +86,7 @@ export async function startWarmScreen(o: StartWarmOptions): Promise<WarmScreen |
     unreliable: cal.unreliable,
     wholeRunMs: cal.ms,
     perTest: new CoveringIndex(cal.transpiled ? new Map() : cal.coverage),
+    loading: new CoveringIndex(cal.loads),
     fileOfTest,
     perFile: cal.transpiled ? null : perFileCoverage(o.units, cal, fileOfTest),
     stats: { runs: 0, rejected: 0, inconclusive: 0, ms: [], weakeningChecks: 0 },
@@ -143,8 +146,9 @@ export interface WarmSelection {
 
 /**
  * The tests that execute a candidate's changed lines, where per-test coverage accounts for
- * every changed line the per-file coverage does; else (a line only module loading runs, or
- * a suite hook) the covering files whole. Null: nothing to run warm.
+ * every changed line; else the covering files whole: a line that loading a module runs (a
+ * module-level loop building a table every test then reads) is in no test's lines, or in
+ * only those of the tests that happen to call it again. Null: nothing to run warm.
  */
 export function warmSelection(
   screen: WarmScreen,
@@ -162,6 +166,7 @@ export function warmSelection(
     const before = original(file);
     if (before === null) return whole;
     for (const line of changedLines(before, after)) {
+      if (screen.loading.testsFor(file, [line]).length) return whole;
       const byTest = screen.perTest.testsFor(file, [line]);
       if (!byTest.length && focus.index.testsFor(file, [line]).length) return whole;
       for (const t of byTest) tests.add(t);

@@ -37,6 +37,7 @@ interface Reply {
   loads?: Record<string, Record<string, [number, number][]>>;
   fileMs?: Record<string, number>;
   transpiled?: boolean;
+  rss?: number;
 }
 
 /** A test's id as MOCHA_PARSER makes it: the file, then the title path. */
@@ -129,6 +130,8 @@ export class WarmMochaWorker {
   private waiting = new Map<number, (r: Reply) => void>();
   private dead: string | null = null;
   transpiled = false;
+  /** The worker's resident memory after its last run (ES modules loaded again are never freed). */
+  rss = 0;
 
   private constructor(
     private readonly sandbox: Sandbox,
@@ -259,6 +262,7 @@ export class WarmMochaWorker {
         ...(timedOut ? { timedOut } : {}),
       };
     }
+    this.rss = reply.rss ?? this.rss;
     const { statuses, coverage } = readRows(reply.tests);
     const passed = new Set<string>();
     const failed: string[] = [];
@@ -308,6 +312,8 @@ export interface WarmPoolOptions {
   size: number;
   /** Runs a worker makes before a fresh one replaces it (bounds what runs leave behind). */
   maxRuns?: number;
+  /** Resident memory past which a worker is replaced (default 1.5 GiB). */
+  maxRssBytes?: number;
   startTimeoutMs?: number;
 }
 
@@ -331,7 +337,8 @@ export type Calibration =
 
 /**
  * Warm workers shared by concurrent candidates. A run takes an idle worker (or starts one);
- * a worker that failed, timed out or made `maxRuns` runs is closed and replaced.
+ * a worker that failed, timed out, made `maxRuns` runs or grew past `maxRssBytes` is closed
+ * and replaced.
  */
 export class WarmPool {
   private idle: WarmMochaWorker[] = [];
@@ -356,7 +363,9 @@ export class WarmPool {
   }
 
   private give(w: WarmMochaWorker): void {
-    if (!this.closed && w.alive && w.runs < (this.opts.maxRuns ?? 100)) {
+    const fresh =
+      w.runs < (this.opts.maxRuns ?? 100) && w.rss < (this.opts.maxRssBytes ?? 1.5 * 2 ** 30);
+    if (!this.closed && w.alive && fresh) {
       this.idle.push(w);
       return;
     }
