@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { WarmRunnerSpec } from '../../discovery/types.js';
 import type { Sandbox, SandboxProvider, SandboxSession, Snapshot } from '../../sandbox/types.js';
 import { errorMessage } from '../../util/errors.js';
@@ -342,6 +343,8 @@ export type Calibration =
  */
 export class WarmPool {
   private idle: WarmMochaWorker[] = [];
+  /** One run per worker, `size` workers at most: a run waits for a free one. */
+  private readonly slots: LimitFunction;
   private all = new Set<WarmMochaWorker>();
   private closed = false;
 
@@ -350,7 +353,9 @@ export class WarmPool {
     private readonly snapshot: Snapshot,
     private readonly spec: WarmRunnerSpec,
     private readonly opts: WarmPoolOptions,
-  ) {}
+  ) {
+    this.slots = pLimit(Math.max(1, opts.size));
+  }
 
   private async take(): Promise<WarmMochaWorker> {
     const w = this.idle.pop();
@@ -373,11 +378,20 @@ export class WarmPool {
     void w.close();
   }
 
-  async run(
+  run(
     edits: Record<string, string | null>,
     files: readonly string[],
     timeoutMs: number,
     opts: RunOptions = {},
+  ): Promise<WarmOutcome> {
+    return this.slots(() => this.runNow(edits, files, timeoutMs, opts));
+  }
+
+  private async runNow(
+    edits: Record<string, string | null>,
+    files: readonly string[],
+    timeoutMs: number,
+    opts: RunOptions,
   ): Promise<WarmOutcome> {
     if (this.closed) return { ok: false, reason: 'the warm pool is closed' };
     let w: WarmMochaWorker;
