@@ -245,7 +245,12 @@ describe('warm runner replies', () => {
     r.push('sts":[]}\n');
     r.push('x'.repeat(100_000));
     r.push('\nssr-warm-abc not json\nssr-warm-abcd {"id":9}\nssr-warm-abc {"id":2}\n');
-    assert.deepEqual(got, [{ id: 1, tests: [] }, { id: 2 }]);
+    // A character split between two chunks.
+    const euro = Buffer.from('ssr-warm-abc {"id":3,"t":"\u20ac"}\n');
+    const cut = euro.indexOf(0xe2) + 1;
+    r.push(euro.subarray(0, cut));
+    r.push(euro.subarray(cut));
+    assert.deepEqual(got, [{ id: 1, tests: [] }, { id: 2 }, { id: 3, t: '\u20ac' }]);
     assert.equal(mochaTestId('test/a.js', ['s', 't']), 'test/a.js > s > t');
     assert.equal(mochaTestId('', ['t']), 't');
     // Two tests with one title, one test reported twice (passed, then failed in a hook).

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { WarmRunnerSpec } from '../../discovery/types.js';
 import type { Sandbox, SandboxProvider, SandboxSession, Snapshot } from '../../sandbox/types.js';
@@ -98,25 +99,36 @@ function expandSpans(spans: Record<string, [number, number][]>): Map<string, num
  * only the unfinished last line between chunks (test output can be large).
  */
 export class ReplyReader {
-  private pending = '';
+  /** The unfinished last line, in pieces (a coverage reply can be tens of megabytes). */
+  private parts: string[] = [];
+  private readonly decoder = new StringDecoder('utf8');
   constructor(
     private readonly nonce: string,
     private readonly onReply: (r: Reply) => void,
   ) {}
 
   push(chunk: Buffer | string): void {
-    const text = this.pending + chunk.toString();
-    const lines = text.split('\n');
-    this.pending = lines.pop() ?? '';
+    // A chunk may end inside a UTF-8 character (test titles are not all ASCII).
+    let text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n')) {
+      this.parts.push(text.slice(0, nl));
+      this.line(this.parts.join(''));
+      this.parts = [];
+      text = text.slice(nl + 1);
+    }
+    if (text) this.parts.push(text);
     // An unfinished line that cannot become a reply is dropped now, not kept growing.
-    if (!this.pending.startsWith(this.nonce.slice(0, this.pending.length))) this.pending = '';
-    for (const line of lines) {
-      if (!line.startsWith(`${this.nonce} `)) continue;
-      try {
-        this.onReply(JSON.parse(line.slice(this.nonce.length + 1)) as Reply);
-      } catch {
-        // A line that only looks like a reply: ignored.
-      }
+    const head = this.parts[0] ?? '';
+    const n = Math.min(head.length, this.nonce.length);
+    if (head.slice(0, n) !== this.nonce.slice(0, n)) this.parts = [];
+  }
+
+  private line(line: string): void {
+    if (!line.startsWith(`${this.nonce} `)) return;
+    try {
+      this.onReply(JSON.parse(line.slice(this.nonce.length + 1)) as Reply);
+    } catch {
+      // A line that only looks like a reply: ignored.
     }
   }
 }
