@@ -63,6 +63,7 @@ import {
 import { removalCandidates } from './removal.js';
 import type { BugCandidate, Strategy } from './types.js';
 import {
+  type StartWarmOptions,
   startWarmScreen,
   type WarmScreen,
   type WarmSelection,
@@ -349,25 +350,13 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
     const original = new LayerStack([...snapshot.layers]);
     const repoName = slug(basename(resolve(opts.repo)));
 
-    emit({ type: 'phase', message: 'discovering how the tests run' });
-    const discovery = await discoverTests(host, snapshot, {
-      ...opts.discovery,
-      runs: settings.baselineRuns,
-      scriptTimeoutMs: settings.scriptTimeoutMs,
-    });
-    // Entries `<path>#inline-tests` whose file has no inline-test regions (a false positive of
-    // discovery's textual look) would fail check 1 in every artifact: they are left out.
-    const oracle = await oracleSetup(original, discovery.suite.testFiles);
-    const suite: TestSuiteSpec = { ...discovery.suite, testFiles: oracle.testFiles };
-    const baselinePassed = passedIds(discovery.baseline.tests);
-    notes.push(...suite.notes, ...oracle.notes);
-    emit({
-      type: 'discovered',
-      suite,
-      passing: baselinePassed.length,
-      flaky: discovery.baseline.flaky.length,
-    });
-    writeSuite(stateDir, suite, discovery);
+    const { discovery, oracle, suite, baselinePassed } = await discoveryStage(
+      host,
+      snapshot,
+      original,
+      { ...opts.discovery, runs: settings.baselineRuns, scriptTimeoutMs: settings.scriptTimeoutMs },
+      { emit, notes, stateDir },
+    );
     harness = stageHarness(suite.testScript, suite.testParser);
     // Candidate runs get a limit scaled to the clean suite: a hanging mutant costs seconds.
     const runTimeoutMs = scaledTimeout(discovery.baseline, settings.scriptTimeoutMs);
@@ -378,23 +367,11 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
     const cleanMs = Math.max(0, ...discovery.baseline.runs.map((r) => r.scriptMs));
     // Warm runners first: their calibration records each test's and each file's coverage,
     // which spares the coverage stage a run per test file.
-    const units = coverageUnits(suite, discovery.baseline);
-    if (opts.warm !== false && suite.scope?.warm && opts.screening !== 'full' && units.length) {
-      emit({
-        type: 'phase',
-        message: 'starting warm test runners (recording what each test executes)',
-      });
-      warm = await startWarmScreen({
-        host,
-        snapshot,
-        suite,
-        units,
-        baselinePassed,
-        concurrency,
-        timeoutMs: runTimeoutMs,
-        notes,
-      });
-    }
+    warm = await warmRunners(opts, emit, {
+      ...{ host, snapshot, suite, baselinePassed, concurrency, notes },
+      units: coverageUnits(suite, discovery.baseline),
+      timeoutMs: runTimeoutMs,
+    });
     const measured = await measureCoverage({
       wholeOnly: wholeCoverageReason(testScope, cleanMs, opts, warm !== null),
       warm: warm?.perFile ?? null,
@@ -498,6 +475,50 @@ export async function injectBugs(opts: InjectOptions): Promise<InjectSummary> {
     await warm?.pool.close();
     if (ownHost) await host.close();
   }
+}
+
+/** Calibrated warm runners where the suite's runner allows them and they are wanted. */
+function warmRunners(
+  opts: Pick<InjectOptions, 'warm' | 'screening'>,
+  emit: (e: InjectEvent) => void,
+  start: StartWarmOptions,
+): Promise<WarmScreen | null> {
+  const wanted = opts.warm !== false && opts.screening !== 'full';
+  if (!wanted || !start.suite.scope?.warm || !start.units.length) return Promise.resolve(null);
+  emit({
+    type: 'phase',
+    message: 'starting warm test runners (recording what each test executes)',
+  });
+  return startWarmScreen(start);
+}
+
+/**
+ * Test discovery and the oracle: the suite the artifacts use (written to .ssr/suite/), its
+ * clean-run results and passing tests. Entries `<path>#inline-tests` whose file has no
+ * inline-test regions (a false positive of discovery's textual look) would fail check 1 in
+ * every artifact: they are left out.
+ */
+async function discoveryStage(
+  host: SandboxHost,
+  snapshot: Snapshot,
+  original: LayerStack,
+  options: Parameters<typeof discoverTests>[2],
+  out: { emit: (e: InjectEvent) => void; notes: string[]; stateDir: string },
+) {
+  out.emit({ type: 'phase', message: 'discovering how the tests run' });
+  const discovery = await discoverTests(host, snapshot, options);
+  const oracle = await oracleSetup(original, discovery.suite.testFiles);
+  const suite: TestSuiteSpec = { ...discovery.suite, testFiles: oracle.testFiles };
+  const baselinePassed = passedIds(discovery.baseline.tests);
+  out.notes.push(...suite.notes, ...oracle.notes);
+  out.emit({
+    type: 'discovered',
+    suite,
+    passing: baselinePassed.length,
+    flaky: discovery.baseline.flaky.length,
+  });
+  writeSuite(out.stateDir, suite, discovery);
+  return { discovery, oracle, suite, baselinePassed };
 }
 
 /**
