@@ -1264,9 +1264,17 @@ function warmVerdict(
   return broad ? { check: 5, name: 'too broad', reason: `${broad} (screened warm)` } : null;
 }
 
-/** The failures past which tooBroad calls a bug too broad: a warm run may stop there. */
+/**
+ * The most tests a bug may fail and not be too broad: more than BROAD_FLOOR and more than
+ * `maxShare` of the passing tests is too broad (failures are whole tests, hence the floor).
+ */
+function broadLimit(passing: number, maxShare: number): number {
+  return Math.max(BROAD_FLOOR, Math.floor(maxShare * passing));
+}
+
+/** The failures past which a bug is too broad: a warm run may stop there. */
 function broadEnough(ctx: CandidateContext): number {
-  return Math.max(BROAD_FLOOR, Math.floor(ctx.maxFailingShare * ctx.baselinePassed.length));
+  return broadLimit(ctx.baselinePassed.length, ctx.maxFailingShare);
 }
 
 /** Weakening's quick check in a warm runner: the bug's edits and the weakened test files. */
@@ -1294,7 +1302,7 @@ export function tooBroad(
   /** `failing` is a lower bound (a warm run of some tests). */
   atLeast = false,
 ): string | null {
-  if (failing <= BROAD_FLOOR || failing <= maxShare * passing) return null;
+  if (failing <= broadLimit(passing, maxShare)) return null;
   const max = `${Math.round(maxShare * 1000) / 10}%`;
   if (atLeast) {
     return `the bug fails at least ${failing} of ${passing} passing tests (over ${max}): too broad for a focused task`;
