@@ -165,11 +165,11 @@ export function supervise(
     }
     const stdout = new HeadTailBuffer(opts.maxOutputBytes);
     const stderr = new HeadTailBuffer(opts.maxOutputBytes);
-    let file$: WriteStream | undefined;
+    let file$: BatchedWriter | undefined;
     let fileBytes = 0;
     let fileTruncated = false;
     const fileLimit = opts.maxFileBytes ?? Number.POSITIVE_INFINITY;
-    if (opts.stdoutFile) file$ = createWriteStream(opts.stdoutFile);
+    if (opts.stdoutFile) file$ = new BatchedWriter(createWriteStream(opts.stdoutFile));
 
     let timedOut = false;
     let settled = false;
@@ -230,7 +230,7 @@ export function supervise(
       // Anything the command left behind in its group dies with it.
       kill();
       if (child.pid !== undefined) liveGroups.delete(child.pid);
-      if (file$) await new Promise<void>((r) => file$!.end(r));
+      if (file$) await file$.end();
       const result: ExecResult = {
         exitCode: exit.code,
         signal: exit.signal,
@@ -270,6 +270,37 @@ export function supervise(
     });
   });
 }
+
+/**
+ * A file stream written in blocks: a test reporter writes a line per test, which arrives as
+ * thousands of small chunks, and a write per chunk cost the main thread more than the
+ * sandboxes did (espree: 2 s of 13 s of its CPU time in 100 s of inject).
+ */
+class BatchedWriter {
+  private pending: Buffer[] = [];
+  private bytes = 0;
+  constructor(private readonly file: WriteStream) {}
+
+  write(chunk: Buffer): void {
+    this.pending.push(chunk);
+    this.bytes += chunk.length;
+    if (this.bytes >= BATCH_BYTES) this.flush();
+  }
+
+  end(): Promise<void> {
+    this.flush();
+    return new Promise((r) => this.file.end(r));
+  }
+
+  private flush(): void {
+    if (!this.bytes) return;
+    this.file.write(this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending));
+    this.pending = [];
+    this.bytes = 0;
+  }
+}
+
+const BATCH_BYTES = 64 << 10;
 
 /** Spawns argv now and supervises it (see `supervise`). */
 export function spawnBounded(argv: string[], opts: SpawnOptions): Promise<ExecResult> {
