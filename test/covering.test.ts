@@ -20,7 +20,13 @@ import {
   SuiteFocus,
   saveCoverage,
 } from '../src/inject/covering.js';
-import { decideScope, injectBugs, tooBroad, wholeCoverageReason } from '../src/inject/pipeline.js';
+import {
+  decideScope,
+  focusedOn,
+  injectBugs,
+  tooBroad,
+  wholeCoverageReason,
+} from '../src/inject/pipeline.js';
 import { removedLines } from '../src/inject/weaken.js';
 import { SandboxHost } from '../src/sandbox/local.js';
 import { runTests, stageHarness } from '../src/testing/run-tests.js';
@@ -150,6 +156,16 @@ describe('screening and scope decisions', () => {
     assert.equal(wholeCoverageReason('auto', 12_000, {}), null);
     assert.equal(wholeCoverageReason('full', 12_000, {}), null);
     assert.match(wholeCoverageReason('auto', 3_000, { screening: 'full' }) ?? '', /as asked/);
+  });
+
+  test('a focused artifact keeps its covering files only while they cost at most half the suite', () => {
+    const costing = (share: number) => ({ costShare: () => share });
+    assert.equal(focusedOn(['a'], { focusedArtifacts: true, focus: costing(0.3) }), true);
+    assert.equal(focusedOn(['a'], { focusedArtifacts: true, focus: costing(0.5) }), true);
+    // Most of the suite: the whole suite, whose clean runs discovery made.
+    assert.equal(focusedOn(['a'], { focusedArtifacts: true, focus: costing(0.7) }), false);
+    assert.equal(focusedOn(['a'], { focusedArtifacts: false, focus: costing(0.1) }), false);
+    assert.equal(focusedOn(['a'], { focusedArtifacts: true, focus: null }), false);
   });
 
   test('decideScope: auto focuses only slow suites; full and no coverage never focus', () => {

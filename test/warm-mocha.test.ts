@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CoveringIndex, type SuiteFocus } from '../src/inject/covering.js';
-import { injectBugs } from '../src/inject/pipeline.js';
+import { type CandidateRecord, injectBugs } from '../src/inject/pipeline.js';
+import { calibrate, calibrationGroups, mergeCalibration } from '../src/inject/warm/calibration.js';
 import { perFileCoverage, type WarmScreen, warmSelection } from '../src/inject/warm/screen.js';
 import {
   mochaStatuses,
@@ -20,8 +21,11 @@ import {
   ReplyReader,
   WarmPool,
 } from '../src/inject/warm/warm-mocha.js';
+import { deriveWeakening } from '../src/inject/weaken.js';
 import { SandboxHost } from '../src/sandbox/local.js';
+import { formatFileDiff } from '../src/sandbox/tree-diff.js';
 import type { Snapshot } from '../src/sandbox/types.js';
+import type { TestHarness } from '../src/testing/run-tests.js';
 import { warmMochaProject } from './helpers/discovery-projects.js';
 
 const SPEC = { runner: 'mocha' as const, args: ['--timeout', '5000'], env: {} };
@@ -147,10 +151,117 @@ describe('warm mocha runner', () => {
     }
   });
 
+  test('two workers calibrate at once, each on part of the tests, and agree with one', async () => {
+    const fileOf = (id: string) => id.split(' > ')[0];
+    const one = new WarmPool(host, snapshot, SPEC, { size: 1 });
+    const two = new WarmPool(host, snapshot, SPEC, { size: 2 });
+    try {
+      const single = await calibrate(one, FILES, ALL, 30_000);
+      const split = await calibrate(two, FILES, ALL, 30_000, { workers: 2, fileOf });
+      assert.ok(single.ok && split.ok);
+      assert.equal(split.unreliable.size, 0);
+      assert.deepEqual([...split.coverage.keys()].sort(), [...single.coverage.keys()].sort());
+      for (const [id, lines] of single.coverage) {
+        assert.deepEqual(split.coverage.get(id), lines, `what ${id} executes`);
+      }
+      assert.deepEqual(
+        [...split.loads.keys()].sort(),
+        [...single.loads.keys()].sort(),
+        'every file was loaded by some worker',
+      );
+      assert.deepEqual([...split.fileMs.keys()].sort(), [...FILES].sort());
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+
+  test("weakening rounds led by the warm run's failures: a second assertion found with no fresh run", async () => {
+    // A test whose two assertions both break: the bug's log names the first line only; once
+    // it is weakened, the warm check's failure text names the second.
+    const dir = join(mkdtempSync(join(tmpdir(), 'ssr-warm-weaken-')), 'repo');
+    try {
+      cpSync(repo, dir, { recursive: true });
+      const words =
+        "import assert from 'node:assert';\nimport { join } from '../src/words.js';\n" +
+        "describe('words', function () {\n  it('joins', function () {\n" +
+        "    assert.strictEqual(join('a', 'b'), 'a b');\n" +
+        "    assert.strictEqual(join('c', 'd'), 'c d');\n  });\n});\n";
+      writeFileSync(join(dir, 'test/words.js'), words);
+      const snap = host.snapshotDir(dir);
+      const pool = new WarmPool(host, snap, SPEC, { size: 1 });
+      const id = 'test/words.js > words > joins';
+      const bug = { 'src/sep.js': "export function sep() { return '-'; }\n" };
+      let fresh = 0;
+      const counting = {
+        create: (s: Snapshot) => {
+          fresh++;
+          return host.create(s);
+        },
+      } as unknown as SandboxHost;
+      try {
+        const bugRun = await pool.run(bug, ['test/words.js'], 30_000);
+        assert.ok(bugRun.ok);
+        assert.deepEqual(bugRun.failed, [id]);
+        assert.match(bugRun.log, /failed: words > joins\n {2}AssertionError/);
+        assert.match(bugRun.log, /test\/words\.js:5:\d+/);
+        assert.doesNotMatch(bugRun.log, /ssr-warm/, 'the module query is not in the frames');
+        const checks: string[][] = [];
+        const input = {
+          host: counting,
+          snapshot: snap,
+          harness: {} as TestHarness,
+          testFiles: ['test/words.js'],
+          originals: new Map([['test/words.js', words]]),
+          bugDiff: formatFileDiff(
+            'src/sep.js',
+            { mode: '100644', data: readFileSync(join(dir, 'src/sep.js')) },
+            { mode: '100644', data: Buffer.from(bug['src/sep.js']) },
+          ),
+          failing: [id],
+          bugLog: bugRun.log,
+          testOptions: {},
+        };
+        const result = await deriveWeakening({
+          ...input,
+          quickCheck: async (contents) => {
+            const o = await pool.run(
+              { ...bug, ...Object.fromEntries(contents) },
+              ['test/words.js'],
+              30_000,
+              { only: [id] },
+            );
+            if (!o.ok) return null;
+            checks.push([...o.passed]);
+            return { restored: [...o.passed], log: o.log };
+          },
+        });
+        assert.deepEqual(result.weakened.sort(), ['test/words.js:5', 'test/words.js:6']);
+        assert.deepEqual(result.restored, [id]);
+        assert.equal(result.rounds, 2);
+        assert.deepEqual(checks, [[], [id]], 'round 1 left it failing, round 2 restored it');
+        assert.equal(fresh, 0, 'no fresh sandbox run');
+
+        // Weakened tests that hang in the warm check: the weakening stops there, with no
+        // fresh run that would wait for the suite's whole limit.
+        const hung = await deriveWeakening({
+          ...input,
+          quickCheck: async () => 'timeout',
+        });
+        assert.equal(hung.diff, null);
+        assert.match(hung.reason ?? '', /weakened tests did not finish in time \(checked warm\)/);
+        assert.equal(fresh, 0, 'still no fresh sandbox run');
+      } finally {
+        await pool.close();
+      }
+    } finally {
+      rmSync(join(dir, '..'), { recursive: true, force: true });
+    }
+  });
+
   test('calibration finds a test that passes only in a fresh process', async () => {
     const pool = new WarmPool(host, snapshot, SPEC, { size: 1 });
     try {
-      const ok = await pool.calibrate(FILES, ALL, 30_000);
+      const ok = await calibrate(pool, FILES, ALL, 30_000);
       assert.ok(ok.ok);
       assert.equal(ok.ok && ok.unreliable.size, 0);
       assert.equal(ok.ok && ok.coverage.size, 4, 'what each test executes comes with it');
@@ -170,14 +281,26 @@ describe('warm mocha runner', () => {
       );
       const once = new WarmPool(host, host.snapshotDir(dir), SPEC, { size: 1 });
       const passing = [...ALL.slice(0, 2), 'test/count.cjs > count > counts'];
-      const strict = await once.calibrate(FILES, passing, 30_000);
+      const strict = await calibrate(once, FILES, passing, 30_000);
       assert.equal(strict.ok, false, 'one test in three is too many');
       assert.match(
         strict.ok ? '' : strict.reason,
         /1 of 3 tests that pass in a clean run do not pass warm/,
       );
-      const lenient = await once.calibrate(FILES, passing, 30_000, 0.5);
+      const lenient = await calibrate(once, FILES, passing, 30_000, { maxUnreliableShare: 0.5 });
       await once.close();
+      // Split between two workers, the test still runs twice in one process.
+      const twice = new WarmPool(host, host.snapshotDir(dir), SPEC, { size: 2 });
+      const split = await calibrate(twice, FILES, passing, 30_000, {
+        workers: 2,
+        fileOf: (id) => id.split(' > ')[0],
+        maxUnreliableShare: 0.5,
+      });
+      await twice.close();
+      assert.deepEqual(
+        [...(split.ok ? split.unreliable : [])],
+        ['test/count.cjs > count > counts'],
+      );
       // A worker past its memory bound is replaced: each run starts a fresh process.
       const recycled = new WarmPool(host, host.snapshotDir(dir), SPEC, {
         size: 1,
@@ -231,6 +354,27 @@ describe('warm mocha runner', () => {
       assert.ok(summary.valid >= 1, JSON.stringify(summary.failures));
       const journal = readFileSync(join(out, '.ssr', 'journal.jsonl'), 'utf8');
       assert.match(journal, /screened warm/, 'some candidate was turned away warm');
+      // Each candidate's time per stage: every valid one went through all four.
+      const records = journal
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as CandidateRecord);
+      for (const r of records.filter((x) => x.outcome === 'valid')) {
+        assert.deepEqual(Object.keys(r.stagesMs ?? {}).sort(), [
+          'bug',
+          'screen',
+          'validate',
+          'weaken',
+        ]);
+      }
+      assert.equal(summary.stages?.validate?.candidates, summary.valid);
+      assert.equal(summary.stages?.screen?.candidates, summary.tried);
+      assert.ok(
+        summary.notes.some((n) =>
+          /^where candidates' time went: screening [\d.]+ s median/.test(n),
+        ),
+        summary.notes.join('\n'),
+      );
     } finally {
       rmSync(join(out, '..'), { recursive: true, force: true });
     }
@@ -405,5 +549,78 @@ describe('warm selection', () => {
       original,
     );
     assert.equal(sel, null);
+  });
+});
+
+describe('calibration groups', () => {
+  const fileOf = (id: string) => id.split(' > ')[0];
+  test('passing tests split into even groups in file order; each group names its files', () => {
+    const passing = [...ALL, 'test/words.js > words > splits'];
+    const groups = calibrationGroups(FILES, passing, fileOf, 2);
+    assert.deepEqual(groups, [
+      {
+        files: ['test/words.js', 'test/shout.js'],
+        only: [
+          'test/words.js > words > joins',
+          'test/words.js > words > splits',
+          'test/shout.js > shout > shouts',
+        ],
+      },
+      {
+        files: ['test/count.cjs'],
+        only: ['test/count.cjs > count > counts', 'test/count.cjs > count > counts nothing'],
+      },
+    ]);
+  });
+
+  test('one worker, an unknown file or too few tests: one group of every file', () => {
+    assert.deepEqual(calibrationGroups(FILES, ALL, fileOf, 1), [{ files: FILES }]);
+    assert.deepEqual(calibrationGroups(FILES, ALL, undefined, 2), [{ files: FILES }]);
+    assert.deepEqual(
+      calibrationGroups(FILES, ALL, () => null, 2),
+      [{ files: FILES }],
+    );
+    assert.deepEqual(calibrationGroups(FILES, ALL.slice(0, 3), fileOf, 2), [{ files: FILES }]);
+  });
+
+  test('merging: a test that fails either run is unreliable, load lines are united, times added', () => {
+    const outcome = (passed: string[], extra: object = {}) => ({
+      ok: true as const,
+      passed: new Set(passed),
+      failed: [],
+      ran: passed.length,
+      ms: 100,
+      fileMs: new Map([['test/words.js', 40]]),
+      log: '',
+      transpiled: false,
+      ...extra,
+    });
+    const a = {
+      ok: true as const,
+      plain: outcome(['t1', 't2']),
+      recorded: outcome(['t1'], {
+        coverage: new Map([['t1', new Map([['src/a.js', [1]]])]]),
+        loads: new Map([['test/words.js', new Map([['src/a.js', [1, 3]]])]]),
+      }),
+    };
+    const b = {
+      ok: true as const,
+      plain: outcome(['t3']),
+      recorded: outcome(['t3'], {
+        coverage: new Map([['t3', new Map([['src/b.js', [2]]])]]),
+        loads: new Map([['test/words.js', new Map([['src/a.js', [2, 3]]])]]),
+      }),
+    };
+    const merged = mergeCalibration([a, b], ['t1', 't2', 't3'], 0.5);
+    assert.ok(merged.ok);
+    assert.deepEqual([...merged.unreliable], ['t2']);
+    assert.equal(merged.ms, 200);
+    assert.equal(merged.fileMs.get('test/words.js'), 80);
+    assert.deepEqual(merged.loads.get('test/words.js')?.get('src/a.js'), [1, 2, 3]);
+    assert.deepEqual([...merged.coverage.keys()], ['t1', 't3']);
+    const strict = mergeCalibration([a, b], ['t1', 't2', 't3'], 0.1);
+    assert.equal(strict.ok, false);
+    const failed = mergeCalibration([a, { ok: false, reason: 'worker died' }], ['t1'], 1);
+    assert.deepEqual(failed, { ok: false, reason: 'worker died' });
   });
 });

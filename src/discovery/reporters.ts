@@ -49,17 +49,11 @@ export const MOCHA_TITLES_OF = `function titlesOf(test) {
   return titles;
 }`;
 
-export const MOCHA_REPORTER = String.raw`'use strict';
-var fs = require('fs');
-var out = process.env.SSR_MOCHA_OUT;
-var keys = new WeakMap();
-var counter = 0;
-${MOCHA_TITLES_OF}
-function fileOf(test) {
-  for (var t = test; t; t = t.parent) if (t.file) return t.file;
-  return '';
-}
-function cut(text, max) {
+/**
+ * A failure's message and stack frames (bounded), and the text a result prints: shared by the
+ * reporter and the warm runner, whose failure text weakening reads in place of a fresh log.
+ */
+export const MOCHA_ERROR_OF = String.raw`function cut(text, max) {
   return text.length > max ? text.slice(0, max) + '... (' + (text.length - max) + ' more characters)' : text;
 }
 function errorOf(err) {
@@ -83,6 +77,26 @@ function errorOf(err) {
   frames = frames.slice(0, 40).map(function (l) { return cut(l, 300); }).concat(more);
   return { message: cut(message, 2000), stack: frames.join('\n') };
 }
+function resultText(status, titles, error) {
+  var text = status + ': ' + titles.join(' > ') + '\n';
+  if (error) {
+    text += error.message.replace(/\s+$/, '').replace(/^(?=.)/gm, '  ') + '\n';
+    if (error.stack) text += error.stack.replace(/^\s*/gm, '    ') + '\n';
+  }
+  return text;
+}`;
+
+export const MOCHA_REPORTER = String.raw`'use strict';
+var fs = require('fs');
+var out = process.env.SSR_MOCHA_OUT;
+var keys = new WeakMap();
+var counter = 0;
+${MOCHA_TITLES_OF}
+function fileOf(test) {
+  for (var t = test; t; t = t.parent) if (t.file) return t.file;
+  return '';
+}
+${MOCHA_ERROR_OF}
 function record(status, test, err) {
   var key = keys.get(test);
   if (key === undefined) {
@@ -94,12 +108,7 @@ function record(status, test, err) {
   var error = status === 'failed' ? errorOf(err) : null;
   if (error) line.error = error;
   fs.appendFileSync(out, JSON.stringify(line) + '\n');
-  var text = status + ': ' + titles.join(' > ') + '\n';
-  if (error) {
-    text += error.message.replace(/\s+$/, '').replace(/^(?=.)/gm, '  ') + '\n';
-    if (error.stack) text += error.stack.replace(/^\s*/gm, '    ') + '\n';
-  }
-  process.stdout.write(text);
+  process.stdout.write(resultText(status, titles, error));
 }
 function SsrReporter(runner) {
   runner.on('pass', function (test) { record('passed', test); });

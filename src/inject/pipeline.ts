@@ -42,6 +42,7 @@ import { commonEnds } from '../util/common-ends.js';
 import { errorMessage, UsageError } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
 import { recoverInterruptedWrites } from '../util/interrupted-writes.js';
+import { runOrderedWindow } from '../util/ordered-window.js';
 import { BaselineCache, scaledTimeout } from '../validate/baseline.js';
 import type { ValidationReport, ValidationSettings } from '../validate/report.js';
 import { type KnownRuns, knownRunKey } from '../validate/validation-run.js';
@@ -73,7 +74,12 @@ import {
   warmSelection,
   warmTimeoutMs,
 } from './warm/screen.js';
-import { DEFAULT_WEAKEN_BOUNDS, deriveWeakening, type WeakenBounds } from './weaken.js';
+import {
+  DEFAULT_WEAKEN_BOUNDS,
+  deriveWeakening,
+  type QuickCheck,
+  type WeakenBounds,
+} from './weaken.js';
 
 export const ALL_STRATEGIES: Strategy[] = ['removal', 'history', 'mutation'];
 
@@ -163,7 +169,13 @@ export interface CandidateRecord {
   reason?: string;
   artifactId?: string;
   durationMs: number;
+  /** Time in each stage the candidate reached, ms (journals before 2026-12 have none). */
+  stagesMs?: StageTimes;
 }
+
+/** The stages of a candidate's processing that run tests (src/inject/pipeline.ts). */
+export const CANDIDATE_STAGES = ['screen', 'bug', 'weaken', 'validate'] as const;
+export type StageTimes = Partial<Record<(typeof CANDIDATE_STAGES)[number], number>>;
 
 export interface StrategyStats {
   tried: number;
@@ -190,7 +202,15 @@ export interface InjectSummary {
   timeMs: number;
   validPerMinute: number;
   stoppedEarly: boolean;
+  /** Time per candidate stage over this run's and resumed candidates (absent: none recorded). */
+  stages?: Partial<Record<keyof StageTimes, StageStats>>;
   notes: string[];
+}
+
+export interface StageStats {
+  candidates: number;
+  medianMs: number;
+  totalMs: number;
 }
 
 /**
@@ -612,9 +632,13 @@ function resumeFromJournal(
   return { queue, records, resumed: records.length };
 }
 
+/** Candidates started per slot and not yet committed, at most (runQueue). */
+const CANDIDATE_LOOKAHEAD = 4;
+
 /**
- * Runs the queue with a window of `concurrency` candidates in flight, committed in candidate
- * order, so the artifacts kept for a seed do not depend on which test run finished first.
+ * Runs the queue `concurrency` candidates at a time, committed in candidate order (a finished
+ * candidate waits for those before it while the next one runs), so the artifacts kept for a
+ * seed do not depend on which test run finished first.
  * Once `signal` aborts (Ctrl-C), no new candidate starts, but those already running finish
  * and are committed as usual: their work is kept, and a rerun skips them. Returns whether it
  * stopped early.
@@ -635,37 +659,40 @@ async function runQueue(
   },
 ): Promise<boolean> {
   let valid = records.filter((r) => r.outcome === 'valid').length;
-  const inflight: Promise<Processed>[] = [];
-  let head = 0;
-  while (head < queue.length && valid < q.count) {
-    const stopping = !!q.signal?.aborted;
-    if (stopping && head >= inflight.length) break;
-    while (!stopping && inflight.length < queue.length && inflight.length - head < q.concurrency) {
-      inflight.push(processCandidate(queue[inflight.length]!, q.ctx));
-    }
-    const result = await inflight[head]!;
-    if (result.record.outcome === 'valid' && result.artifact && result.report) {
-      writeArtifact(join(q.out, result.record.artifactId!), result.artifact, {
-        'validation.json': `${JSON.stringify(result.report, null, 1)}\n`,
+  const { handedOver, leftOver } = await runOrderedWindow(
+    queue,
+    (c) => processCandidate(c, q.ctx),
+    (result) => {
+      if (result.record.outcome === 'valid' && result.artifact && result.report) {
+        writeArtifact(join(q.out, result.record.artifactId!), result.artifact, {
+          'validation.json': `${JSON.stringify(result.report, null, 1)}\n`,
+        });
+        valid++;
+      }
+      q.journal.append(result.record);
+      records.push(result.record);
+      q.emit({
+        type: 'candidate',
+        index: records.length,
+        total: q.total,
+        record: result.record,
+        valid,
       });
-      valid++;
-    }
-    q.journal.append(result.record);
-    records.push(result.record);
-    head++;
-    q.emit({
-      type: 'candidate',
-      index: records.length,
-      total: q.total,
-      record: result.record,
-      valid,
-    });
-  }
-  const stoppedEarly = !!q.signal?.aborted && head < queue.length && valid < q.count;
+      return valid >= q.count;
+    },
+    {
+      concurrency: q.concurrency,
+      // Finished candidates wait for the slow ones before them (a valid candidate takes
+      // several times a rejected one), a few per slot.
+      window: q.concurrency * CANDIDATE_LOOKAHEAD,
+      stopStarting: () => !!q.signal?.aborted || valid >= q.count,
+    },
+  );
+  const stoppedEarly = !!q.signal?.aborted && handedOver < queue.length && valid < q.count;
   q.stop.abort();
   // Candidates still running once --count is reached stop at their next step and release
   // their sandboxes; their results are not kept.
-  await Promise.allSettled(inflight.slice(head));
+  await Promise.allSettled(leftOver);
   return stoppedEarly;
 }
 
@@ -1117,6 +1144,22 @@ function wholeSuite(ctx: CandidateContext): CandidateSuite {
  */
 const SCREENING_SHARE = 0.5;
 
+/**
+ * A focused artifact whose covering files take more than this share of the suite's time runs
+ * the whole suite instead: its clean runs were made at discovery, where a script of its own
+ * needs two more (bench/inject, fs-extra: 14 s of a 21-s validation for 70 of 71 files), and
+ * grading it costs at most about twice as much.
+ */
+const FOCUSED_MAX_SHARE = 0.5;
+
+/** Whether an artifact runs only `files` (its covering test files). */
+export function focusedOn(
+  files: readonly string[],
+  ctx: { focusedArtifacts: boolean; focus: Pick<SuiteFocus, 'costShare'> | null },
+): boolean {
+  return ctx.focusedArtifacts && !!ctx.focus && ctx.focus.costShare(files) <= FOCUSED_MAX_SHARE;
+}
+
 /** Why a bug run rejects the candidate (checks 1 and 5, too broad), or its failing tests. */
 function bugVerdict(
   bug: Awaited<ReturnType<typeof runBug>>,
@@ -1206,6 +1249,10 @@ async function screenWarm(
   // The tests that execute the change, where they cost well under the whole suite (a warm
   // run saves the runner's start, not the tests' own time); past that, a sample of twice the
   // too-broad count still shows a bug too broad (most covering tests fail) for little.
+  // Whole covering files (a changed line runs while modules load) run warm at any share:
+  // such changes mostly break nearly every test, which a run stopped at the too-broad count
+  // shows early, or none, which a fresh run shows at a higher price (bench/inject, espree:
+  // 11 of 15 such candidates were rejected).
   const selection = warmSelection(
     warm,
     ctx.focus!,
@@ -1215,9 +1262,7 @@ async function screenWarm(
     (f) => readText(ctx.original, f),
     { maxShare: SCREENING_SHARE, size: 2 * broadEnough(ctx) },
   );
-  if (!selection || (selection.share > SCREENING_SHARE && !selection.sample)) {
-    return { ran: false, verdict: null };
-  }
+  if (!selection) return { ran: false, verdict: null };
   const timeoutMs = warmTimeoutMs(warm, selection.share, ctx.settings.scriptTimeoutMs);
   const failing = await warmFailing(
     warm,
@@ -1283,7 +1328,7 @@ function weakenedWarm(
   contents: Map<string, string>,
   failing: readonly string[],
   ctx: CandidateContext,
-): Promise<string[] | null> {
+): Promise<QuickCheck | 'timeout' | null> {
   const edits: Record<string, string | null> = { ...c.edits };
   for (const [file, text] of contents) {
     if (ctx.oracle.originals.get(file) === text) continue;
@@ -1320,14 +1365,18 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
     description: c.description,
     location: c.location,
   };
+  const stagesMs: StageTimes = {};
+  const timed = async <T>(stage: keyof StageTimes, work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      stagesMs[stage] = (stagesMs[stage] ?? 0) + Math.round(performance.now() - started);
+    }
+  };
+  const ended = () => ({ durationMs: Math.round(performance.now() - t0), stagesMs });
   const reject = (id: number, name: string, reason: string): Processed => ({
-    record: {
-      ...base,
-      outcome: 'invalid',
-      failedCheck: { id, name },
-      reason,
-      durationMs: Math.round(performance.now() - t0),
-    },
+    record: { ...base, outcome: 'invalid', failedCheck: { id, name }, reason, ...ended() },
   });
   try {
     const checked = staticChecks(c, ctx);
@@ -1339,54 +1388,62 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
     if (covering === 'uncovered') {
       return reject(5, 'bug validity', 'no test executes the changed lines');
     }
-    const warm = await screenWarm(c, covering, ctx);
+    const warm = await timed('screen', () => screenWarm(c, covering, ctx));
     if (warm.verdict) return reject(warm.verdict.check, warm.verdict.name, warm.verdict.reason);
     // The suite the bug is specified on: its covering files for a focused artifact, else the
     // whole suite, screened on the covering files first where they cost well under it.
     let suite = covering;
-    if (covering.files && !ctx.focusedArtifacts) {
+    if (covering.files && !focusedOn(covering.files, ctx)) {
       if (!warm.ran && ctx.focus!.costShare(covering.files) <= SCREENING_SHARE) {
-        const screened = bugVerdict(await runBug(bugDiff, covering, ctx), ctx);
+        const screened = bugVerdict(
+          await timed('screen', () => runBug(bugDiff, covering, ctx)),
+          ctx,
+        );
         if ('check' in screened) return reject(screened.check, screened.name, screened.reason);
       }
       suite = wholeSuite(ctx);
     }
-    const bug = bugVerdict(await runBug(bugDiff, suite, ctx), ctx);
+    const bug = bugVerdict(await timed('bug', () => runBug(bugDiff, suite, ctx)), ctx);
     if ('check' in bug) return reject(bug.check, bug.name, bug.reason);
     if (ctx.stop.aborted) return reject(0, 'stopped', 'stopped before weakening');
 
-    const weakening = await deriveWeakening({
-      host: ctx.host,
-      snapshot: ctx.snapshot,
-      harness: suite.harness,
-      testFiles: ctx.oracle.paths,
-      originals: ctx.oracle.originals,
-      regions: ctx.oracle.regions,
-      bugDiff,
-      failing: bug.failing,
-      bugLog: bug.log,
-      testOptions: {
-        scriptTimeoutMs: ctx.settings.scriptTimeoutMs,
-        parserTimeoutMs: ctx.settings.parserTimeoutMs,
-      },
-      bounds: ctx.weakenBounds,
-      specificity: ctx.focus ? (f) => ctx.focus!.index.breadth(f) : undefined,
-      quickCheck: ctx.warm ? (contents) => weakenedWarm(c, contents, bug.failing, ctx) : undefined,
-    });
+    const weakening = await timed('weaken', () =>
+      deriveWeakening({
+        host: ctx.host,
+        snapshot: ctx.snapshot,
+        harness: suite.harness,
+        testFiles: ctx.oracle.paths,
+        originals: ctx.oracle.originals,
+        regions: ctx.oracle.regions,
+        bugDiff,
+        failing: bug.failing,
+        bugLog: bug.log,
+        testOptions: {
+          scriptTimeoutMs: ctx.settings.scriptTimeoutMs,
+          parserTimeoutMs: ctx.settings.parserTimeoutMs,
+        },
+        bounds: ctx.weakenBounds,
+        specificity: ctx.focus ? (f) => ctx.focus!.index.breadth(f) : undefined,
+        quickCheck: ctx.warm
+          ? (contents) => weakenedWarm(c, contents, bug.failing, ctx)
+          : undefined,
+      }),
+    );
     if (!weakening.diff) {
       return reject(6, 'weakening validity', weakening.reason ?? 'no weakening hides the bug');
     }
     if (ctx.stop.aborted) return reject(0, 'stopped', 'stopped before validating');
 
     const artifact = buildArtifact(c, bugDiff, weakening.diff, suite, ctx);
-    const report = await validateArtifact(artifact, {
-      host: ctx.host,
-      snapshot: ctx.snapshot,
-      cache: ctx.cache,
-      settings: ctx.settings,
-      knownRuns: runsToReuse(artifact, bug.outcome),
-    });
-    const durationMs = Math.round(performance.now() - t0);
+    const report = await timed('validate', () =>
+      validateArtifact(artifact, {
+        host: ctx.host,
+        snapshot: ctx.snapshot,
+        cache: ctx.cache,
+        settings: ctx.settings,
+        knownRuns: runsToReuse(artifact, bug.outcome),
+      }),
+    );
     if (!report.valid) {
       const f = report.failedCheck!;
       return {
@@ -1395,19 +1452,19 @@ async function processCandidate(c: BugCandidate, ctx: CandidateContext): Promise
           outcome: 'invalid',
           failedCheck: { id: f.id, name: f.name },
           reason: f.message,
-          durationMs,
+          ...ended(),
         },
       };
     }
     const artifactId = artifact.metadata.id;
-    return { record: { ...base, outcome: 'valid', artifactId, durationMs }, artifact, report };
+    return { record: { ...base, outcome: 'valid', artifactId, ...ended() }, artifact, report };
   } catch (err) {
     return {
       record: {
         ...base,
         outcome: 'error',
         reason: errorMessage(err),
-        durationMs: Math.round(performance.now() - t0),
+        ...ended(),
       },
     };
   }
@@ -1487,6 +1544,8 @@ function summarize(x: {
     failures[k] = (failures[k] ?? 0) + 1;
   }
   const valid = x.records.filter((r) => r.outcome === 'valid');
+  const stages = stageSummary(x.records);
+  const stagesNote = stageNote(stages);
   return {
     repo: x.repo,
     out: x.out,
@@ -1503,6 +1562,48 @@ function summarize(x: {
     timeMs: Math.round(x.timeMs),
     validPerMinute: x.timeMs > 0 ? Math.round((valid.length / (x.timeMs / 60_000)) * 10) / 10 : 0,
     stoppedEarly: x.stoppedEarly,
-    notes: x.notes,
+    stages,
+    notes: stagesNote ? [...x.notes, stagesNote] : x.notes,
   };
+}
+
+/** Per stage, over the candidates that reached it: how many, median and total time. */
+export function stageSummary(
+  records: readonly CandidateRecord[],
+): Partial<Record<keyof StageTimes, StageStats>> {
+  const out: Partial<Record<keyof StageTimes, StageStats>> = {};
+  for (const stage of CANDIDATE_STAGES) {
+    const ms = records
+      .map((r) => r.stagesMs?.[stage])
+      .filter((v): v is number => v !== undefined)
+      .sort((a, b) => a - b);
+    if (!ms.length) continue;
+    out[stage] = {
+      candidates: ms.length,
+      medianMs: ms[Math.floor((ms.length - 1) / 2)]!,
+      totalMs: ms.reduce((a, b) => a + b, 0),
+    };
+  }
+  return out;
+}
+
+const STAGE_NAMES: Record<keyof StageTimes, string> = {
+  screen: 'screening',
+  bug: 'bug runs',
+  weaken: 'weakening',
+  validate: 'validation',
+};
+
+/** "where the time went: screening 0.9 s median (59 candidates, 1 min in all), ..." */
+function stageNote(stages: Partial<Record<keyof StageTimes, StageStats>>): string | null {
+  const parts = CANDIDATE_STAGES.flatMap((stage) => {
+    const s = stages[stage];
+    if (!s) return [];
+    const total =
+      s.totalMs >= 60_000 ? `${Math.round(s.totalMs / 6_000) / 10} min` : seconds(s.totalMs);
+    return [
+      `${STAGE_NAMES[stage]} ${seconds(s.medianMs)} median (${s.candidates} candidates, ${total} in all)`,
+    ];
+  });
+  return parts.length ? `where candidates' time went: ${parts.join('; ')}` : null;
 }

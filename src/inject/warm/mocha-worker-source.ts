@@ -16,7 +16,7 @@
  * between tests) and the lines each file's loading ran.
  * Configuration comes in SSR_WARM_CONFIG: `{"args": mocha's command-line words}`.
  */
-import { MOCHA_TITLES_OF } from '../../discovery/reporters.js';
+import { MOCHA_ERROR_OF, MOCHA_TITLES_OF } from '../../discovery/reporters.js';
 
 export const MOCHA_WORKER_SOURCE = String.raw`'use strict';
 var fs = require('fs');
@@ -123,6 +123,7 @@ function forgetRepoModules() {
 }
 
 ${MOCHA_TITLES_OF}
+${MOCHA_ERROR_OF}
 
 function fileOf(test) {
   for (var t = test; t; t = t.parent) if (t.file) return path.relative(cwd, t.file);
@@ -134,7 +135,10 @@ function fileOf(test) {
 // With coverage, a row has a fifth element: the repository lines the test executed, taken
 // when its result comes; what ran since the previous result (a suite's before hooks) counts
 // for it, what ran while the files loaded counts for none.
-function collector(results, coverage, stopAfter, stopped, fileMs) {
+// Failures' text is kept as the reporter prints it (weakening reads it in place of a fresh
+// run's log), the module URLs' generation query taken out, up to LOG_BYTES.
+var LOG_BYTES = 1 << 20;
+function collector(results, coverage, stopAfter, stopped, fileMs, log) {
   var keys = new WeakMap();
   var counter = 0;
   var lines = new Map();
@@ -163,8 +167,13 @@ function collector(results, coverage, stopAfter, stopped, fileMs) {
       fileMs[f] = (fileMs[f] || 0) + (t.duration || 0);
     });
     runner.on('pass', function (t) { record('passed', t); });
-    runner.on('fail', function (t) {
+    runner.on('fail', function (t, err) {
       record('failed', t);
+      if (log.bytes < LOG_BYTES) {
+        var text = resultText('failed', titlesOf(t), errorOf(err)).replace(/\?ssr-warm=\d+/g, '');
+        log.parts.push(text);
+        log.bytes += text.length;
+      }
       // Enough failures to decide (too broad): the rest need not run.
       if (stopAfter && ++failures > stopAfter && !stopped.yes) {
         stopped.yes = true;
@@ -283,7 +292,8 @@ async function runOnce(req) {
     var stopped = { yes: false };
     var fileMs = {};
     var loads = {};
-    var reporter = collector(results, !!req.coverage, req.stopAfter || 0, stopped, fileMs);
+    var log = { parts: [], bytes: 0 };
+    var reporter = collector(results, !!req.coverage, req.stopAfter || 0, stopped, fileMs, log);
     var mocha = new Mocha(Object.assign({}, base, { reporter: reporter }));
     var suite = mocha.suite;
     var files = setupFiles.concat((req.files || []).map(function (f) { return path.resolve(cwd, f); }));
@@ -324,6 +334,7 @@ async function runOnce(req) {
       generation: generation,
       stopped: stopped.yes,
       fileMs: fileMs,
+      log: log.parts.join(''),
       rss: process.memoryUsage().rss,
     };
     if (req.coverage) out.loads = loads;

@@ -2,6 +2,7 @@ import type { TestSuiteSpec } from '../../discovery/types.js';
 import type { SandboxProvider, Snapshot } from '../../sandbox/types.js';
 import { CoveringIndex, changedLines, type StoredCoverage, type SuiteFocus } from '../covering.js';
 import type { BugCandidate } from '../types.js';
+import { calibrate } from './calibration.js';
 import { type WarmOutcome, WarmPool } from './warm-mocha.js';
 
 /**
@@ -60,7 +61,10 @@ export async function startWarmScreen(o: StartWarmOptions): Promise<WarmScreen |
   const spec = o.suite.scope?.warm;
   if (!spec) return null;
   const pool = new WarmPool(o.host, o.snapshot, spec, { size: o.concurrency });
-  const cal = await pool.calibrate(o.units, o.baselinePassed, o.timeoutMs);
+  const cal = await calibrate(pool, o.units, o.baselinePassed, o.timeoutMs, {
+    workers: o.concurrency,
+    fileOf: (id) => o.suite.scope?.fileOf(id),
+  });
   if (!cal.ok) {
     await pool.close();
     o.notes.push(`warm screening: off (${cal.reason}); candidates are screened in fresh runs`);
@@ -238,16 +242,23 @@ export async function warmFailing(
   return reliable.filter((id) => !outcome.passed.has(id));
 }
 
+/** A warm weakening check: the failing tests that pass, and the others' failure text. */
+export interface WarmRestored {
+  restored: string[];
+  log: string;
+}
+
 /**
  * Which of `failing` pass warm with `edits` (the bug and the weakened test files): weakening's
- * quick check. Null when the warm run cannot tell (a test it does not know, a failed run).
+ * quick check. 'timeout' when the tests did not finish in a few times their calibrated time;
+ * null when the warm run cannot tell (a test it does not know, a failed run).
  */
 export async function warmRestored(
   screen: WarmScreen,
   edits: Record<string, string | null>,
   failing: readonly string[],
   limitMs: number,
-): Promise<string[] | null> {
+): Promise<WarmRestored | 'timeout' | null> {
   const files = failing.map((id) => screen.fileOfTest.get(id));
   if (!failing.length || files.some((f) => f === undefined)) return null;
   const share = failing.length / Math.max(1, screen.perTest.size);
@@ -258,8 +269,8 @@ export async function warmRestored(
     { only: failing },
   );
   screen.stats.weakeningChecks++;
-  if (!outcome.ok) return null;
-  return failing.filter((id) => outcome.passed.has(id));
+  if (!outcome.ok) return outcome.timedOut ? 'timeout' : null;
+  return { restored: failing.filter((id) => outcome.passed.has(id)), log: outcome.log };
 }
 
 /** The summary's line on warm screening. */

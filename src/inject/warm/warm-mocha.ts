@@ -25,6 +25,8 @@ export type WarmOutcome =
       loads?: Map<string, Map<string, number[]>>;
       /** Each test file's tests' time, ms. */
       fileMs: Map<string, number>;
+      /** The failures as the suite's reporter prints them (message, stack frames), up to 1 MiB. */
+      log: string;
       /** Whether the runner compiles code on load (its coverage lines are not the file's). */
       transpiled: boolean;
     }
@@ -38,6 +40,7 @@ interface Reply {
   stopped?: boolean;
   loads?: Record<string, Record<string, [number, number][]>>;
   fileMs?: Record<string, number>;
+  log?: string;
   transpiled?: boolean;
   rss?: number;
 }
@@ -299,6 +302,7 @@ export class WarmMochaWorker {
           }
         : {}),
       fileMs: new Map(Object.entries(reply.fileMs ?? {})),
+      log: reply.log ?? '',
       transpiled: this.transpiled,
     };
   }
@@ -329,24 +333,6 @@ export interface WarmPoolOptions {
   maxRssBytes?: number;
   startTimeoutMs?: number;
 }
-
-/**
- * Calibration's verdict: the warm runner agrees with the clean run, but for `unreliable`;
- * `coverage` is what each test executed (the second run records it), `ms` a plain run's time.
- */
-export type Calibration =
-  | {
-      ok: true;
-      unreliable: Set<string>;
-      ms: number;
-      coverage: Map<string, Map<string, number[]>>;
-      /** Test file -> lines its loading ran (from the recording run). */
-      loads: Map<string, Map<string, number[]>>;
-      /** Test file -> its tests' time in the plain run, ms. */
-      fileMs: Map<string, number>;
-      transpiled: boolean;
-    }
-  | { ok: false; reason: string };
 
 /**
  * Warm workers shared by concurrent candidates. A run takes an idle worker (or starts one);
@@ -420,44 +406,19 @@ export class WarmPool {
   }
 
   /**
-   * Runs every test file twice in one worker, unedited (the second time recording what each
-   * test executes), and compares with the clean run's passing tests: a test that does not
-   * pass both times (it needs a fresh process, or leaks into the next run) is unreliable warm.
-   * Too many such tests and the warm runner is refused.
+   * Runs `fn` on one worker held for its whole length (calibration's two runs must share a
+   * process), in one of the pool's slots.
    */
-  async calibrate(
-    files: readonly string[],
-    baselinePassed: readonly string[],
-    timeoutMs: number,
-    maxUnreliableShare = 0.05,
-  ): Promise<Calibration> {
-    const unreliable = new Set<string>();
-    let ms = 0;
-    let fileMs = new Map<string, number>();
-    let coverage = new Map<string, Map<string, number[]>>();
-    let loads = new Map<string, Map<string, number[]>>();
-    let transpiled = false;
-    for (const withCoverage of [false, true]) {
-      const r = await this.run({}, files, timeoutMs, { coverage: withCoverage });
-      if (!r.ok) return { ok: false, reason: r.reason };
-      for (const id of baselinePassed) if (!r.passed.has(id)) unreliable.add(id);
-      transpiled = r.transpiled;
-      if (withCoverage) {
-        coverage = r.coverage ?? coverage;
-        loads = r.loads ?? loads;
-      } else {
-        ms = r.ms;
-        fileMs = r.fileMs;
+  withWorker<T>(fn: (w: WarmMochaWorker) => Promise<T>): Promise<T> {
+    return this.slots(async () => {
+      if (this.closed) throw new Error('the warm pool is closed');
+      const w = await this.take();
+      try {
+        return await fn(w);
+      } finally {
+        this.give(w);
       }
-    }
-    const share = unreliable.size / Math.max(1, baselinePassed.length);
-    if (share > maxUnreliableShare) {
-      return {
-        ok: false,
-        reason: `${unreliable.size} of ${baselinePassed.length} tests that pass in a clean run do not pass warm`,
-      };
-    }
-    return { ok: true, unreliable, ms, coverage, loads, fileMs, transpiled };
+    });
   }
 
   async close(): Promise<void> {
