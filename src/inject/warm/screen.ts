@@ -2,6 +2,7 @@ import type { TestSuiteSpec } from '../../discovery/types.js';
 import type { SandboxProvider, Snapshot } from '../../sandbox/types.js';
 import { CoveringIndex, changedLines, type StoredCoverage, type SuiteFocus } from '../covering.js';
 import type { BugCandidate } from '../types.js';
+import type { QuickCheck } from '../weaken.js';
 import { calibrate } from './calibration.js';
 import { type WarmOutcome, WarmPool } from './warm-mocha.js';
 
@@ -242,15 +243,9 @@ export async function warmFailing(
   return reliable.filter((id) => !outcome.passed.has(id));
 }
 
-/** A warm weakening check: the failing tests that pass, and the others' failure text. */
-export interface WarmRestored {
-  restored: string[];
-  log: string;
-}
-
 /**
- * Which of `failing` pass warm with `edits` (the bug and the weakened test files): weakening's
- * quick check. 'timeout' when the tests did not finish in a few times their calibrated time;
+ * Which of `failing` pass warm with `edits` (the bug and the weakened test files), and the
+ * others' failure text: weakening's quick check. 'timeout' when the tests did not finish in a few times their calibrated time;
  * null when the warm run cannot tell (a test it does not know, a failed run).
  */
 export async function warmRestored(
@@ -258,7 +253,7 @@ export async function warmRestored(
   edits: Record<string, string | null>,
   failing: readonly string[],
   limitMs: number,
-): Promise<WarmRestored | 'timeout' | null> {
+): Promise<QuickCheck | 'timeout' | null> {
   const files = failing.map((id) => screen.fileOfTest.get(id));
   if (!failing.length || files.some((f) => f === undefined)) return null;
   const share = failing.length / Math.max(1, screen.perTest.size);
