@@ -169,7 +169,7 @@ export interface CandidateRecord {
   reason?: string;
   artifactId?: string;
   durationMs: number;
-  /** Time in each stage the candidate reached, ms (journals before 2026-12 have none). */
+  /** Time in each stage the candidate reached, ms (absent from lines older journals wrote). */
   stagesMs?: StageTimes;
 }
 
