@@ -128,6 +128,25 @@ test('stopStarting lets the started tasks finish and hands them over, and starts
   assert.deepEqual(t.started, [0, 1]);
 });
 
+test('a task that rejects rejects the call, and a task settling after it starts no other', async () => {
+  const started: number[] = [];
+  const finish: ((v: string) => void)[] = [];
+  const run = runOrderedWindow(
+    [0, 1, 2, 3],
+    (i) => {
+      started.push(i);
+      if (i === 0) return Promise.reject(new Error('task 0 failed'));
+      return new Promise<string>((resolve) => finish.push(resolve));
+    },
+    () => undefined,
+    { concurrency: 2, window: 4 },
+  );
+  await assert.rejects(run, /task 0 failed/);
+  finish[0]!('b');
+  await tick();
+  assert.deepEqual(started, [0, 1]);
+});
+
 test('no items: nothing runs', async () => {
   const r = await runOrderedWindow(
     [],

@@ -55,15 +55,16 @@ export async function runOrderedWindow<T, R>(
       started.push(task);
     }
   };
-  fill();
-  while (head < started.length) {
-    const result = await started[head]!;
-    const index = head++;
-    if (handOver(result, index)) {
-      done = true;
-      break;
-    }
+  try {
     fill();
+    while (head < started.length) {
+      const result = await started[head]!;
+      if (handOver(result, head++)) break;
+      fill();
+    }
+  } finally {
+    // Also when a task rejected: a task settling later must not start another.
+    done = true;
   }
   return { handedOver: head, leftOver: started.slice(head) };
 }
