@@ -382,27 +382,10 @@ export class WarmPool {
     timeoutMs: number,
     opts: RunOptions = {},
   ): Promise<WarmOutcome> {
-    return this.slots(() => this.runNow(edits, files, timeoutMs, opts));
-  }
-
-  private async runNow(
-    edits: Record<string, string | null>,
-    files: readonly string[],
-    timeoutMs: number,
-    opts: RunOptions,
-  ): Promise<WarmOutcome> {
-    if (this.closed) return { ok: false, reason: 'the warm pool is closed' };
-    let w: WarmMochaWorker;
-    try {
-      w = await this.take();
-    } catch (err) {
-      return { ok: false, reason: errorMessage(err) };
-    }
-    try {
-      return await w.run(edits, files, timeoutMs, opts);
-    } finally {
-      this.give(w);
-    }
+    // A closed pool or a worker that would not start is an outcome, not an error.
+    return this.withWorker((w) => w.run(edits, files, timeoutMs, opts)).catch(
+      (err: unknown): WarmOutcome => ({ ok: false, reason: errorMessage(err) }),
+    );
   }
 
   /**
