@@ -172,7 +172,7 @@ function collector(results, coverage, stopAfter, stopped, fileMs, log) {
       if (log.bytes < LOG_BYTES) {
         var text = resultText('failed', titlesOf(t), errorOf(err)).replace(/\?ssr-warm=\d+/g, '');
         log.parts.push(text);
-        log.bytes += text.length;
+        log.bytes += Buffer.byteLength(text);
       }
       // Enough failures to decide (too broad): the rest need not run.
       if (stopAfter && ++failures > stopAfter && !stopped.yes) {
